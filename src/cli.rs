@@ -1,0 +1,121 @@
+//! The command line as the user typed it (raw arguments). clap types and help text only:
+//! no I/O, no keys. Every option has a `KEYSEED_*` environment twin; `settings` resolves
+//! these into the one configuration the commands use.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Stable secrets for GitOps, derived from one age-encrypted seed.
+#[derive(Debug, Parser)]
+#[command(name = "keyseed", version, about, long_about = None)]
+pub struct Cli {
+    /// Options every command shares.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command shares.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: ./keyseed.yaml when present).
+    #[arg(long, global = true, env = "KEYSEED_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Scope: the first part of every default derivation id (e.g. `prod`).
+    #[arg(long, global = true, env = "KEYSEED_SCOPE", value_name = "S")]
+    pub scope: Option<String>,
+    /// Namespace of documents without `metadata.namespace` (Helm passes none).
+    #[arg(long, global = true, env = "KEYSEED_NAMESPACE", value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The time certificate checks use, RFC 3339 (default: now).
+    #[arg(long, global = true, env = "KEYSEED_NOW", value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// The age-encrypted seed file (default: `seed:` in the config, else ./keyseed.age).
+    #[arg(long, global = true, env = "KEYSEED_SEED_FILE", value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// An age or OpenSSH identity file; repeatable. Tried before KEYSEED_AGE_KEY,
+    /// KEYSEED_AGE_KEY_FILE and $XDG_CONFIG_HOME/keyseed/keys.txt.
+    #[arg(long, short = 'i', global = true, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new random seed (and, without recipients, a new identity).
+    Init(InitArgs),
+    /// The post-renderer: manifests on stdin, manifests with secrets on stdout.
+    #[command(alias = "post-render")]
+    Render(RenderArgs),
+    /// The same transform as a KRM function: ResourceList in, ResourceList out.
+    Krm(RenderArgs),
+    /// Print one derived value (to bootstrap an external system).
+    Derive(DeriveArgs),
+    /// Validate placeholders without any seed or identity (for PR CI).
+    Check(RenderArgs),
+}
+
+/// `keyseed init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Encrypt the seed to this recipient (age1… or "ssh-ed25519 …"); repeatable.
+    #[arg(long, env = "KEYSEED_RECIPIENT", value_delimiter = ',')]
+    pub recipient: Vec<String>,
+    /// Read recipients from a file (one per line, `#` comments); repeatable.
+    #[arg(long, env = "KEYSEED_RECIPIENTS_FILE", value_name = "FILE")]
+    pub recipients_file: Vec<PathBuf>,
+    /// Where to write a new identity when no recipient is given (mode 0600)
+    /// [default: $XDG_CONFIG_HOME/keyseed/keys.txt].
+    #[arg(long, env = "KEYSEED_IDENTITY_OUT", value_name = "FILE")]
+    pub identity_out: Option<PathBuf>,
+}
+
+/// `keyseed render` / `krm` / `check`.
+#[derive(Debug, Args, Default)]
+pub struct RenderArgs {
+    /// Accept an empty stream (by default an error: Argo CD prunes on empty output).
+    #[arg(long, env = "KEYSEED_ALLOW_EMPTY")]
+    pub allow_empty: bool,
+}
+
+/// `keyseed derive`.
+#[derive(Debug, Args)]
+pub struct DeriveArgs {
+    /// The placeholder or its inside, e.g. `base64:32` or `<keyseed:fernet gen=1>`.
+    pub spec: String,
+    /// The derivation id, e.g. `prod/backend/encryption-key` (scope/secret/key).
+    #[arg(long, env = "KEYSEED_ID")]
+    pub id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_render_is_an_alias_of_render() {
+        let c = Cli::try_parse_from(["keyseed", "post-render", "--allow-empty"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Command::Render(RenderArgs { allow_empty: true })
+        ));
+    }
+
+    #[test]
+    fn identity_is_repeatable_and_global() {
+        let c = Cli::try_parse_from(["keyseed", "render", "-i", "a", "--identity", "b"]).unwrap();
+        assert_eq!(
+            c.global.identity,
+            vec![PathBuf::from("a"), PathBuf::from("b")]
+        );
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

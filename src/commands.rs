@@ -1,0 +1,214 @@
+//! One function per command. Each takes resolved settings and injected I/O and returns the
+//! bytes for stdout; none prints or exits.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{DeriveArgs, InitArgs, RenderArgs};
+use crate::error::{Error, FileError};
+use crate::keys::{self, SeedFile};
+use crate::placeholder::{self, Generations};
+use crate::render::{self, RenderOptions};
+use crate::secret::SecretBytes;
+use crate::settings::{self, Settings};
+
+/// `keyseed render` / `krm`.
+pub fn render(settings: &Settings, args: &RenderArgs, stdin: &[u8]) -> Result<Output, Error> {
+    let opts = RenderOptions {
+        allow_empty: args.allow_empty,
+    };
+    Ok(Output::stdout(render::render(stdin, settings, opts)?))
+}
+
+/// What a command produced: bytes for stdout (written only on success) and notes for stderr.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The bytes for stdout.
+    pub stdout: SecretBytes,
+    /// Messages for stderr (never secret).
+    pub notes: String,
+}
+
+impl Output {
+    fn stdout(b: SecretBytes) -> Self {
+        Output {
+            stdout: b,
+            notes: String::new(),
+        }
+    }
+}
+
+/// `keyseed check`: placeholders and placement, without a seed.
+pub fn check(settings: &Settings, args: &RenderArgs, stdin: &[u8]) -> Result<Output, Error> {
+    let text = render::check_input(stdin)?;
+    let plan = render::plan(
+        text,
+        settings,
+        RenderOptions {
+            allow_empty: args.allow_empty,
+        },
+    )?;
+    let n = plan.injections().count();
+    Ok(Output {
+        stdout: SecretBytes::default(),
+        notes: format!(
+            "ok: {n} placeholder(s) in {} document(s)\n",
+            plan.documents()
+        ),
+    })
+}
+
+/// `keyseed derive SPEC --id ID`.
+pub fn derive(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
+    let spec = args.spec.trim();
+    let ph = if spec.starts_with(placeholder::PREFIX) {
+        placeholder::parse(spec)
+    } else {
+        placeholder::parse_spec(spec)
+    }
+    .map_err(|e| Error::BadArgument {
+        message: format!("invalid spec `{spec}`: {e}"),
+        hint: e.hint(),
+    })?;
+    let id = match (&args.id, &ph.id) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::Usage(format!("--id `{a}` and `id={b}` disagree")));
+        }
+        (Some(a), _) | (None, Some(a)) => a.clone(),
+        (None, None) => {
+            return Err(Error::BadArgument {
+                message: "no derivation id given".into(),
+                hint: Some(
+                    "pass --id SCOPE/SECRET/KEY, the id render uses for that Secret key (scope empty by default: `/backend-keys/encryption-key`)"
+                        .into(),
+                ),
+            })
+        }
+    };
+    if matches!(ph.generations, Generations::Range(..)) && ph.join.is_none() {
+        return Err(Error::BadArgument {
+            message: "a generation range needs `join=SEP` to print one value".into(),
+            hint: Some("derive one generation at a time with `gen=N`".into()),
+        });
+    }
+    let seed = keys::open_seed(&settings.seed, &settings.identities)?;
+    let inj = crate::inject::Injection {
+        location: Default::default(),
+        section: crate::inject::Section::StringData,
+        key: String::new(),
+        placeholder: ph.clone(),
+        id,
+        range: 0..0,
+        layout: crate::inject::Layout::Value {
+            trailing: String::new(),
+        },
+    };
+    let values = crate::inject::values(&seed, &inj, &settings.seed.path)?;
+    let mut out = SecretBytes::new(Vec::with_capacity(values[0].1.expose().len() + 1));
+    out.expose_mut()
+        .extend_from_slice(values[0].1.expose().as_bytes());
+    out.expose_mut().push(b'\n');
+    Ok(Output::stdout(out))
+}
+
+/// Creates `path` exclusively (never overwrites) with `mode`, writes `data`, syncs.
+pub fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), FileError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| FileError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = opts.open(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            FileError::Exists(path.to_path_buf())
+        } else {
+            FileError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    f.write_all(data)
+        .and_then(|_| f.sync_all())
+        .map_err(|source| FileError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// `keyseed init`.
+pub fn init(settings: &Settings, args: &InitArgs) -> Result<Output, Error> {
+    let seed_path = settings.seed.path.clone();
+    let recipients_path = seed_path
+        .parent()
+        .map(|p| p.join("keyseed.recipients"))
+        .unwrap_or_else(|| PathBuf::from("keyseed.recipients"));
+    let mut recipients = args.recipient.clone();
+    for f in &args.recipients_file {
+        recipients.extend(keys::read_recipients_file(f)?);
+    }
+    for r in &recipients {
+        keys::parse_recipient(r)?;
+    }
+    // Refuse before writing anything, so a half-done init never happens.
+    for p in [&seed_path, &recipients_path] {
+        if p.exists() {
+            return Err(FileError::Exists(p.clone()).into());
+        }
+    }
+    let mut report = String::new();
+    if recipients.is_empty() {
+        let out = args
+            .identity_out
+            .clone()
+            .or_else(settings::default_identity_file)
+            .ok_or_else(|| Error::Usage("no --identity-out given and no home directory".into()))?;
+        if out.exists() {
+            return Err(FileError::Exists(out).into());
+        }
+        let (secret, public) = keys::generate_identity();
+        let text = format!(
+            "# created by keyseed init\n# public key: {public}\n{}\n",
+            secret.expose()
+        );
+        write_new(&out, text.as_bytes(), 0o600)?;
+        report.push_str(&format!(
+            "wrote identity {} (keep it secret; its public key is below)\n",
+            out.display()
+        ));
+        recipients.push(public);
+    }
+    let seed = SeedFile::generate();
+    let cipher = keys::encrypt(&seed.to_plaintext(), &recipients)?;
+    let mut rtext = String::from("# age recipients keyseed.age is encrypted to (one per line)\n");
+    for r in &recipients {
+        rtext.push_str(r);
+        rtext.push('\n');
+    }
+    write_new(&seed_path, &cipher, 0o644)?;
+    write_new(&recipients_path, rtext.as_bytes(), 0o644)?;
+    report.push_str(&format!(
+        "wrote {} and {}\n",
+        seed_path.display(),
+        recipients_path.display()
+    ));
+    let mut public = String::new();
+    for r in &recipients {
+        public.push_str(r);
+        public.push('\n');
+    }
+    Ok(Output {
+        stdout: SecretBytes::new(public.into_bytes()),
+        notes: report,
+    })
+}

@@ -1,0 +1,54 @@
+//! keyseed: stable secrets for GitOps, derived from one age-encrypted seed.
+//!
+//! Data flows one way: stdin bytes → [`stream`] (documents) → [`yaml`] (spanned trees of the
+//! documents that need it) → [`inject`] (plan) → [`keys`] + [`derive`] (values) → [`edit`]
+//! (surgical byte edits) → [`render`] (validation) → stdout bytes. [`run`] is the whole
+//! program with injected I/O; `main` only maps its result to an exit code.
+
+pub mod cli;
+pub mod commands;
+pub mod derive;
+pub mod edit;
+pub mod error;
+pub mod inject;
+pub mod keys;
+pub mod placeholder;
+pub mod render;
+pub mod secret;
+pub mod settings;
+pub mod stream;
+pub mod yaml;
+
+use std::io::Read;
+
+use crate::cli::{Cli, Command};
+use crate::commands::Output;
+use crate::error::{Error, InputError};
+use crate::settings::Settings;
+
+/// Reads all of stdin once, with the size cap of [`stream::MAX_INPUT`].
+fn read_stdin(stdin: &mut dyn Read) -> Result<secret::SecretBytes, Error> {
+    let mut buf = secret::SecretBytes::new(Vec::with_capacity(1 << 16));
+    stdin
+        .take(stream::MAX_INPUT as u64 + 1)
+        .read_to_end(buf.expose_mut())
+        .map_err(InputError::Read)?;
+    Ok(buf)
+}
+
+/// Runs one parsed command line. Returns what to write; writes nothing itself.
+pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<Output, Error> {
+    let settings = Settings::resolve(&cli.global);
+    match &cli.command {
+        Command::Init(a) => commands::init(&settings, a),
+        Command::Render(a) | Command::Krm(a) => {
+            let input = read_stdin(stdin)?;
+            commands::render(&settings, a, input.expose())
+        }
+        Command::Check(a) => {
+            let input = read_stdin(stdin)?;
+            commands::check(&settings, a, input.expose())
+        }
+        Command::Derive(a) => commands::derive(&settings, a),
+    }
+}

@@ -1,0 +1,448 @@
+//! The placeholder grammar of SPEC §4: `<keyseed:FORMAT[ option=value]...>`.
+//!
+//! This module only parses text into a [`Placeholder`]; it knows nothing of YAML, Secrets or
+//! seeds. Placeholder text is not secret, so errors may quote it.
+
+use std::fmt;
+
+/// The text every placeholder starts with.
+pub const PREFIX: &str = "<keyseed:";
+
+/// Largest byte count a byte format (`base64:N`, `hex:N`, ...) may ask for.
+pub const MAX_BYTES: u32 = 1 << 20;
+/// Largest character count `alnum:N` and `password:N` may ask for.
+pub const MAX_CHARS: u32 = 1 << 16;
+/// Most generations one keyring placeholder may produce.
+pub const MAX_GENERATIONS: u64 = 1000;
+
+/// What kind of value a placeholder asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// `base64:N`: N bytes, standard base64 with padding.
+    Base64(u32),
+    /// `base64url:N`: N bytes, URL-safe base64 with padding.
+    Base64Url(u32),
+    /// `hex:N`: N bytes, lowercase hex.
+    Hex(u32),
+    /// `fernet`: 32 bytes, URL-safe base64 with padding.
+    Fernet,
+    /// `alnum:N`: N characters from `[A-Za-z0-9]`.
+    Alnum(u32),
+    /// `password:N`: N characters from letters, digits and `-_.~!@#%^*+=`.
+    Password(u32),
+    /// `uuid`: a version-4-shaped UUID.
+    Uuid,
+    /// `value:NAME`: a static value from the seed file.
+    Value(String),
+}
+
+impl Format {
+    /// The canonical FORMAT text, which is part of the derivation `info` (SPEC §5).
+    pub fn canonical(&self) -> String {
+        match self {
+            Format::Base64(n) => format!("base64:{n}"),
+            Format::Base64Url(n) => format!("base64url:{n}"),
+            Format::Hex(n) => format!("hex:{n}"),
+            Format::Fernet => "fernet".into(),
+            Format::Alnum(n) => format!("alnum:{n}"),
+            Format::Password(n) => format!("password:{n}"),
+            Format::Uuid => "uuid".into(),
+            Format::Value(name) => format!("value:{name}"),
+        }
+    }
+
+    /// Whether the value is derived from the seed (everything but `value:`).
+    pub fn is_derived(&self) -> bool {
+        !matches!(self, Format::Value(_))
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.canonical())
+    }
+}
+
+/// Which generations a placeholder asks for (`gen=N` or `gen=A..B`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generations {
+    /// One generation.
+    One(u64),
+    /// An inclusive range, oldest first.
+    Range(u64, u64),
+}
+
+impl Generations {
+    /// The generations in ascending order.
+    pub fn list(&self) -> Vec<u64> {
+        match *self {
+            Generations::One(g) => vec![g],
+            Generations::Range(a, b) => (a..=b).collect(),
+        }
+    }
+}
+
+/// Order of a joined keyring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest generation first.
+    Asc,
+    /// Newest generation first (the MultiFernet shape).
+    Desc,
+}
+
+/// A parsed placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    /// The requested format.
+    pub format: Format,
+    /// An explicit derivation id (`id=`), used verbatim.
+    pub id: Option<String>,
+    /// The generation(s).
+    pub generations: Generations,
+    /// `join=SEP`: join a keyring into one value.
+    pub join: Option<String>,
+    /// `order=`: order of a joined keyring (default `desc`, newest first).
+    pub order: Order,
+}
+
+/// Why a placeholder could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceholderError {
+    /// The value contains `<keyseed:` but is not exactly one placeholder.
+    #[error("the value contains `<keyseed:` but is not exactly one placeholder")]
+    NotExact,
+    /// FORMAT is not one keyseed knows.
+    #[error("unknown format `{0}`")]
+    UnknownFormat(String),
+    /// A format's length is missing, not a number, or out of range.
+    #[error("format `{format}` needs a length from 1 to {max}, got `{got}`")]
+    BadLength {
+        /// The format name.
+        format: String,
+        /// What was written.
+        got: String,
+        /// Largest allowed value.
+        max: u32,
+    },
+    /// `password:N` needs N >= 4 to hold one character of each class.
+    #[error("`password:{0}` is too short: a password holds at least one lowercase, uppercase, digit and symbol, so N must be at least 4")]
+    PasswordTooShort(u32),
+    /// `value:NAME` with an invalid NAME.
+    #[error("static value name `{0}` must match [-._a-zA-Z0-9]+")]
+    BadValueName(String),
+    /// An option keyseed does not know.
+    #[error("unknown option `{0}`")]
+    UnknownOption(String),
+    /// An option given twice.
+    #[error("option `{0}` is given twice")]
+    DuplicateOption(String),
+    /// An option with a bad value.
+    #[error("option `{name}` has an invalid value `{value}`: {why}")]
+    BadOption {
+        /// The option.
+        name: String,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+}
+
+impl PlaceholderError {
+    /// A hint for the user, where one helps.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PlaceholderError::NotExact => Some(
+                "a placeholder must be the whole value, e.g. `key: \"<keyseed:base64:32>\"`; \
+                 check for extra text, spaces or a trailing newline (`echo -n` when base64-encoding)"
+                    .into(),
+            ),
+            PlaceholderError::UnknownFormat(_) => Some(
+                "formats: base64:N, base64url:N, hex:N, fernet, alnum:N, password:N, uuid, value:NAME"
+                    .into(),
+            ),
+            PlaceholderError::UnknownOption(_) => {
+                Some("options: id=TEXT, gen=N, gen=A..B, join=SEP, order=asc|desc".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whether `text` mentions a placeholder at all.
+pub fn mentions(text: &str) -> bool {
+    text.contains(PREFIX)
+}
+
+/// Parses a value that must be exactly one placeholder.
+pub fn parse(text: &str) -> Result<Placeholder, PlaceholderError> {
+    let inner = text
+        .strip_prefix(PREFIX)
+        .and_then(|t| t.strip_suffix('>'))
+        .ok_or(PlaceholderError::NotExact)?;
+    if inner.contains(['<', '>', '\n', '\r', '\t']) {
+        return Err(PlaceholderError::NotExact);
+    }
+    parse_spec(inner)
+}
+
+/// Parses the inside of a placeholder (`FORMAT[ option=value]...`), as `keyseed derive` takes it.
+pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
+    let mut words = inner.split(' ');
+    let format = parse_format(words.next().unwrap_or(""))?;
+    let mut ph = Placeholder {
+        format,
+        id: None,
+        generations: Generations::One(0),
+        join: None,
+        order: Order::Desc,
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut order_given = false;
+    for word in words {
+        if word.is_empty() {
+            // Tolerate doubled spaces; they carry no meaning.
+            continue;
+        }
+        let (name, value) = word
+            .split_once('=')
+            .ok_or_else(|| PlaceholderError::UnknownOption(word.to_string()))?;
+        if seen.contains(&name) {
+            return Err(PlaceholderError::DuplicateOption(name.to_string()));
+        }
+        seen.push(name);
+        let bad = |why| PlaceholderError::BadOption {
+            name: name.to_string(),
+            value: value.to_string(),
+            why,
+        };
+        match name {
+            "id" => {
+                if value.is_empty() {
+                    return Err(bad("an id must not be empty"));
+                }
+                ph.id = Some(value.to_string());
+            }
+            "gen" => ph.generations = parse_gen(value).map_err(bad)?,
+            "join" => ph.join = Some(unescape_join(value).map_err(bad)?),
+            "order" => {
+                order_given = true;
+                ph.order = match value {
+                    "asc" => Order::Asc,
+                    "desc" => Order::Desc,
+                    _ => return Err(bad("expected `asc` or `desc`")),
+                }
+            }
+            _ => return Err(PlaceholderError::UnknownOption(name.to_string())),
+        }
+    }
+    if order_given && ph.join.is_none() {
+        return Err(PlaceholderError::BadOption {
+            name: "order".into(),
+            value: if ph.order == Order::Asc {
+                "asc"
+            } else {
+                "desc"
+            }
+            .into(),
+            why: "`order` only applies to a keyring joined with `join=`",
+        });
+    }
+    if !ph.format.is_derived() && (ph.generations != Generations::One(0) || ph.join.is_some()) {
+        return Err(PlaceholderError::BadOption {
+            name: "gen".into(),
+            value: String::new(),
+            why: "a static `value:` has no generations",
+        });
+    }
+    Ok(ph)
+}
+
+fn parse_format(word: &str) -> Result<Format, PlaceholderError> {
+    let (name, arg) = match word.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (word, None),
+    };
+    let len = |max: u32| -> Result<u32, PlaceholderError> {
+        let got = arg.unwrap_or("");
+        let bad = || PlaceholderError::BadLength {
+            format: name.to_string(),
+            got: got.to_string(),
+            max,
+        };
+        // Canonical decimal only: no sign, no leading zeros, so one format has one spelling.
+        if got.is_empty() || !got.bytes().all(|b| b.is_ascii_digit()) || got.starts_with('0') {
+            return Err(bad());
+        }
+        match got.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(bad()),
+        }
+    };
+    let no_arg = |f: Format| -> Result<Format, PlaceholderError> {
+        match arg {
+            None => Ok(f),
+            Some(_) => Err(PlaceholderError::UnknownFormat(word.to_string())),
+        }
+    };
+    match name {
+        "base64" => Ok(Format::Base64(len(MAX_BYTES)?)),
+        "base64url" => Ok(Format::Base64Url(len(MAX_BYTES)?)),
+        "hex" => Ok(Format::Hex(len(MAX_BYTES)?)),
+        "alnum" => Ok(Format::Alnum(len(MAX_CHARS)?)),
+        "password" => {
+            let n = len(MAX_CHARS)?;
+            if n < 4 {
+                return Err(PlaceholderError::PasswordTooShort(n));
+            }
+            Ok(Format::Password(n))
+        }
+        "fernet" => no_arg(Format::Fernet),
+        "uuid" => no_arg(Format::Uuid),
+        "value" => {
+            let n = arg.unwrap_or("");
+            if !is_key_name(n) {
+                return Err(PlaceholderError::BadValueName(n.to_string()));
+            }
+            Ok(Format::Value(n.to_string()))
+        }
+        _ => Err(PlaceholderError::UnknownFormat(word.to_string())),
+    }
+}
+
+/// Whether `s` is a valid Kubernetes Secret data key / static value name: `[-._a-zA-Z0-9]+`.
+pub fn is_key_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
+fn parse_gen(v: &str) -> Result<Generations, &'static str> {
+    let num = |s: &str| -> Result<u64, &'static str> {
+        if s.is_empty()
+            || !s.bytes().all(|b| b.is_ascii_digit())
+            || (s.len() > 1 && s.starts_with('0'))
+        {
+            return Err("expected a decimal number without leading zeros");
+        }
+        s.parse::<u32>()
+            .map(u64::from)
+            .map_err(|_| "generation is too large")
+    };
+    match v.split_once("..") {
+        None => Ok(Generations::One(num(v)?)),
+        Some((a, b)) => {
+            let (a, b) = (num(a)?, num(b)?);
+            if a > b {
+                return Err("a range A..B needs A <= B");
+            }
+            if b - a + 1 > MAX_GENERATIONS {
+                return Err("a keyring holds at most 1000 generations");
+            }
+            Ok(Generations::Range(a, b))
+        }
+    }
+}
+
+/// `join=` values cannot hold a space (options are space-separated), so a few escapes exist:
+/// `\s` space, `\n` newline, `\t` tab, `\\` backslash.
+fn unescape_join(v: &str) -> Result<String, &'static str> {
+    let mut out = String::new();
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('s') => out.push(' '),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('\\') => out.push('\\'),
+            _ => return Err("unknown escape; use \\s, \\n, \\t or \\\\"),
+        }
+    }
+    if out.is_empty() {
+        return Err("a separator must not be empty");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_format() {
+        let cases = [
+            ("<keyseed:base64:32>", Format::Base64(32)),
+            ("<keyseed:base64url:16>", Format::Base64Url(16)),
+            ("<keyseed:hex:8>", Format::Hex(8)),
+            ("<keyseed:fernet>", Format::Fernet),
+            ("<keyseed:alnum:20>", Format::Alnum(20)),
+            ("<keyseed:password:12>", Format::Password(12)),
+            ("<keyseed:uuid>", Format::Uuid),
+            (
+                "<keyseed:value:datadog-api-key>",
+                Format::Value("datadog-api-key".into()),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse(text).unwrap().format, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn parses_options() {
+        let p = parse("<keyseed:fernet gen=0..2 join=, order=asc id=x/y>").unwrap();
+        assert_eq!(p.generations, Generations::Range(0, 2));
+        assert_eq!(p.join.as_deref(), Some(","));
+        assert_eq!(p.order, Order::Asc);
+        assert_eq!(p.id.as_deref(), Some("x/y"));
+        let p = parse("<keyseed:hex:4 join=\\s>").unwrap();
+        assert_eq!(p.join.as_deref(), Some(" "));
+        assert_eq!(p.order, Order::Desc);
+    }
+
+    #[test]
+    fn rejects_bad_placeholders() {
+        for bad in [
+            "<keyseed:base65:32>",
+            "<keyseed:base64>",
+            "<keyseed:base64:0>",
+            "<keyseed:base64:032>",
+            "<keyseed:base64:-1>",
+            "<keyseed:fernet:3>",
+            "<keyseed:password:3>",
+            "<keyseed:hex:4 color=red>",
+            "<keyseed:hex:4 gen=1 gen=2>",
+            "<keyseed:hex:4 gen=2..1>",
+            "<keyseed:hex:4 order=desc>",
+            "<keyseed:value:a/b>",
+            "<keyseed:value:x gen=1>",
+            "<keyseed:hex:4",
+            " <keyseed:hex:4>",
+            "<keyseed:hex:4>\n",
+            "<keyseed:hex:4><keyseed:hex:4>",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn canonical_text_round_trips() {
+        for f in [
+            "base64:32",
+            "base64url:7",
+            "hex:1",
+            "fernet",
+            "alnum:9",
+            "password:4",
+            "uuid",
+        ] {
+            assert_eq!(parse_spec(f).unwrap().format.canonical(), f);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The render pipeline: bytes → documents → plan → (seed) → edits → validation → bytes.
+//!
+//! Documents that need no change are copied byte for byte; only documents that mention a
+//! placeholder are parsed. Output is assembled in one zeroizing buffer and returned only when
+//! every check passed, so a failure writes nothing to stdout.
+
+use crate::edit;
+use crate::error::{Error, Finding, InputError, Location};
+use crate::inject::{self, Injection, PREFIX_B64};
+use crate::keys;
+use crate::placeholder::PREFIX;
+use crate::secret::SecretBytes;
+use crate::settings::Settings;
+use crate::stream;
+use crate::yaml;
+
+/// Options of one render.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// Accept an empty stream.
+    pub allow_empty: bool,
+}
+
+/// A document with its planned injections.
+struct Planned {
+    range: std::ops::Range<usize>,
+    injections: Vec<Injection>,
+}
+
+/// The plan of a whole stream: what would be injected where. Needs no seed.
+pub struct StreamPlan<'a> {
+    input: &'a str,
+    docs: Vec<Planned>,
+}
+
+impl StreamPlan<'_> {
+    /// Every planned injection, in stream order.
+    pub fn injections(&self) -> impl Iterator<Item = &Injection> {
+        self.docs.iter().flat_map(|d| d.injections.iter())
+    }
+
+    /// Number of documents in the stream.
+    pub fn documents(&self) -> usize {
+        self.docs.len()
+    }
+}
+
+/// Checks the raw input: size and UTF-8.
+pub fn check_input(input: &[u8]) -> Result<&str, InputError> {
+    if input.len() > stream::MAX_INPUT {
+        return Err(InputError::TooLarge(stream::MAX_INPUT));
+    }
+    std::str::from_utf8(input).map_err(|e| InputError::NotUtf8(e.valid_up_to()))
+}
+
+fn needs_parse(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), PREFIX.as_bytes()).is_some()
+        || memchr::memmem::find(text.as_bytes(), PREFIX_B64.as_bytes()).is_some()
+}
+
+/// Splits and plans the stream. Collects every finding before failing.
+pub fn plan<'a>(
+    input: &'a str,
+    settings: &Settings,
+    opts: RenderOptions,
+) -> Result<StreamPlan<'a>, Error> {
+    let ranges = stream::split(input.as_bytes());
+    if !opts.allow_empty
+        && !ranges
+            .iter()
+            .any(|r| stream::has_content(&input.as_bytes()[r.clone()]))
+    {
+        return Err(InputError::Empty.into());
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut docs = Vec::with_capacity(ranges.len());
+    for (i, range) in ranges.into_iter().enumerate() {
+        let text = &input[range.clone()];
+        let mut injections = Vec::new();
+        if needs_parse(text) {
+            match yaml::parse(text) {
+                Ok(roots) => {
+                    let (inj, f) = inject::plan_document(i + 1, text, &roots, &settings.plan);
+                    injections = inj;
+                    findings.extend(f);
+                }
+                Err(e) => findings.push(Finding {
+                    location: Location {
+                        document: i + 1,
+                        source: stream::source_comment(text.as_bytes()),
+                        ..Location::default()
+                    },
+                    field: String::new(),
+                    message: format!("not valid YAML: {e}"),
+                    hint: None,
+                }),
+            }
+        }
+        docs.push(Planned { range, injections });
+    }
+    if !findings.is_empty() {
+        return Err(Error::Findings(findings));
+    }
+    Ok(StreamPlan { input, docs })
+}
+
+/// Renders the stream: plans, opens the seed when a value is needed, applies the edits and
+/// validates the result.
+pub fn render(
+    input: &[u8],
+    settings: &Settings,
+    opts: RenderOptions,
+) -> Result<SecretBytes, Error> {
+    let text = check_input(input)?;
+    let plan = plan(text, settings, opts)?;
+    let seed = if plan.injections().next().is_some() {
+        Some(keys::open_seed(&settings.seed, &settings.identities)?)
+    } else {
+        None
+    };
+    let mut out = SecretBytes::new(Vec::with_capacity(input.len() + input.len() / 8));
+    let mut findings = Vec::new();
+    for (i, doc) in plan.docs.iter().enumerate() {
+        let original = &plan.input.as_bytes()[doc.range.clone()];
+        let Some(seed) = seed.as_ref().filter(|_| !doc.injections.is_empty()) else {
+            leftovers(i + 1, original, &mut findings);
+            out.expose_mut().extend_from_slice(original);
+            continue;
+        };
+        let mut edits = inject::edits(seed, &doc.injections, &settings.seed.path)?;
+        let changed = edit::apply(original, &mut edits);
+        leftovers(i + 1, changed.expose(), &mut findings);
+        // Self-check: an edited document must still parse.
+        let reparsed = std::str::from_utf8(changed.expose()).ok().map(yaml::parse);
+        if !matches!(reparsed, Some(Ok(_))) {
+            findings.push(Finding {
+                location: doc.injections[0].location.clone(),
+                field: String::new(),
+                message: "internal error: the edited document no longer parses".into(),
+                hint: Some("please report this with the document's shape (not its values)".into()),
+            });
+        }
+        out.expose_mut().extend_from_slice(changed.expose());
+    }
+    if !findings.is_empty() {
+        return Err(Error::Findings(findings));
+    }
+    Ok(out)
+}
+
+/// After render no `<keyseed:` text may remain anywhere (comments included).
+fn leftovers(number: usize, doc: &[u8], findings: &mut Vec<Finding>) {
+    if memchr::memmem::find(doc, PREFIX.as_bytes()).is_some() {
+        findings.push(Finding {
+            location: Location {
+                document: number,
+                source: stream::source_comment(doc),
+                ..Location::default()
+            },
+            field: String::new(),
+            message: "`<keyseed:` text remains after render (in a comment or a field keyseed does not fill)".into(),
+            hint: Some("remove the text, or move the placeholder into a Secret's stringData/data".into()),
+        });
+    }
+}

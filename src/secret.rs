@@ -1,0 +1,107 @@
+//! Purpose-named wrappers for secret material.
+//!
+//! Every type here zeroizes on drop and prints `[REDACTED]` for `Debug`. None implements
+//! `Display`, `Clone`, `Serialize` or `PartialEq`: the bytes are reached only through
+//! `expose()`, at the leaf where they are used, so a reviewer can grep for it.
+
+use std::fmt;
+
+use zeroize::{Zeroize, Zeroizing};
+
+/// The 32 seed bytes decrypted from `keyseed.age`: the input keying material of every
+/// derivation.
+pub struct Seed(Zeroizing<[u8; 32]>);
+
+impl Seed {
+    /// Wraps 32 seed bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Seed(Zeroizing::new(bytes))
+    }
+
+    /// The raw seed bytes. SECRET: only the KDF calls this.
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Seed([REDACTED])")
+    }
+}
+
+/// A value that will be written into a Secret: a derived key, a password, a static value.
+pub struct SecretValue(Zeroizing<String>);
+
+impl SecretValue {
+    /// Wraps a secret string.
+    pub fn new(s: String) -> Self {
+        SecretValue(Zeroizing::new(s))
+    }
+
+    /// The secret text. SECRET: only the writer of Secret data calls this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretValue([REDACTED])")
+    }
+}
+
+/// A buffer of secret bytes (derived key material, a decrypted seed file, the output stream).
+#[derive(Default)]
+pub struct SecretBytes(Zeroizing<Vec<u8>>);
+
+impl SecretBytes {
+    /// Wraps a byte buffer.
+    pub fn new(v: Vec<u8>) -> Self {
+        SecretBytes(Zeroizing::new(v))
+    }
+
+    /// A zeroed buffer of `len` bytes, allocated once at full size.
+    pub fn zeroed(len: usize) -> Self {
+        SecretBytes(Zeroizing::new(vec![0u8; len]))
+    }
+
+    /// The bytes. SECRET: callers use them at once and do not copy them out.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Mutable access for filling the buffer.
+    pub fn expose_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes([REDACTED; {} bytes])", self.0.len())
+    }
+}
+
+/// Zeroizes a `String` in place; used for temporaries that held secret text.
+pub fn wipe(s: &mut String) {
+    s.zeroize();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_does_not_output_secret_material() {
+        let s = Seed::new([0x41; 32]);
+        let v = SecretValue::new("hunter2-very-secret".into());
+        let b = SecretBytes::new(b"topsecretbytes".to_vec());
+        let out = format!("{s:?} {v:?} {b:?} {s:#?}");
+        assert!(!out.contains("AAAA"), "{out}");
+        assert!(!out.contains("65"), "{out}");
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(!out.contains("topsecret"), "{out}");
+        assert!(out.contains("REDACTED"));
+    }
+}
