@@ -130,6 +130,25 @@ struct Walker<'a> {
     findings: Vec<Finding>,
 }
 
+/// The location of a document's (first) resource, for messages about the whole document.
+pub fn document_location(number: usize, text: &str, roots: &[Node]) -> Location {
+    let w = Walker {
+        text,
+        ctx: &PlanContext::default(),
+        base: Location {
+            document: number,
+            source: crate::stream::source_comment(text.as_bytes()),
+            ..Location::default()
+        },
+        injections: Vec::new(),
+        findings: Vec::new(),
+    };
+    match roots.first() {
+        Some(r) => w.location(r, None),
+        None => w.base,
+    }
+}
+
 /// Plans every placeholder of one stream document. `number` counts from 1.
 pub fn plan_document(
     number: usize,

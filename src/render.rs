@@ -24,6 +24,7 @@ pub struct RenderOptions {
 /// A document with its planned injections.
 struct Planned {
     range: std::ops::Range<usize>,
+    location: Location,
     injections: Vec<Injection>,
 }
 
@@ -77,26 +78,32 @@ pub fn plan<'a>(
     for (i, range) in ranges.into_iter().enumerate() {
         let text = &input[range.clone()];
         let mut injections = Vec::new();
+        let mut location = Location {
+            document: i + 1,
+            source: stream::source_comment(text.as_bytes()),
+            ..Location::default()
+        };
         if needs_parse(text) {
             match yaml::parse(text) {
                 Ok(roots) => {
+                    location = inject::document_location(i + 1, text, &roots);
                     let (inj, f) = inject::plan_document(i + 1, text, &roots, &settings.plan);
                     injections = inj;
                     findings.extend(f);
                 }
                 Err(e) => findings.push(Finding {
-                    location: Location {
-                        document: i + 1,
-                        source: stream::source_comment(text.as_bytes()),
-                        ..Location::default()
-                    },
+                    location: location.clone(),
                     field: String::new(),
                     message: format!("not valid YAML: {e}"),
                     hint: None,
                 }),
             }
         }
-        docs.push(Planned { range, injections });
+        docs.push(Planned {
+            range,
+            location,
+            injections,
+        });
     }
     if !findings.is_empty() {
         return Err(Error::Findings(findings));
@@ -120,21 +127,21 @@ pub fn render(
     };
     let mut out = SecretBytes::new(Vec::with_capacity(input.len() + input.len() / 8));
     let mut findings = Vec::new();
-    for (i, doc) in plan.docs.iter().enumerate() {
+    for doc in plan.docs.iter() {
         let original = &plan.input.as_bytes()[doc.range.clone()];
         let Some(seed) = seed.as_ref().filter(|_| !doc.injections.is_empty()) else {
-            leftovers(i + 1, original, &mut findings);
+            leftovers(&doc.location, original, &mut findings);
             out.expose_mut().extend_from_slice(original);
             continue;
         };
         let mut edits = inject::edits(seed, &doc.injections, &settings.seed.path)?;
         let changed = edit::apply(original, &mut edits);
-        leftovers(i + 1, changed.expose(), &mut findings);
+        leftovers(&doc.location, changed.expose(), &mut findings);
         // Self-check: an edited document must still parse.
         let reparsed = std::str::from_utf8(changed.expose()).ok().map(yaml::parse);
         if !matches!(reparsed, Some(Ok(_))) {
             findings.push(Finding {
-                location: doc.injections[0].location.clone(),
+                location: doc.location.clone(),
                 field: String::new(),
                 message: "internal error: the edited document no longer parses".into(),
                 hint: Some("please report this with the document's shape (not its values)".into()),
@@ -149,14 +156,10 @@ pub fn render(
 }
 
 /// After render no `<keyseed:` text may remain anywhere (comments included).
-fn leftovers(number: usize, doc: &[u8], findings: &mut Vec<Finding>) {
+fn leftovers(location: &Location, doc: &[u8], findings: &mut Vec<Finding>) {
     if memchr::memmem::find(doc, PREFIX.as_bytes()).is_some() {
         findings.push(Finding {
-            location: Location {
-                document: number,
-                source: stream::source_comment(doc),
-                ..Location::default()
-            },
+            location: location.clone(),
             field: String::new(),
             message: "`<keyseed:` text remains after render (in a comment or a field keyseed does not fill)".into(),
             hint: Some("remove the text, or move the placeholder into a Secret's stringData/data".into()),

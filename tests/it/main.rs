@@ -1,1 +1,9 @@
-//! Integration tests: one binary.
+//! keyseed's integration tests: one binary (ripgrep, uv). Every test runs the real
+//! `keyseed` binary; host tools come from `scripts/install-hosts` and are never skipped.
+
+mod interop;
+mod keys;
+mod render;
+mod stream;
+mod util;
+mod vectors;

@@ -1,0 +1,276 @@
+//! Test harness: run the real `keyseed` binary with a clean environment, temp dirs, the
+//! TEST-ONLY fixtures of charts-example/, and the host tools installed by
+//! `scripts/install-hosts` (a missing tool fails the test: it never skips).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The checkout.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A host tool from `.cache/hosts/bin` (or, for kpt/openssl/ssh-keygen, the machine).
+pub fn tool(name: &str) -> PathBuf {
+    let p = root().join(".cache/hosts/bin").join(name);
+    if p.exists() {
+        return p;
+    }
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let c = Path::new(dir).join(name);
+        if c.exists() && matches!(name, "kpt" | "openssl" | "ssh-keygen" | "python3") {
+            return c;
+        }
+    }
+    panic!("host tool `{name}` is missing: run scripts/install-hosts (scripts/test does)");
+}
+
+/// PYTHONPATH with the PyPI packages scripts/install-hosts put in .cache/hosts/py.
+pub fn pythonpath() -> String {
+    root().join(".cache/hosts/py").display().to_string()
+}
+
+/// A fresh directory for one test.
+pub struct Tmp(pub PathBuf);
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Tmp {
+    pub fn new(name: &str) -> Tmp {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let p = root()
+            .join("target/it-tmp")
+            .join(format!("{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Tmp(p)
+    }
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+    pub fn write(&self, rel: &str, data: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// What a process did.
+#[derive(Debug)]
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
+    }
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "expected success; stderr:\n{}",
+            self.stderr
+        );
+        self
+    }
+    /// Exit 1 with nothing on stdout.
+    #[track_caller]
+    pub fn fails(self) -> Self {
+        assert_eq!(
+            self.code,
+            Some(1),
+            "expected exit 1; stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "stdout must be empty on failure, got {} bytes",
+            self.stdout.len()
+        );
+        self
+    }
+    #[track_caller]
+    pub fn stderr_has(self, s: &str) -> Self {
+        assert!(
+            self.stderr.contains(s),
+            "stderr lacks {s:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A `keyseed` invocation with a clean environment (no KEYSEED_*, HOME in a temp dir).
+pub struct Ks {
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+    cwd: Option<PathBuf>,
+    stdin: Vec<u8>,
+    _home: Tmp,
+}
+
+pub fn ks(args: &[&str]) -> Ks {
+    let home = Tmp::new("home");
+    let mut env = BTreeMap::new();
+    env.insert("HOME".into(), home.0.display().to_string());
+    env.insert(
+        "XDG_CONFIG_HOME".into(),
+        home.path(".config").display().to_string(),
+    );
+    Ks {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        env,
+        cwd: None,
+        stdin: Vec::new(),
+        _home: home,
+    }
+}
+
+impl Ks {
+    pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.args.push(a.as_ref().to_string_lossy().into_owned());
+        self
+    }
+    pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.env
+            .insert(k.into(), v.as_ref().to_string_lossy().into_owned());
+        self
+    }
+    pub fn cwd(mut self, d: &Path) -> Self {
+        self.cwd = Some(d.to_path_buf());
+        self
+    }
+    pub fn stdin(mut self, s: impl AsRef<[u8]>) -> Self {
+        self.stdin = s.as_ref().to_vec();
+        self
+    }
+    /// The TEST-ONLY seed and identity of charts-example/.
+    pub fn demo_keys(self) -> Self {
+        self.env(
+            "KEYSEED_SEED_FILE",
+            root().join("charts-example/keyseed.age"),
+        )
+        .env(
+            "KEYSEED_AGE_KEY_FILE",
+            root().join("charts-example/identity.TEST-ONLY.txt"),
+        )
+    }
+    pub fn home(&self) -> PathBuf {
+        self._home.0.clone()
+    }
+    pub fn run(self) -> Out {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyseed"));
+        cmd.args(&self.args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("KEYSEED_") || k == "XDG_CONFIG_HOME" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(&self.env);
+        if let Some(d) = &self.cwd {
+            cmd.current_dir(d);
+        }
+        run_with_stdin(cmd, &self.stdin)
+    }
+}
+
+/// Runs a command feeding `stdin`, collecting everything.
+pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Out {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    Out {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs a host tool.
+pub fn host(name: &str, args: &[&str], stdin: &[u8]) -> Out {
+    let mut cmd = Command::new(tool(name));
+    cmd.args(args);
+    cmd.env("PYTHONPATH", pythonpath());
+    run_with_stdin(cmd, stdin)
+}
+
+/// Runs a Python snippet with the project's PyPI packages.
+pub fn python(code: &str, stdin: &[u8]) -> Out {
+    host("python3", &["-c", code], stdin)
+}
+
+/// Loads every document of a YAML stream with PyYAML (a YAML 1.1 reader, like go-yaml v2)
+/// and returns them as JSON, so tests compare meaning, not bytes.
+pub fn yaml11_json(stream: &[u8]) -> serde_json::Value {
+    let out = python(
+        "import sys, yaml, json, datetime\n\
+         docs = list(yaml.safe_load_all(sys.stdin.buffer.read().decode('utf-8-sig')))\n\
+         print(json.dumps(docs, default=str))",
+        stream,
+    );
+    assert_eq!(out.code, Some(0), "PyYAML failed: {}", out.stderr);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The Secrets' plain values of a rendered stream, by `name/key` (data base64-decoded).
+pub fn secret_values(stream: &[u8]) -> BTreeMap<String, String> {
+    use base64::Engine as _;
+    let mut out = BTreeMap::new();
+    let docs = yaml11_json(stream);
+    let mut stack: Vec<serde_json::Value> = docs.as_array().unwrap().clone();
+    while let Some(d) = stack.pop() {
+        if let Some(items) = d.get("items").and_then(|i| i.as_array()) {
+            stack.extend(items.iter().cloned());
+        }
+        if d.get("kind").and_then(|k| k.as_str()) != Some("Secret") {
+            continue;
+        }
+        let name = d["metadata"]["name"].as_str().unwrap_or("").to_string();
+        if let Some(sd) = d.get("stringData").and_then(|s| s.as_object()) {
+            for (k, v) in sd {
+                out.insert(
+                    format!("{name}/{k}"),
+                    v.as_str().map(String::from).unwrap_or(v.to_string()),
+                );
+            }
+        }
+        if let Some(sd) = d.get("data").and_then(|s| s.as_object()) {
+            for (k, v) in sd {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(v.as_str().unwrap_or("").replace('\n', ""))
+                    .unwrap_or_default();
+                out.insert(
+                    format!("{name}/{k}"),
+                    String::from_utf8_lossy(&raw).into_owned(),
+                );
+            }
+        }
+    }
+    out
+}
