@@ -8,23 +8,26 @@ use crate::cli::{DeriveArgs, InitArgs, RenderArgs};
 use crate::error::{Error, FileError};
 use crate::keys::{self, SeedFile};
 use crate::placeholder::{self, Generations};
-use crate::render::{self, RenderOptions};
+use crate::render::{self, RenderOptions, Rendered};
 use crate::secret::SecretBytes;
 use crate::settings::{self, Settings};
 
 /// `keyseed render` / `krm`.
-pub fn render(settings: &Settings, args: &RenderArgs, stdin: &[u8]) -> Result<Output, Error> {
+pub fn render(settings: &Settings, args: &RenderArgs, stdin: SecretBytes) -> Result<Output, Error> {
     let opts = RenderOptions {
         allow_empty: args.allow_empty,
     };
-    Ok(Output::stdout(render::render(stdin, settings, opts)?))
+    Ok(Output {
+        stdout: render::render(stdin, settings, opts)?,
+        notes: String::new(),
+    })
 }
 
 /// What a command produced: bytes for stdout (written only on success) and notes for stderr.
 #[derive(Debug, Default)]
 pub struct Output {
     /// The bytes for stdout.
-    pub stdout: SecretBytes,
+    pub stdout: Rendered,
     /// Messages for stderr (never secret).
     pub notes: String,
 }
@@ -32,7 +35,7 @@ pub struct Output {
 impl Output {
     fn stdout(b: SecretBytes) -> Self {
         Output {
-            stdout: b,
+            stdout: Rendered::from_bytes(b),
             notes: String::new(),
         }
     }
@@ -50,7 +53,7 @@ pub fn check(settings: &Settings, args: &RenderArgs, stdin: &[u8]) -> Result<Out
     )?;
     let n = plan.injections().count();
     Ok(Output {
-        stdout: SecretBytes::default(),
+        stdout: Rendered::default(),
         notes: format!(
             "ok: {n} placeholder(s) in {} document(s)\n",
             plan.documents()
@@ -208,7 +211,7 @@ pub fn init(settings: &Settings, args: &InitArgs) -> Result<Output, Error> {
         public.push('\n');
     }
     Ok(Output {
-        stdout: SecretBytes::new(public.into_bytes()),
+        stdout: Rendered::from_bytes(SecretBytes::new(public.into_bytes())),
         notes: report,
     })
 }

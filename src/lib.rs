@@ -26,27 +26,33 @@ use crate::commands::Output;
 use crate::error::{Error, InputError};
 use crate::settings::Settings;
 
-/// Reads all of stdin once, with the size cap of [`stream::MAX_INPUT`].
-fn read_stdin(stdin: &mut dyn Read) -> Result<secret::SecretBytes, Error> {
-    let mut buf = secret::SecretBytes::new(Vec::with_capacity(1 << 16));
+/// Reads all of stdin once, with the size cap of [`stream::MAX_INPUT`]. `size_hint` (a
+/// regular file's length) lets the buffer be allocated once at full size.
+fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<secret::SecretBytes, Error> {
+    let cap = size_hint.unwrap_or(1 << 16).min(stream::MAX_INPUT as u64) as usize + 1;
+    let mut buf = secret::SecretBytes::new(Vec::with_capacity(cap));
     stdin
         .take(stream::MAX_INPUT as u64 + 1)
         .read_to_end(buf.expose_mut())
         .map_err(InputError::Read)?;
+    if buf.expose().len() > stream::MAX_INPUT {
+        return Err(InputError::TooLarge(stream::MAX_INPUT).into());
+    }
     Ok(buf)
 }
 
 /// Runs one parsed command line. Returns what to write; writes nothing itself.
-pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<Output, Error> {
+/// `stdin_len` is stdin's size when it is a regular file.
+pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Output, Error> {
     let settings = Settings::resolve(&cli.global);
     match &cli.command {
         Command::Init(a) => commands::init(&settings, a),
         Command::Render(a) | Command::Krm(a) => {
-            let input = read_stdin(stdin)?;
-            commands::render(&settings, a, input.expose())
+            let input = read_stdin(stdin, stdin_len)?;
+            commands::render(&settings, a, input)
         }
         Command::Check(a) => {
-            let input = read_stdin(stdin)?;
+            let input = read_stdin(stdin, stdin_len)?;
             commands::check(&settings, a, input.expose())
         }
         Command::Derive(a) => commands::derive(&settings, a),

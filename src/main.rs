@@ -1,6 +1,5 @@
 //! The `keyseed` binary: parse arguments, run, write stdout once, map errors to exit codes.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -14,21 +13,16 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match keyseed::run(&cli, &mut std::io::stdin().lock()) {
+    match keyseed::run(&cli, &mut std::io::stdin().lock(), stdin_file_len()) {
         Ok(out) => {
             eprint!("{}", out.notes);
             let mut stdout = std::io::stdout().lock();
-            // SECRET: rendered manifests go to stdout in one write, only after success.
-            match stdout
-                .write_all(out.stdout.expose())
-                .and_then(|_| stdout.flush())
-            {
+            // SECRET: rendered manifests go to stdout only after every check passed.
+            match out.stdout.write_to(&mut stdout) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprint!(
-                        "{}",
-                        keyseed::error::render(&keyseed::error::Error::Stdout(e))
-                    );
+                    let err = keyseed::error::Error::Stdout(e);
+                    eprint!("{}", keyseed::error::render(&err));
                     ExitCode::from(1)
                 }
             }
@@ -38,4 +32,15 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// stdin's length when it is a regular file (`keyseed render < file`), to size the buffer.
+fn stdin_file_len() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let meta = std::fs::metadata("/dev/stdin").ok()?;
+        meta.is_file().then(|| meta.len())
+    }
+    #[cfg(not(unix))]
+    None
 }

@@ -111,13 +111,87 @@ pub fn plan<'a>(
     Ok(StreamPlan { input, docs })
 }
 
+/// A rendered stream: runs of the input that are unchanged, and changed documents. Writing it
+/// copies nothing twice, so peak memory stays near the input size.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    input: SecretBytes,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug)]
+enum Part {
+    Input(std::ops::Range<usize>),
+    Changed(SecretBytes),
+}
+
+impl Rendered {
+    /// A result that is one buffer (used by commands other than render).
+    pub fn from_bytes(b: SecretBytes) -> Self {
+        let n = b.expose().len();
+        Rendered {
+            input: b,
+            parts: vec![Part::Input(0..n)],
+        }
+    }
+
+    /// Writes the stream. SECRET: this is the one place rendered manifests leave the process.
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        for p in &self.parts {
+            match p {
+                Part::Input(r) => w.write_all(&self.input.expose()[r.clone()])?,
+                Part::Changed(b) => w.write_all(b.expose())?,
+            }
+        }
+        w.flush()
+    }
+
+    /// Total length in bytes.
+    pub fn len(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Input(r) => r.len(),
+                Part::Changed(b) => b.expose().len(),
+            })
+            .sum()
+    }
+
+    /// Whether nothing is written.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&mut self, p: Part) {
+        if let (Part::Input(r), Some(Part::Input(last))) = (&p, self.parts.last_mut()) {
+            if last.end == r.start {
+                last.end = r.end;
+                return;
+            }
+        }
+        self.parts.push(p);
+    }
+}
+
 /// Renders the stream: plans, opens the seed when a value is needed, applies the edits and
-/// validates the result.
+/// validates the result. Keeps the input buffer for the documents it does not change.
 pub fn render(
-    input: &[u8],
+    input: SecretBytes,
     settings: &Settings,
     opts: RenderOptions,
-) -> Result<SecretBytes, Error> {
+) -> Result<Rendered, Error> {
+    let parts = render_parts(input.expose(), settings, opts)?;
+    let mut rendered = Rendered {
+        input,
+        parts: Vec::with_capacity(parts.len()),
+    };
+    for p in parts {
+        rendered.push(p);
+    }
+    Ok(rendered)
+}
+
+fn render_parts(input: &[u8], settings: &Settings, opts: RenderOptions) -> Result<Vec<Part>, Error> {
     let text = check_input(input)?;
     let plan = plan(text, settings, opts)?;
     let seed = if plan.injections().next().is_some() {
@@ -125,13 +199,13 @@ pub fn render(
     } else {
         None
     };
-    let mut out = SecretBytes::new(Vec::with_capacity(input.len() + input.len() / 8));
+    let mut out = Vec::with_capacity(plan.docs.len());
     let mut findings = Vec::new();
     for doc in plan.docs.iter() {
         let original = &plan.input.as_bytes()[doc.range.clone()];
         let Some(seed) = seed.as_ref().filter(|_| !doc.injections.is_empty()) else {
             leftovers(&doc.location, original, &mut findings);
-            out.expose_mut().extend_from_slice(original);
+            out.push(Part::Input(doc.range.clone()));
             continue;
         };
         let mut edits = inject::edits(seed, &doc.injections, &settings.seed.path)?;
@@ -147,7 +221,7 @@ pub fn render(
                 hint: Some("please report this with the document's shape (not its values)".into()),
             });
         }
-        out.expose_mut().extend_from_slice(changed.expose());
+        out.push(Part::Changed(changed));
     }
     if !findings.is_empty() {
         return Err(Error::Findings(findings));
