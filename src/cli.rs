@@ -36,6 +36,11 @@ pub struct GlobalArgs {
     /// The age-encrypted seed file (default: `seed:` in the config, else ./keyseed.age).
     #[arg(long, global = true, env = "KEYSEED_SEED_FILE", value_name = "FILE")]
     pub seed: Option<PathBuf>,
+    /// Also write errors to FILE (Helm 4 discards a post-renderer's stderr). Under a Helm
+    /// plugin the default is $XDG_CACHE_HOME/keyseed/last-error.txt; `keyseed last-error`
+    /// prints it.
+    #[arg(long, global = true, env = "KEYSEED_ERROR_FILE", value_name = "FILE")]
+    pub error_file: Option<PathBuf>,
     /// An age or OpenSSH identity file; repeatable. Tried before KEYSEED_AGE_KEY,
     /// KEYSEED_AGE_KEY_FILE and $XDG_CONFIG_HOME/keyseed/keys.txt.
     #[arg(long, short = 'i', global = true, value_name = "FILE")]
@@ -56,6 +61,8 @@ pub enum Command {
     Derive(DeriveArgs),
     /// Validate placeholders without any seed or identity (for PR CI).
     Check(RenderArgs),
+    /// Print the error of the last failed run under Helm (whose stderr Helm 4 discards).
+    LastError,
 }
 
 /// `keyseed init`.

@@ -13,9 +13,15 @@ use crate::secret::SecretBytes;
 use crate::settings::{self, Settings};
 
 /// `keyseed render` / `krm`.
-pub fn render(settings: &Settings, args: &RenderArgs, stdin: SecretBytes) -> Result<Output, Error> {
+pub fn render(
+    settings: &Settings,
+    args: &RenderArgs,
+    stdin: SecretBytes,
+    krm: bool,
+) -> Result<Output, Error> {
     let opts = RenderOptions {
         allow_empty: args.allow_empty,
+        require_resource_list: krm,
     };
     Ok(Output {
         stdout: render::render(stdin, settings, opts)?,
@@ -49,6 +55,7 @@ pub fn check(settings: &Settings, args: &RenderArgs, stdin: &[u8]) -> Result<Out
         settings,
         RenderOptions {
             allow_empty: args.allow_empty,
+            require_resource_list: false,
         },
     )?;
     let n = plan.injections().count();
@@ -214,4 +221,24 @@ pub fn init(settings: &Settings, args: &InitArgs) -> Result<Output, Error> {
         stdout: Rendered::from_bytes(SecretBytes::new(public.into_bytes())),
         notes: report,
     })
+}
+
+/// `keyseed last-error`: prints the error file of the last failed run.
+pub fn last_error(settings: &Settings) -> Result<Output, Error> {
+    let path = settings
+        .error_file
+        .clone()
+        .or_else(settings::default_error_file)
+        .ok_or_else(|| Error::Usage("no error file: set --error-file or HOME".into()))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!(
+                "no error recorded in {} (the last run succeeded)\n",
+                path.display()
+            )
+        }
+        Err(source) => return Err(FileError::Write { path, source }.into()),
+    };
+    Ok(Output::stdout(SecretBytes::new(text.into_bytes())))
 }

@@ -12,6 +12,7 @@ pub mod edit;
 pub mod error;
 pub mod inject;
 pub mod keys;
+pub mod krm;
 pub mod placeholder;
 pub mod render;
 pub mod secret;
@@ -47,14 +48,56 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
     let settings = Settings::resolve(&cli.global);
     match &cli.command {
         Command::Init(a) => commands::init(&settings, a),
-        Command::Render(a) | Command::Krm(a) => {
+        Command::Render(a) => {
             let input = read_stdin(stdin, stdin_len)?;
-            commands::render(&settings, a, input)
+            commands::render(&settings, a, input, false)
+        }
+        Command::Krm(a) => {
+            let input = read_stdin(stdin, stdin_len)?;
+            commands::render(&settings, a, input, true)
         }
         Command::Check(a) => {
             let input = read_stdin(stdin, stdin_len)?;
             commands::check(&settings, a, input.expose())
         }
         Command::Derive(a) => commands::derive(&settings, a),
+        Command::LastError => commands::last_error(&settings),
     }
+}
+
+/// A legacy kustomize exec plugin call: `keyseed CONFIG-FILE` with the resources on stdin
+/// (kustomize passes the plugin config file as the only argument).
+pub fn run_legacy_plugin(config: &std::path::Path, stdin: &mut dyn Read) -> Result<Output, Error> {
+    use clap::Parser as _;
+    let cli =
+        Cli::try_parse_from(["keyseed", "render"]).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut settings = Settings::resolve(&cli.global);
+    let text = std::fs::read_to_string(config).map_err(|e| Error::BadArgument {
+        message: format!(
+            "cannot read kustomize plugin config `{}`: {e}",
+            config.display()
+        ),
+        hint: None,
+    })?;
+    let f = krm::from_legacy_config(&text).map_err(|message| Error::BadArgument {
+        message: format!("kustomize plugin config `{}`: {message}", config.display()),
+        hint: Some("expected `kind: KeyseedTransformer` with optional spec.scope, spec.namespace, spec.seed".into()),
+    })?;
+    settings.apply_function(f);
+    let input = read_stdin(stdin, None)?;
+    commands::render(&settings, &cli::RenderArgs::default(), input, false)
+}
+
+/// Whether the first argument is a kustomize legacy plugin config file rather than a command.
+pub fn is_legacy_plugin_call(arg: &std::ffi::OsStr) -> bool {
+    use clap::CommandFactory as _;
+    let s = arg.to_string_lossy();
+    if s.starts_with('-') {
+        return false;
+    }
+    let cmd = Cli::command();
+    let known = cmd
+        .get_subcommands()
+        .any(|c| c.get_name() == s || c.get_all_aliases().any(|a| a == s));
+    !known && std::path::Path::new(arg).is_file()
 }

@@ -8,6 +8,7 @@ use crate::edit;
 use crate::error::{Error, Finding, InputError, Location};
 use crate::inject::{self, Injection, PREFIX_B64};
 use crate::keys;
+use crate::krm;
 use crate::placeholder::PREFIX;
 use crate::secret::SecretBytes;
 use crate::settings::Settings;
@@ -19,6 +20,8 @@ use crate::yaml;
 pub struct RenderOptions {
     /// Accept an empty stream.
     pub allow_empty: bool,
+    /// `keyseed krm`: the input must be one KRM `ResourceList`.
+    pub require_resource_list: bool,
 }
 
 /// A document with its planned injections.
@@ -32,6 +35,8 @@ struct Planned {
 pub struct StreamPlan<'a> {
     input: &'a str,
     docs: Vec<Planned>,
+    /// The seed file to open (a KRM functionConfig may name it).
+    pub seed: keys::SeedPath,
 }
 
 impl StreamPlan<'_> {
@@ -75,19 +80,38 @@ pub fn plan<'a>(
     }
     let mut findings: Vec<Finding> = Vec::new();
     let mut docs = Vec::with_capacity(ranges.len());
+    let mut ctx = settings.plan.clone();
+    let mut seed = settings.seed.clone();
+    let mut resource_lists = 0;
     for (i, range) in ranges.into_iter().enumerate() {
         let text = &input[range.clone()];
+        let is_rl = memchr::memmem::find(text.as_bytes(), b"ResourceList").is_some();
         let mut injections = Vec::new();
         let mut location = Location {
             document: i + 1,
             source: stream::source_comment(text.as_bytes()),
             ..Location::default()
         };
-        if needs_parse(text) {
+        if is_rl || needs_parse(text) {
             match yaml::parse(text) {
                 Ok(roots) => {
                     location = inject::document_location(i + 1, text, &roots);
-                    let (inj, f) = inject::plan_document(i + 1, text, &roots, &settings.plan);
+                    if let Some(fc) = roots.first().and_then(krm::resource_list_config) {
+                        resource_lists += 1;
+                        match fc.map(krm::from_function_config).transpose() {
+                            Ok(Some(f)) => {
+                                apply_function_settings(settings, f, &mut ctx, &mut seed)
+                            }
+                            Ok(None) => {}
+                            Err(message) => findings.push(Finding {
+                                location: location.clone(),
+                                field: ".functionConfig".into(),
+                                message,
+                                hint: None,
+                            }),
+                        }
+                    }
+                    let (inj, f) = inject::plan_document(i + 1, text, &roots, &ctx);
                     injections = inj;
                     findings.extend(f);
                 }
@@ -105,10 +129,40 @@ pub fn plan<'a>(
             injections,
         });
     }
+    if opts.require_resource_list && (resource_lists != 1 || docs.len() != 1) {
+        findings.push(Finding {
+            location: Location {
+                document: 1,
+                ..Location::default()
+            },
+            field: String::new(),
+            message: "`keyseed krm` expects exactly one KRM ResourceList on stdin".into(),
+            hint: Some("use `keyseed render` for a plain manifest stream".into()),
+        });
+    }
     if !findings.is_empty() {
         return Err(Error::Findings(findings));
     }
-    Ok(StreamPlan { input, docs })
+    Ok(StreamPlan { input, docs, seed })
+}
+
+/// A KRM functionConfig fills in what flags and `KEYSEED_*` did not set.
+fn apply_function_settings(
+    settings: &Settings,
+    f: krm::FunctionSettings,
+    ctx: &mut inject::PlanContext,
+    seed: &mut keys::SeedPath,
+) {
+    let mut s = Settings {
+        seed: seed.clone(),
+        identities: Default::default(),
+        plan: ctx.clone(),
+        error_file: None,
+        explicit: settings.explicit,
+    };
+    s.apply_function(f);
+    *ctx = s.plan;
+    *seed = s.seed;
 }
 
 /// A rendered stream: runs of the input that are unchanged, and changed documents. Writing it
@@ -191,11 +245,15 @@ pub fn render(
     Ok(rendered)
 }
 
-fn render_parts(input: &[u8], settings: &Settings, opts: RenderOptions) -> Result<Vec<Part>, Error> {
+fn render_parts(
+    input: &[u8],
+    settings: &Settings,
+    opts: RenderOptions,
+) -> Result<Vec<Part>, Error> {
     let text = check_input(input)?;
     let plan = plan(text, settings, opts)?;
     let seed = if plan.injections().next().is_some() {
-        Some(keys::open_seed(&settings.seed, &settings.identities)?)
+        Some(keys::open_seed(&plan.seed, &settings.identities)?)
     } else {
         None
     };
@@ -208,7 +266,7 @@ fn render_parts(input: &[u8], settings: &Settings, opts: RenderOptions) -> Resul
             out.push(Part::Input(doc.range.clone()));
             continue;
         };
-        let mut edits = inject::edits(seed, &doc.injections, &settings.seed.path)?;
+        let mut edits = inject::edits(seed, &doc.injections, &plan.seed.path)?;
         let changed = edit::apply(original, &mut edits);
         leftovers(&doc.location, changed.expose(), &mut findings);
         // Self-check: an edited document must still parse.

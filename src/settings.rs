@@ -19,10 +19,39 @@ pub struct Settings {
     pub identities: IdentitySources,
     /// Scope and namespace for planning.
     pub plan: PlanContext,
+    /// Where errors are also written, if anywhere.
+    pub error_file: Option<PathBuf>,
+    /// Which of scope, namespace and seed were set by a flag or `KEYSEED_*` (these win over
+    /// a KRM `functionConfig`).
+    pub explicit: Explicit,
+}
+
+/// Settings given on the command line or in the environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Explicit {
+    /// `--scope` / `KEYSEED_SCOPE`.
+    pub scope: bool,
+    /// `--namespace` / `KEYSEED_NAMESPACE`.
+    pub namespace: bool,
+    /// `--seed` / `KEYSEED_SEED_FILE`.
+    pub seed: bool,
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// `$XDG_CACHE_HOME/keyseed/last-error.txt`, else `~/.cache/keyseed/last-error.txt`.
+pub fn default_error_file() -> Option<PathBuf> {
+    let base = env("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("keyseed").join("last-error.txt"))
+}
+
+/// Whether keyseed runs as a Helm plugin (Helm sets `HELM_PLUGIN_NAME` for plugins).
+pub fn under_helm_plugin() -> bool {
+    env("HELM_PLUGIN_NAME").is_some()
 }
 
 /// `$XDG_CONFIG_HOME/keyseed/keys.txt`, else `~/.config/keyseed/keys.txt`.
@@ -60,13 +89,42 @@ impl Settings {
                 .ok()
                 .map(SecretValue::new),
         };
+        let error_file = g
+            .error_file
+            .clone()
+            .or_else(|| under_helm_plugin().then(default_error_file).flatten());
         Settings {
+            explicit: Explicit {
+                scope: g.scope.is_some(),
+                namespace: g.namespace.is_some(),
+                seed: g.seed.is_some(),
+            },
             seed,
             identities,
+            error_file,
             plan: PlanContext {
                 scope: g.scope.clone().unwrap_or_default(),
                 namespace: g.namespace.clone(),
             },
+        }
+    }
+}
+
+impl Settings {
+    /// Fills in scope, namespace and seed from a KRM functionConfig or a kustomize plugin
+    /// config, where no flag or `KEYSEED_*` variable set them.
+    pub fn apply_function(&mut self, f: crate::krm::FunctionSettings) {
+        if let (false, Some(s)) = (self.explicit.scope, f.scope) {
+            self.plan.scope = s;
+        }
+        if let (false, Some(n)) = (self.explicit.namespace, f.namespace) {
+            self.plan.namespace = Some(n);
+        }
+        if let (false, Some(p)) = (self.explicit.seed, f.seed) {
+            self.seed = SeedPath {
+                path: p,
+                origin: "`seed` in the function or plugin config",
+            };
         }
     }
 }

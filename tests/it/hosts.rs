@@ -1,0 +1,577 @@
+//! Real hosts (SPEC §9): Helm 3.17.3 and 4.1.4 (plugins and post-renderers), the Argo CD CMP
+//! generate command run as cmp-server runs it, kpt running `keyseed krm`, and
+//! `kubectl kustomize` running the legacy exec plugin. Every example under charts-example/
+//! is exercised here.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::*;
+
+fn keyseed_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_keyseed"))
+}
+
+/// A Helm with private data/config/cache dirs, the demo keys, and keyseed on PATH.
+struct Helm {
+    bin: PathBuf,
+    tmp: Tmp,
+    envs: Vec<(String, String)>,
+}
+
+impl Helm {
+    fn new(version: &str) -> Helm {
+        let tmp = Tmp::new(version);
+        let data = tmp.path("data");
+        let pathdir = tmp.path("path");
+        std::fs::create_dir_all(&pathdir).unwrap();
+        std::os::unix::fs::symlink(keyseed_bin(), pathdir.join("keyseed")).unwrap();
+        let envs = vec![
+            ("HELM_DATA_HOME".into(), data.display().to_string()),
+            (
+                "HELM_PLUGINS".into(),
+                data.join("plugins").display().to_string(),
+            ),
+            (
+                "HELM_CONFIG_HOME".into(),
+                tmp.path("config").display().to_string(),
+            ),
+            (
+                "HELM_CACHE_HOME".into(),
+                tmp.path("cache").display().to_string(),
+            ),
+            (
+                "XDG_CACHE_HOME".into(),
+                tmp.path("xdg-cache").display().to_string(),
+            ),
+            ("HOME".into(), tmp.path("home").display().to_string()),
+            ("KEYSEED_BIN".into(), keyseed_bin().display().to_string()),
+            (
+                "KEYSEED_SEED_FILE".into(),
+                root()
+                    .join("charts-example/keyseed.age")
+                    .display()
+                    .to_string(),
+            ),
+            (
+                "KEYSEED_AGE_KEY_FILE".into(),
+                root()
+                    .join("charts-example/identity.TEST-ONLY.txt")
+                    .display()
+                    .to_string(),
+            ),
+            (
+                "PATH".into(),
+                format!("{}:{}", pathdir.display(), std::env::var("PATH").unwrap()),
+            ),
+        ];
+        let h = Helm {
+            bin: tool(version),
+            tmp,
+            envs,
+        };
+        // Another plugin, to prove keyseed's never break the rest.
+        let other = h.tmp.write("other/plugin.yaml", "name: hello\nversion: 0.1.0\nusage: hello\ndescription: another plugin\nplatformCommand:\n  - os: linux\n    command: echo\n  - os: darwin\n    command: echo\n");
+        h.run(&[
+            "plugin",
+            "install",
+            other.parent().unwrap().to_str().unwrap(),
+        ])
+        .ok();
+        h
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.args(args).env_clear();
+        for (k, v) in &self.envs {
+            c.env(k, v);
+        }
+        c
+    }
+    fn run(&self, args: &[&str]) -> Out {
+        run_with_stdin(self.cmd(args), b"")
+    }
+    fn without(mut self, key: &str) -> Self {
+        self.envs.retain(|(k, _)| k != key);
+        self
+    }
+}
+
+fn chart() -> String {
+    root().join("charts-example/demo").display().to_string()
+}
+
+fn assert_other_plugin_still_works(h: &Helm) {
+    let list = h.run(&["plugin", "list"]).ok().stdout_str();
+    assert!(list.contains("hello"), "{list}");
+    assert_eq!(h.run(&["hello", "world"]).ok().stdout_str().trim(), "world");
+}
+
+fn check_demo_render(out: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let text = String::from_utf8(out.to_vec()).unwrap();
+    assert!(!text.contains("<keyseed:"), "placeholders left");
+    let v = secret_values(out);
+    assert_eq!(v["demo-demo-keys/encryption-key-0"].len(), 44);
+    assert_eq!(v["demo-demo-keys/openai-api-key"], "sk-TEST-ONLY-openai");
+    assert_eq!(
+        v["demo-demo-app-secrets/APP_VAR_100"],
+        "test-only-value-100"
+    );
+    assert_eq!(
+        v.keys()
+            .filter(|k| k.starts_with("demo-demo-app-secrets/"))
+            .count(),
+        101
+    );
+    v
+}
+
+#[test]
+fn helm3_cli_plugin_and_post_renderer() {
+    let h = Helm::new("helm3");
+    h.run(&["plugin", "install", root().to_str().unwrap()]).ok();
+    assert_other_plugin_still_works(&h);
+    let d = h
+        .run(&[
+            "keyseed",
+            "derive",
+            "base64:32",
+            "--id",
+            "/demo-demo-keys/encryption-key-{gen}",
+        ])
+        .ok();
+    // By absolute path and by name on $PATH.
+    for pr in [keyseed_bin().display().to_string(), "keyseed".to_string()] {
+        let out = h
+            .run(&[
+                "template",
+                "demo",
+                &chart(),
+                "--post-renderer",
+                &pr,
+                "--post-renderer-args",
+                "render",
+            ])
+            .ok();
+        let text = out.stdout_str();
+        assert!(
+            text.contains("# Source: demo/templates/backend-keys.yaml"),
+            "Helm 3 keeps # Source: lines"
+        );
+        let v = check_demo_render(&out.stdout);
+        let d0 = h
+            .run(&[
+                "keyseed",
+                "derive",
+                "base64:32 gen=0",
+                "--id",
+                "/demo-demo-keys/encryption-key-{gen}",
+            ])
+            .ok();
+        assert_eq!(d0.stdout_str().trim(), v["demo-demo-keys/encryption-key-0"]);
+    }
+    assert_eq!(d.stdout_str().trim().len(), 44);
+}
+
+#[test]
+fn helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3() {
+    let h = Helm::new("helm4");
+    h.run(&["plugin", "install", root().to_str().unwrap()]).ok();
+    h.run(&[
+        "plugin",
+        "install",
+        root().join("helm/keyseed-postrender").to_str().unwrap(),
+    ])
+    .ok();
+    let list = h.run(&["plugin", "list"]).ok().stdout_str();
+    assert!(
+        list.contains("keyseed-postrender") && list.contains("postrenderer/v1"),
+        "{list}"
+    );
+    assert_other_plugin_still_works(&h);
+    h.run(&["keyseed", "check"]).fails().stderr_has("empty");
+    let out = h
+        .run(&[
+            "template",
+            "demo",
+            &chart(),
+            "--post-renderer",
+            "keyseed-postrender",
+        ])
+        .ok();
+    let text = out.stdout_str();
+    assert!(
+        text.contains("helm.sh/hook"),
+        "Helm 4 sends hooks through the post-renderer too"
+    );
+    let v4 = check_demo_render(&out.stdout);
+
+    let h3 = Helm::new("helm3");
+    let out3 = h3
+        .run(&[
+            "template",
+            "demo",
+            &chart(),
+            "--post-renderer",
+            "keyseed",
+            "--post-renderer-args",
+            "render",
+        ])
+        .ok();
+    let v3 = check_demo_render(&out3.stdout);
+    assert_eq!(v3, v4, "Helm 3 and Helm 4 renders inject identical values");
+    // A second Helm 4 render is byte-identical.
+    let again = h
+        .run(&[
+            "template",
+            "demo",
+            &chart(),
+            "--post-renderer",
+            "keyseed-postrender",
+        ])
+        .ok();
+    assert_eq!(again.stdout, out.stdout);
+}
+
+#[test]
+fn helm4_failure_reason_reaches_the_user() {
+    let h = Helm::new("helm4");
+    h.run(&["plugin", "install", root().to_str().unwrap()]).ok();
+    h.run(&[
+        "plugin",
+        "install",
+        root().join("helm/keyseed-postrender").to_str().unwrap(),
+    ])
+    .ok();
+    // A chart with a typo in a placeholder.
+    let t = Tmp::new("badchart");
+    copy_dir(&root().join("charts-example/demo"), &t.path("demo"));
+    t.write("demo/templates/typo.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: typo\nstringData:\n  k: \"<keyseed:base46:32>\"\n");
+    let out = h.run(&[
+        "template",
+        "demo",
+        t.path("demo").to_str().unwrap(),
+        "--post-renderer",
+        "keyseed-postrender",
+    ]);
+    assert_ne!(out.code, Some(0));
+    assert!(
+        !out.stderr.contains("base46"),
+        "Helm 4 discards the post-renderer's stderr (if this fails, Helm fixed it)"
+    );
+    let last = h.run(&["keyseed", "last-error"]).ok().stdout_str();
+    assert!(
+        last.contains("document")
+            && last.contains("Secret typo")
+            && last.contains("unknown format `base46:32`"),
+        "{last}"
+    );
+    // A successful run clears it.
+    h.run(&[
+        "template",
+        "demo",
+        &chart(),
+        "--post-renderer",
+        "keyseed-postrender",
+    ])
+    .ok();
+    assert!(h
+        .run(&["keyseed", "last-error"])
+        .ok()
+        .stdout_str()
+        .contains("no error recorded"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        let ft = e.file_type().unwrap();
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), &dest).unwrap();
+        } else if ft.is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// How the binary gets into a plugin directory: a release layout ships it as
+/// `helm/bin/keyseed-bin` next to the launcher; no KEYSEED_BIN, no PATH entry needed.
+#[test]
+fn plugin_launcher_finds_a_shipped_binary() {
+    let t = Tmp::new("release");
+    let rel = t.path("keyseed-plugin");
+    std::fs::create_dir_all(&rel).unwrap();
+    std::fs::copy(root().join("plugin.yaml"), rel.join("plugin.yaml")).unwrap();
+    copy_dir(&root().join("helm"), &rel.join("helm"));
+    std::fs::copy(keyseed_bin(), rel.join("helm/bin/keyseed-bin")).unwrap();
+    for v in ["helm3", "helm4"] {
+        let h = Helm::new(v).without("KEYSEED_BIN");
+        h.run(&["plugin", "install", rel.to_str().unwrap()]).ok();
+        let out = h.run(&["keyseed", "--version"]).ok();
+        assert!(
+            out.stdout_str().starts_with("keyseed "),
+            "{v}: {}",
+            out.stdout_str()
+        );
+    }
+    let h = Helm::new("helm4").without("KEYSEED_BIN");
+    h.run(&[
+        "plugin",
+        "install",
+        rel.join("helm/keyseed-postrender").to_str().unwrap(),
+    ])
+    .ok();
+    let out = h
+        .run(&[
+            "template",
+            "demo",
+            &chart(),
+            "--post-renderer",
+            "keyseed-postrender",
+        ])
+        .ok();
+    check_demo_render(&out.stdout);
+    // Without any binary the launcher says what to do.
+    std::fs::remove_file(rel.join("helm/bin/keyseed-bin")).unwrap();
+    let mut c = Command::new(rel.join("helm/bin/keyseed"));
+    c.arg("--version")
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("KEYSEED_BIN");
+    let out = run_with_stdin(c, b"");
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("found no keyseed binary"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Runs the CMP's generate command exactly as argocd-cmp-server does: exec(command + args),
+/// cwd = the app's source directory in a copy of the repo, Argo CD's build environment.
+fn argocd_generate(app_dir: &Path, helm: &str, extra_env: &[(&str, &str)]) -> Out {
+    let cmp: serde_json::Value = {
+        let text = std::fs::read(root().join("charts-example/argocd/cmp-plugin.yaml")).unwrap();
+        yaml11_json(&text)[0].clone()
+    };
+    let gen = &cmp["spec"]["generate"];
+    let mut argv: Vec<String> = gen["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    argv.extend(
+        gen["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string()),
+    );
+    let t = Tmp::new("argocd-path");
+    std::os::unix::fs::symlink(tool(helm), t.path("helm")).unwrap();
+    std::os::unix::fs::symlink(keyseed_bin(), t.path("keyseed")).unwrap();
+    let mut c = Command::new(&argv[0]);
+    c.args(&argv[1..]).current_dir(app_dir).env_clear();
+    c.env("PATH", format!("{}:/usr/bin:/bin", t.0.display()))
+        .env("HOME", t.path("home"))
+        .env("HELM_CACHE_HOME", t.path("helmhome/cache"))
+        .env("HELM_CONFIG_HOME", t.path("helmhome/config"))
+        .env("HELM_DATA_HOME", t.path("helmhome/data"))
+        .env("ARGOCD_APP_NAME", "demo")
+        .env("ARGOCD_APP_NAMESPACE", "demo")
+        .env("ARGOCD_APP_PROJECT_NAME", "default")
+        .env("ARGOCD_APP_REVISION", "0123456789abcdef")
+        .env("ARGOCD_APP_SOURCE_PATH", "charts-example/demo")
+        .env("KUBE_VERSION", "1.31.0")
+        .env(
+            "KUBE_API_VERSIONS",
+            "v1,apps/v1,batch/v1,networking.k8s.io/v1",
+        )
+        .env(
+            "KEYSEED_AGE_KEY_FILE",
+            root().join("charts-example/identity.TEST-ONLY.txt"),
+        );
+    for (k, v) in extra_env {
+        c.env(k, v);
+    }
+    run_with_stdin(c, b"")
+}
+
+#[test]
+fn argocd_cmp_generate_renders_and_fails_closed() {
+    // The repo as the sidecar receives it: a copy, with the app dir as cwd.
+    let t = Tmp::new("argocd-repo");
+    copy_dir(&root().join("charts-example"), &t.path("charts-example"));
+    let app = t.path("charts-example/demo");
+    let app_env: Vec<(&str, &str)> = vec![("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age")];
+    let mut outputs = vec![];
+    for helm in ["helm3", "helm4"] {
+        let out = argocd_generate(&app, helm, &app_env).ok();
+        check_demo_render(&out.stdout);
+        outputs.push(secret_values(&out.stdout));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    // A failing render: non-zero exit and nothing on stdout (no prune of everything).
+    t.write("charts-example/demo/templates/typo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  k: \"<keyseed:hex:8>\"\n");
+    let out = argocd_generate(&app, "helm4", &app_env);
+    assert_ne!(out.code, Some(0));
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.contains("ConfigMap leak"), "{}", out.stderr);
+    // A missing seed fails the same way.
+    std::fs::remove_file(t.path("charts-example/demo/templates/typo.yaml")).unwrap();
+    let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", "missing.age")]);
+    assert_ne!(out.code, Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn kpt_runs_keyseed_krm_with_the_example_function_config() {
+    let t = Tmp::new("kpt");
+    copy_dir(
+        &root().join("charts-example/kustomize/base"),
+        &t.path("base"),
+    );
+    let pathdir = t.path("bin");
+    std::fs::create_dir_all(&pathdir).unwrap();
+    std::os::unix::fs::symlink(keyseed_bin(), pathdir.join("keyseed")).unwrap();
+    let run = |dir: &Path| {
+        let mut c = Command::new(tool("kpt"));
+        c.args([
+            "fn",
+            "eval",
+            dir.to_str().unwrap(),
+            "--exec",
+            "keyseed krm",
+            "--fn-config",
+        ])
+        .arg(root().join("charts-example/kustomize/krm/keyseed-fn.yaml"))
+        .args(["-o", "unwrap"])
+        .env(
+            "PATH",
+            format!("{}:{}", pathdir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("HOME", t.path("home"))
+        .env(
+            "KEYSEED_SEED_FILE",
+            root().join("charts-example/keyseed.age"),
+        )
+        .env(
+            "KEYSEED_AGE_KEY_FILE",
+            root().join("charts-example/identity.TEST-ONLY.txt"),
+        );
+        run_with_stdin(c, b"")
+    };
+    let out = run(&t.path("base")).ok();
+    let v = secret_values(&out.stdout);
+    assert_eq!(v["backend-keys/encryption-key-1"].len(), 44);
+    assert_eq!(v["backend-keys/openai-api-key"], "sk-TEST-ONLY-openai");
+    // Same values as `keyseed render` on the same manifests.
+    let base = [std::fs::read_to_string(t.path("base/secret.yaml")).unwrap()].concat();
+    let direct = secret_values(&ks(&["render"]).demo_keys().stdin(&base).run().ok().stdout);
+    assert_eq!(
+        direct["backend-keys/fernet-key"],
+        v["backend-keys/fernet-key"]
+    );
+    // A failure fails the function (non-zero exit), with the reason.
+    t.write(
+        "base/bad.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  k: <keyseed:uuid>\n",
+    );
+    let out = run(&t.path("base"));
+    assert_ne!(out.code, Some(0));
+    assert!(format!("{}{}", out.stdout_str(), out.stderr).contains("ConfigMap bad"));
+}
+
+#[test]
+fn krm_resource_list_keeps_annotations_and_reads_function_config() {
+    let rl = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: s\n    annotations:\n      config.kubernetes.io/index: '0'\n      internal.config.kubernetes.io/path: 'secret.yaml'\n  stringData:\n    k: \"<keyseed:hex:8>\"\nfunctionConfig:\n  apiVersion: keyseed.io/v1\n  kind: KeyseedTransformer\n  metadata: {name: x}\n  spec: {scope: prod}\n";
+    let out = ks(&["krm"]).demo_keys().stdin(rl).run().ok().stdout_str();
+    assert!(out.contains("      config.kubernetes.io/index: '0'\n      internal.config.kubernetes.io/path: 'secret.yaml'\n"));
+    let v = secret_values(out.as_bytes());
+    let d = ks(&["derive", "hex:8", "--id", "prod/s/k"])
+        .demo_keys()
+        .run()
+        .ok();
+    assert_eq!(
+        d.stdout_str().trim(),
+        v["s/k"],
+        "functionConfig scope applied"
+    );
+    // render detects a ResourceList the same way; a flag wins over functionConfig.
+    assert_eq!(
+        ks(&["render"])
+            .demo_keys()
+            .stdin(rl)
+            .run()
+            .ok()
+            .stdout_str(),
+        out
+    );
+    let flagged = secret_values(
+        &ks(&["krm", "--scope", "dev"])
+            .demo_keys()
+            .stdin(rl)
+            .run()
+            .ok()
+            .stdout,
+    );
+    assert_ne!(flagged["s/k"], v["s/k"]);
+    // krm insists on a ResourceList; typos in functionConfig are errors.
+    ks(&["krm"])
+        .demo_keys()
+        .stdin("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+        .run()
+        .fails()
+        .stderr_has("ResourceList");
+    ks(&["krm"])
+        .demo_keys()
+        .stdin(rl.replace("scope: prod", "scoep: prod"))
+        .run()
+        .fails()
+        .stderr_has("scoep");
+}
+
+#[test]
+fn kubectl_kustomize_runs_the_legacy_exec_plugin() {
+    let t = Tmp::new("kustomize");
+    copy_dir(
+        &root().join("charts-example/kustomize"),
+        &t.path("kustomize"),
+    );
+    std::fs::copy(
+        root().join("charts-example/keyseed.age"),
+        t.path("keyseed.age"),
+    )
+    .unwrap();
+    let mut c = Command::new(tool("kubectl135"));
+    c.args(["kustomize", "--enable-alpha-plugins"])
+        .arg(t.path("kustomize/legacy"))
+        .env("KUSTOMIZE_PLUGIN_HOME", t.path("kustomize/plugins"))
+        .env("KEYSEED_BIN", keyseed_bin())
+        .env("HOME", t.path("home"))
+        .env(
+            "KEYSEED_AGE_KEY_FILE",
+            root().join("charts-example/identity.TEST-ONLY.txt"),
+        );
+    let out = run_with_stdin(c, b"").ok();
+    let v = secret_values(&out.stdout);
+    assert_eq!(v["backend-keys/encryption-key-0"].len(), 44);
+    let direct = secret_values(
+        &ks(&["render"])
+            .demo_keys()
+            .stdin(std::fs::read(root().join("charts-example/kustomize/base/secret.yaml")).unwrap())
+            .run()
+            .ok()
+            .stdout,
+    );
+    assert_eq!(
+        direct,
+        v.into_iter()
+            .filter(|(k, _)| k.starts_with("backend-keys/"))
+            .collect()
+    );
+}
