@@ -103,9 +103,10 @@ fn split_json(input: &[u8], r: Range<usize>) -> Vec<Range<usize>> {
     out
 }
 
-/// Offset of the first byte that is not white space, a marker line or a comment line.
+/// Offset of the first byte that is not white space, a marker line or a comment line (a
+/// UTF-8 BOM at the very start is skipped).
 fn content_start(body: &[u8]) -> Option<usize> {
-    let mut pos = 0;
+    let mut pos = if body.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     while pos < body.len() {
         let end = memchr::memchr(b'\n', &body[pos..])
             .map(|i| pos + i + 1)
@@ -114,13 +115,7 @@ fn content_start(body: &[u8]) -> Option<usize> {
         let skip = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
         let rest = &line[skip..];
         if !(rest.is_empty() || rest[0] == b'#' || (skip == 0 && is_marker(line))) {
-            // Skip a UTF-8 BOM at the very start.
-            let bom = if pos == 0 && rest.starts_with(b"\xEF\xBB\xBF") {
-                3
-            } else {
-                0
-            };
-            return Some(pos + skip + bom);
+            return Some(pos + skip);
         }
         pos = end;
     }
@@ -218,6 +213,15 @@ mod tests {
         let p = parts("{\"a\":\"}{\"}\n{\"b\":[1,{}]}");
         assert_eq!(p, vec!["{\"a\":\"}{\"}\n", "{\"b\":[1,{}]}"]);
         assert_eq!(parts("{\"a\":1}").len(), 1);
+    }
+
+    #[test]
+    fn regression_bom_only_input_is_empty_not_a_crash() {
+        // Found by `cargo fuzz run stream`: a lone BOM indexed past the end.
+        assert_eq!(split(b"\xEF\xBB\xBF"), vec![0..3]);
+        assert!(!has_content(b"\xEF\xBB\xBF"));
+        assert!(!has_content(b"\xEF\xBB\xBF---\n# c\n"));
+        assert_eq!(split(b"\xEF\xBB\xBF{\"a\":1}{\"b\":2}").len(), 2);
     }
 
     #[test]

@@ -233,3 +233,15 @@ fn invalid_utf8_is_rejected() {
         .fails()
         .stderr_has("UTF-8");
 }
+
+#[test]
+fn fuzz_regressions_end_cleanly() {
+    // Inputs that once crashed a fuzz target (tests/fuzz-regressions/), replayed end to end.
+    let dir = root().join("tests/fuzz-regressions");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        bounded(&std::fs::read(e.unwrap().path()).unwrap());
+        n += 1;
+    }
+    assert!(n > 0);
+}
