@@ -106,7 +106,11 @@ fn split_json(input: &[u8], r: Range<usize>) -> Vec<Range<usize>> {
 /// Offset of the first byte that is not white space, a marker line or a comment line (a
 /// UTF-8 BOM at the very start is skipped).
 fn content_start(body: &[u8]) -> Option<usize> {
-    let mut pos = if body.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let mut pos = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
     while pos < body.len() {
         let end = memchr::memchr(b'\n', &body[pos..])
             .map(|i| pos + i + 1)

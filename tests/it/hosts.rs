@@ -575,3 +575,91 @@ fn kubectl_kustomize_runs_the_legacy_exec_plugin() {
             .collect()
     );
 }
+
+/// The Flux CI flow: ci-render.sh renders and SOPS-encrypts to the cluster's age key; what
+/// it writes holds no plaintext secret, decrypts (as Flux's kustomize-controller does) to
+/// exactly what keyseed rendered, and builds with kustomize.
+#[test]
+fn flux_ci_flow_encrypts_to_the_cluster_key() {
+    let t = Tmp::new("flux");
+    let kg = host(
+        "age-keygen",
+        &["-o", t.path("cluster.key").to_str().unwrap()],
+        b"",
+    )
+    .ok();
+    let recipient = kg
+        .stderr
+        .trim()
+        .trim_start_matches("Public key: ")
+        .to_string();
+    let pathdir = t.path("bin");
+    std::fs::create_dir_all(&pathdir).unwrap();
+    std::os::unix::fs::symlink(tool("helm3"), pathdir.join("helm")).unwrap();
+    std::os::unix::fs::symlink(tool("sops"), pathdir.join("sops")).unwrap();
+    std::os::unix::fs::symlink(keyseed_bin(), pathdir.join("keyseed")).unwrap();
+    let identity =
+        std::fs::read_to_string(root().join("charts-example/identity.TEST-ONLY.txt")).unwrap();
+    let mut c = Command::new(root().join("charts-example/flux/ci-render.sh"));
+    c.arg(root().join("charts-example/demo"))
+        .arg(t.path("deploy/demo"))
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", pathdir.display()))
+        .env("HOME", t.path("home"))
+        .env("FLUX_AGE_RECIPIENT", &recipient)
+        .env(
+            "KEYSEED_SEED_FILE",
+            root().join("charts-example/keyseed.age"),
+        )
+        .env("KEYSEED_AGE_KEY", &identity);
+    run_with_stdin(c, b"").ok();
+    let enc = std::fs::read_to_string(t.path("deploy/demo/manifests.sops.yaml")).unwrap();
+    assert!(
+        enc.contains("ENC[AES256_GCM,"),
+        "Secret data is SOPS-encrypted"
+    );
+    for plain in ["sk-TEST-ONLY-openai", "test-only-value-042", "dd-TEST-ONLY"] {
+        assert!(
+            !enc.contains(plain),
+            "plaintext {plain} in the committed output"
+        );
+    }
+    // Decrypt as Flux does, with the cluster's key.
+    let mut d = Command::new(tool("sops"));
+    d.args(["--decrypt", "--input-type", "yaml", "--output-type", "yaml"])
+        .arg(t.path("deploy/demo/manifests.sops.yaml"))
+        .env("SOPS_AGE_KEY_FILE", t.path("cluster.key"))
+        .env("HOME", t.path("home"));
+    let dec = run_with_stdin(d, b"").ok();
+    let h = Helm::new("helm3");
+    let direct = h
+        .run(&[
+            "template",
+            "demo",
+            &chart(),
+            "--namespace",
+            "demo",
+            "--post-renderer",
+            "keyseed",
+            "--post-renderer-args",
+            "render",
+        ])
+        .ok();
+    assert_eq!(
+        secret_values(&dec.stdout),
+        check_demo_render(&direct.stdout)
+    );
+    // The output directory builds with kustomize.
+    let k = host(
+        "kubectl135",
+        &["kustomize", t.path("deploy/demo").to_str().unwrap()],
+        b"",
+    )
+    .ok();
+    assert!(k.stdout_str().contains("kind: Deployment"));
+    let flux = yaml11_json(
+        &std::fs::read(root().join("charts-example/flux/cluster/kustomization.yaml")).unwrap(),
+    );
+    assert_eq!(flux[0]["spec"]["decryption"]["provider"], "sops");
+}
