@@ -56,7 +56,10 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
+        if self.location.document == 0 {
+            // A finding about the config, not about a document.
+            write!(f, "{}", self.message)
+        } else if self.field.is_empty() {
             write!(f, "{}: {}", self.location, self.message)
         } else {
             write!(f, "{} {}: {}", self.location, self.field, self.message)
@@ -236,6 +239,9 @@ pub enum Error {
     /// Writing files.
     #[error(transparent)]
     File(#[from] FileError),
+    /// `keyseed.yaml` is missing (when named), unreadable or invalid.
+    #[error("invalid config {0}")]
+    Config(crate::config::ConfigError),
     /// Problems in the stream, all of them.
     #[error("{} problem(s) found; nothing was written to stdout", .0.len())]
     Findings(Vec<Finding>),
@@ -274,6 +280,12 @@ impl Error {
             Error::BadArgument { hint, .. } => hint.clone(),
             _ => None,
         }
+    }
+}
+
+impl From<crate::config::ConfigError> for Error {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Error::Config(e)
     }
 }
 

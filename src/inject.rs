@@ -451,50 +451,53 @@ impl<'a> Walker<'a> {
         self.injections.push(inj);
     }
 
-    /// The bytes of the value to replace and the line break to write after the new value.
-    /// Block scalars' spans start at their content and run to the next token, so the range
-    /// is rebuilt: from the `|`/`>` header after the key to the end of the last content line
-    /// (lines indented deeper than the key), keeping later blank lines and comments.
     fn value_range(&self, key: &Scalar, value: &Scalar) -> (Range<usize>, String) {
-        if !matches!(value.style, Style::Literal | Style::Folded) {
-            return (value.span.clone(), String::new());
-        }
-        let bytes = self.text.as_bytes();
-        let header = bytes[key.span.end..value.span.start]
-            .iter()
-            .position(|&b| b == b'|' || b == b'>')
-            .map(|i| key.span.end + i)
-            .unwrap_or(value.span.start);
-        // First content line starts at the line holding value.span.start.
-        let mut pos = bytes[..value.span.start]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        let mut end = pos;
-        while pos < bytes.len() {
-            let line_end =
-                memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
-            let line = &bytes[pos..line_end];
-            let indent = line.iter().take_while(|&&b| b == b' ').count();
-            let blank = line.iter().all(|b| b.is_ascii_whitespace());
-            if !blank && indent <= key.col {
-                break;
-            }
-            if !blank {
-                end = line_end;
-            }
-            pos = line_end;
-        }
-        let body = &self.text[..end];
-        let trailing = if body.ends_with("\r\n") {
-            "\r\n"
-        } else if body.ends_with('\n') {
-            "\n"
-        } else {
-            ""
-        };
-        (header..end.max(header), trailing.to_string())
+        scalar_value_range(self.text, key, value)
     }
+}
+
+/// The bytes of the value to replace and the line break to write after the new value.
+/// Block scalars' spans start at their content and run to the next token, so the range
+/// is rebuilt: from the `|`/`>` header after the key to the end of the last content line
+/// (lines indented deeper than the key), keeping later blank lines and comments.
+pub fn scalar_value_range(text: &str, key: &Scalar, value: &Scalar) -> (Range<usize>, String) {
+    if !matches!(value.style, Style::Literal | Style::Folded) {
+        return (value.span.clone(), String::new());
+    }
+    let bytes = text.as_bytes();
+    let header = bytes[key.span.end..value.span.start]
+        .iter()
+        .position(|&b| b == b'|' || b == b'>')
+        .map(|i| key.span.end + i)
+        .unwrap_or(value.span.start);
+    // First content line starts at the line holding value.span.start.
+    let mut pos = bytes[..value.span.start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let mut end = pos;
+    while pos < bytes.len() {
+        let line_end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
+        let line = &bytes[pos..line_end];
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        let blank = line.iter().all(|b| b.is_ascii_whitespace());
+        if !blank && indent <= key.col {
+            break;
+        }
+        if !blank {
+            end = line_end;
+        }
+        pos = line_end;
+    }
+    let body = &text[..end];
+    let trailing = if body.ends_with("\r\n") {
+        "\r\n"
+    } else if body.ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    (header..end.max(header), trailing.to_string())
 }
 
 /// Decodes a Secret `data` value as Kubernetes does (standard base64; line breaks ignored).

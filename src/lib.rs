@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod derive;
 pub mod edit;
 pub mod error;
@@ -45,7 +46,11 @@ fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<secret::Se
 /// Runs one parsed command line. Returns what to write; writes nothing itself.
 /// `stdin_len` is stdin's size when it is a regular file.
 pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Output, Error> {
-    let settings = Settings::resolve(&cli.global);
+    let settings = match &cli.command {
+        // These read no config: a broken keyseed.yaml must not hide the last error.
+        Command::LastError | Command::Init(_) => Settings::resolve(&cli.global),
+        _ => Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?,
+    };
     match &cli.command {
         Command::Init(a) => commands::init(&settings, a),
         Command::Render(a) => {
@@ -71,7 +76,7 @@ pub fn run_legacy_plugin(config: &std::path::Path, stdin: &mut dyn Read) -> Resu
     use clap::Parser as _;
     let cli =
         Cli::try_parse_from(["keyseed", "render"]).map_err(|e| Error::Usage(e.to_string()))?;
-    let mut settings = Settings::resolve(&cli.global);
+    let mut settings = Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?;
     let text = std::fs::read_to_string(config).map_err(|e| Error::BadArgument {
         message: format!(
             "cannot read kustomize plugin config `{}`: {e}",

@@ -4,6 +4,7 @@
 //! placeholder are parsed. Output is assembled in one zeroizing buffer and returned only when
 //! every check passed, so a failure writes nothing to stdout.
 
+use crate::config;
 use crate::edit;
 use crate::error::{Error, Finding, InputError, Location};
 use crate::inject::{self, Injection, PREFIX_B64};
@@ -27,6 +28,8 @@ pub struct RenderOptions {
 /// A document with its planned injections.
 struct Planned {
     range: std::ops::Range<usize>,
+    /// The document's text when the config changed or created it.
+    text: Option<String>,
     location: Location,
     injections: Vec<Injection>,
 }
@@ -79,52 +82,186 @@ pub fn plan<'a>(
         return Err(InputError::Empty.into());
     }
     let mut findings: Vec<Finding> = Vec::new();
-    let mut docs = Vec::with_capacity(ranges.len());
     let mut ctx = settings.plan.clone();
     let mut seed = settings.seed.clone();
     let mut resource_lists = 0;
+    let entries = settings
+        .config
+        .as_ref()
+        .map(|c| c.secrets.as_slice())
+        .unwrap_or(&[]);
+    let mut matches: Vec<Vec<Location>> = vec![Vec::new(); entries.len()];
+
+    // Pass 1: parse what needs it, read KRM functionConfig, apply the config's `secrets:`.
+    let mut pre: Vec<Pre> = Vec::with_capacity(ranges.len());
     for (i, range) in ranges.into_iter().enumerate() {
         let text = &input[range.clone()];
         let is_rl = memchr::memmem::find(text.as_bytes(), b"ResourceList").is_some();
+        let candidate = !entries.is_empty() && config_candidate(text, entries);
+        let mut doc = Pre {
+            range,
+            text: None,
+            roots: None,
+        };
+        if is_rl || candidate || needs_parse(text) {
+            let parsed = yaml::parse(text);
+            if let Ok(roots) = &parsed {
+                if let Some(fc) = roots.first().and_then(krm::resource_list_config) {
+                    resource_lists += 1;
+                    match fc.map(krm::from_function_config).transpose() {
+                        Ok(Some(f)) => apply_function_settings(settings, f, &mut ctx, &mut seed),
+                        Ok(None) => {}
+                        Err(message) => findings.push(Finding {
+                            location: inject::document_location(i + 1, text, roots),
+                            field: ".functionConfig".into(),
+                            message,
+                            hint: None,
+                        }),
+                    }
+                }
+                if candidate {
+                    let mut edits = Vec::new();
+                    for obj in resources(roots) {
+                        let ns = obj
+                            .get("metadata")
+                            .and_then(|m| m.get_str("namespace"))
+                            .map(String::from)
+                            .or_else(|| ctx.namespace.clone());
+                        let name = obj.get("metadata").and_then(|m| m.get_str("name"));
+                        if obj.get_str("kind") != Some("Secret") {
+                            continue;
+                        }
+                        for (j, e) in entries.iter().enumerate() {
+                            let ns_ok = e.namespace.is_none() || e.namespace == ns;
+                            if name == Some(e.name.as_str()) && ns_ok {
+                                matches[j].push(inject::document_location(
+                                    i + 1,
+                                    text,
+                                    std::slice::from_ref(obj),
+                                ));
+                                let pairs = config::entry_pairs(e, &ctx.scope);
+                                edits.extend(config::patch_secret(text, obj, &pairs));
+                            }
+                        }
+                    }
+                    if !edits.is_empty() {
+                        doc.text = Some(config::apply_text_edits(text, edits));
+                    }
+                }
+            }
+            doc.roots = Some(match &doc.text {
+                Some(t) => yaml::parse(t),
+                None => parsed,
+            });
+        }
+        pre.push(doc);
+    }
+
+    // Config entries: exactly one match, or `create: true` with none.
+    let config_path = "keyseed.yaml";
+    let helm4 = memchr::memmem::find(
+        input.as_bytes(),
+        b"postrenderer.helm.sh/postrender-filename",
+    )
+    .is_some();
+    for (j, e) in entries.iter().enumerate() {
+        let at = format!(
+            "{config_path} secrets[{j}] ({}{})",
+            e.namespace
+                .as_deref()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default(),
+            e.name
+        );
+        match (matches[j].len(), e.create) {
+            (1, _) => {}
+            (0, true) => {
+                let pairs = config::entry_pairs(e, &ctx.scope);
+                if resource_lists == 1 && pre.len() == 1 {
+                    let doc = &mut pre[0];
+                    let text = doc
+                        .text
+                        .clone()
+                        .unwrap_or_else(|| input[doc.range.clone()].to_string());
+                    let roots = doc.roots.as_ref().and_then(|r| r.as_ref().ok());
+                    match roots.and_then(|r| {
+                        config::insert_item(&text, &r[0], e, &pairs, ctx.namespace.as_deref())
+                    }) {
+                        Some(edit) => {
+                            let t = config::apply_text_edits(&text, vec![edit]);
+                            doc.roots = Some(yaml::parse(&t));
+                            doc.text = Some(t);
+                        }
+                        None => findings.push(config_finding(format!(
+                            "{at}: cannot add a Secret to this ResourceList's `items`"
+                        ))),
+                    }
+                } else {
+                    let mut t = config::created_secret(e, &pairs, ctx.namespace.as_deref(), helm4);
+                    let last_ends_nl = pre.last().map_or(true, |d| match &d.text {
+                        Some(x) => x.ends_with('\n'),
+                        None => input[d.range.clone()].ends_with('\n') || d.range.is_empty(),
+                    });
+                    if !last_ends_nl {
+                        t.insert(0, '\n');
+                    }
+                    let n = input.len();
+                    pre.push(Pre {
+                        range: n..n,
+                        roots: Some(yaml::parse(&t)),
+                        text: Some(t),
+                    });
+                }
+            }
+            (0, false) => findings.push(config_finding(format!(
+                "{at} matches no Secret in the stream{}",
+                match &ctx.namespace {
+                    Some(ns) => format!(" (documents without a namespace count as `{ns}`)"),
+                    None => String::new(),
+                }
+            ))),
+            (n, _) => findings.push(config_finding(format!(
+                "{at} matches {n} Secrets ({}); add `namespace:` to the entry to pick one",
+                matches[j]
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    // Pass 2: plan every placeholder.
+    let mut docs = Vec::with_capacity(pre.len());
+    for (i, doc) in pre.into_iter().enumerate() {
+        let text: &str = match &doc.text {
+            Some(t) => t,
+            None => &input[doc.range.clone()],
+        };
         let mut injections = Vec::new();
         let mut location = Location {
             document: i + 1,
             source: stream::source_comment(text.as_bytes()),
             ..Location::default()
         };
-        if is_rl || needs_parse(text) {
-            match yaml::parse(text) {
-                Ok(roots) => {
-                    location = inject::document_location(i + 1, text, &roots);
-                    if let Some(fc) = roots.first().and_then(krm::resource_list_config) {
-                        resource_lists += 1;
-                        match fc.map(krm::from_function_config).transpose() {
-                            Ok(Some(f)) => {
-                                apply_function_settings(settings, f, &mut ctx, &mut seed)
-                            }
-                            Ok(None) => {}
-                            Err(message) => findings.push(Finding {
-                                location: location.clone(),
-                                field: ".functionConfig".into(),
-                                message,
-                                hint: None,
-                            }),
-                        }
-                    }
-                    let (inj, f) = inject::plan_document(i + 1, text, &roots, &ctx);
-                    injections = inj;
-                    findings.extend(f);
-                }
-                Err(e) => findings.push(Finding {
-                    location: location.clone(),
-                    field: String::new(),
-                    message: format!("not valid YAML: {e}"),
-                    hint: None,
-                }),
+        match &doc.roots {
+            Some(Ok(roots)) => {
+                location = inject::document_location(i + 1, text, roots);
+                let (inj, f) = inject::plan_document(i + 1, text, roots, &ctx);
+                injections = inj;
+                findings.extend(f);
             }
+            Some(Err(e)) => findings.push(Finding {
+                location: location.clone(),
+                field: String::new(),
+                message: format!("not valid YAML: {e}"),
+                hint: None,
+            }),
+            None => {}
         }
         docs.push(Planned {
-            range,
+            range: doc.range,
+            text: doc.text,
             location,
             injections,
         });
@@ -146,6 +283,50 @@ pub fn plan<'a>(
     Ok(StreamPlan { input, docs, seed })
 }
 
+/// A document between the two passes.
+struct Pre {
+    range: std::ops::Range<usize>,
+    /// The text when the config changed it (or created it).
+    text: Option<String>,
+    roots: Option<Result<Vec<yaml::Node>, yaml::ParseError>>,
+}
+
+fn config_finding(message: String) -> Finding {
+    Finding {
+        location: Location::default(),
+        field: String::new(),
+        message,
+        hint: Some(
+            "fix the name in keyseed.yaml, or set `create: true` to have keyseed add the Secret"
+                .into(),
+        ),
+    }
+}
+
+/// Whether a document may hold a Secret a config entry names (cheap byte test).
+fn config_candidate(text: &str, entries: &[config::SecretEntry]) -> bool {
+    memchr::memmem::find(text.as_bytes(), b"Secret").is_some()
+        && entries
+            .iter()
+            .any(|e| memchr::memmem::find(text.as_bytes(), e.name.as_bytes()).is_some())
+}
+
+/// The resources of a document: itself, or the items of a List / ResourceList.
+fn resources(roots: &[yaml::Node]) -> Vec<&yaml::Node> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&yaml::Node> = roots.iter().rev().collect();
+    while let Some(n) = stack.pop() {
+        let kind = n.get_str("kind").unwrap_or("");
+        match n.get("items") {
+            Some(yaml::Node::Seq(items)) if kind.ends_with("List") => {
+                stack.extend(items.items.iter().rev());
+            }
+            _ => out.push(n),
+        }
+    }
+    out
+}
+
 /// A KRM functionConfig fills in what flags and `KEYSEED_*` did not set.
 fn apply_function_settings(
     settings: &Settings,
@@ -159,6 +340,7 @@ fn apply_function_settings(
         plan: ctx.clone(),
         error_file: None,
         explicit: settings.explicit,
+        config: None,
     };
     s.apply_function(f);
     *ctx = s.plan;
@@ -260,10 +442,16 @@ fn render_parts(
     let mut out = Vec::with_capacity(plan.docs.len());
     let mut findings = Vec::new();
     for doc in plan.docs.iter() {
-        let original = &plan.input.as_bytes()[doc.range.clone()];
+        let original = match &doc.text {
+            Some(t) => t.as_bytes(),
+            None => &plan.input.as_bytes()[doc.range.clone()],
+        };
         let Some(seed) = seed.as_ref().filter(|_| !doc.injections.is_empty()) else {
             leftovers(&doc.location, original, &mut findings);
-            out.push(Part::Input(doc.range.clone()));
+            match &doc.text {
+                Some(t) => out.push(Part::Changed(SecretBytes::new(t.as_bytes().to_vec()))),
+                None => out.push(Part::Input(doc.range.clone())),
+            }
             continue;
         };
         let mut edits = inject::edits(seed, &doc.injections, &plan.seed.path)?;
@@ -271,6 +459,9 @@ fn render_parts(
         leftovers(&doc.location, changed.expose(), &mut findings);
         // Self-check: an edited document must still parse.
         let reparsed = std::str::from_utf8(changed.expose()).ok().map(yaml::parse);
+        if let Some(Ok(roots)) = &reparsed {
+            secret_limits(&doc.location, roots, &mut findings);
+        }
         if !matches!(reparsed, Some(Ok(_))) {
             findings.push(Finding {
                 location: doc.location.clone(),
@@ -296,5 +487,48 @@ fn leftovers(location: &Location, doc: &[u8], findings: &mut Vec<Finding>) {
             message: "`<keyseed:` text remains after render (in a comment or a field keyseed does not fill)".into(),
             hint: Some("remove the text, or move the placeholder into a Secret's stringData/data".into()),
         });
+    }
+}
+
+/// Kubernetes' limits on a Secret keyseed changed: data keys match `[-._a-zA-Z0-9]+` and the
+/// data (keys plus decoded values, `stringData` included) is at most 1 MiB.
+fn secret_limits(location: &Location, roots: &[yaml::Node], findings: &mut Vec<Finding>) {
+    const MAX: usize = 1024 * 1024;
+    for obj in resources(roots) {
+        if obj.get_str("kind") != Some("Secret") {
+            continue;
+        }
+        let mut total = 0usize;
+        for section in ["data", "stringData"] {
+            let Some(yaml::Node::Map(m)) = obj.get(section) else {
+                continue;
+            };
+            for (k, v) in &m.entries {
+                let key = k.scalar().map(|s| s.value.as_str()).unwrap_or("");
+                if !crate::placeholder::is_key_name(key) {
+                    findings.push(Finding {
+                        location: location.clone(),
+                        field: inject::field_path(section, key),
+                        message: "a Secret data key must match [-._a-zA-Z0-9]+".into(),
+                        hint: None,
+                    });
+                }
+                let value = v.scalar().map(|s| s.value.as_str()).unwrap_or("");
+                total += key.len()
+                    + if section == "data" {
+                        inject::decode_b64(value).map_or(value.len() * 3 / 4, |d| d.len())
+                    } else {
+                        value.len()
+                    };
+            }
+        }
+        if total > MAX {
+            findings.push(Finding {
+                location: location.clone(),
+                field: String::new(),
+                message: format!("the Secret holds {total} bytes of data; Kubernetes allows at most {MAX} (1 MiB)"),
+                hint: Some("split the values over several Secrets".into()),
+            });
+        }
     }
 }

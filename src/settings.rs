@@ -24,6 +24,8 @@ pub struct Settings {
     /// Which of scope, namespace and seed were set by a flag or `KEYSEED_*` (these win over
     /// a KRM `functionConfig`).
     pub explicit: Explicit,
+    /// `keyseed.yaml`, when there is one.
+    pub config: Option<crate::config::Config>,
 }
 
 /// Settings given on the command line or in the environment.
@@ -102,6 +104,7 @@ impl Settings {
             seed,
             identities,
             error_file,
+            config: None,
             plan: PlanContext {
                 scope: g.scope.clone().unwrap_or_default(),
                 namespace: g.namespace.clone(),
@@ -126,5 +129,37 @@ impl Settings {
                 origin: "`seed` in the function or plugin config",
             };
         }
+    }
+}
+
+impl Settings {
+    /// Loads `keyseed.yaml` (`--config`/`KEYSEED_CONFIG`, else `./keyseed.yaml` when present)
+    /// and takes `scope` and `seed` from it where no flag or variable set them. A seed path in
+    /// the config is relative to the config file.
+    pub fn with_config(
+        mut self,
+        explicit: Option<&std::path::Path>,
+    ) -> Result<Self, crate::error::Error> {
+        if let Some(scope) = self.explicit.scope.then_some(&self.plan.scope) {
+            crate::config::check_scope(scope).map_err(|m| crate::error::Error::BadArgument {
+                message: m,
+                hint: None,
+            })?;
+        }
+        let Some((cfg, path)) = crate::config::load(explicit)? else {
+            return Ok(self);
+        };
+        if let (false, Some(scope)) = (self.explicit.scope, &cfg.scope) {
+            self.plan.scope = scope.clone();
+        }
+        if let (false, Some(seed)) = (self.explicit.seed, &cfg.seed) {
+            let base = path.parent().unwrap_or(std::path::Path::new(""));
+            self.seed = SeedPath {
+                path: base.join(seed),
+                origin: "`seed:` in the config",
+            };
+        }
+        self.config = Some(cfg);
+        Ok(self)
     }
 }
