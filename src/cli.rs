@@ -59,6 +59,9 @@ pub enum Command {
     Krm(RenderArgs),
     /// Print one derived value (to bootstrap an external system).
     Derive(DeriveArgs),
+    /// Show what render would inject (resource, key, format, id, generation, fingerprint) and
+    /// which workloads get rollout annotations; never a value.
+    Plan(PlanArgs),
     /// Validate placeholders without any seed or identity (for PR CI).
     Check(RenderArgs),
     /// Print the error of the last failed run under Helm (whose stderr Helm 4 discards).
@@ -86,6 +89,23 @@ pub struct RenderArgs {
     /// Accept an empty stream (by default an error: Argo CD prunes on empty output).
     #[arg(long, env = "KEYSEED_ALLOW_EMPTY")]
     pub allow_empty: bool,
+    /// Fail when an injected value's fingerprint differs from this lock file.
+    #[arg(long, env = "KEYSEED_LOCK", value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Write the current fingerprints to the --lock file instead of failing.
+    #[arg(long, env = "KEYSEED_UPDATE_LOCK", requires = "lock")]
+    pub update_lock: bool,
+}
+
+/// `keyseed plan`.
+#[derive(Debug, Args, Default)]
+pub struct PlanArgs {
+    /// Render options.
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Output format.
+    #[arg(long, env = "KEYSEED_FORMAT", default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
 }
 
 /// `keyseed derive`.
@@ -107,7 +127,7 @@ mod tests {
         let c = Cli::try_parse_from(["keyseed", "post-render", "--allow-empty"]).unwrap();
         assert!(matches!(
             c.command,
-            Command::Render(RenderArgs { allow_empty: true })
+            Command::Render(RenderArgs { allow_empty: true, .. })
         ));
     }
 

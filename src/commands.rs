@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{DeriveArgs, InitArgs, RenderArgs};
 use crate::error::{Error, FileError};
+use crate::edit::quote;
 use crate::keys::{self, SeedFile};
 use crate::placeholder::{self, Generations};
 use crate::render::{self, RenderOptions, Rendered};
@@ -19,14 +20,114 @@ pub fn render(
     stdin: SecretBytes,
     krm: bool,
 ) -> Result<Output, Error> {
-    let opts = RenderOptions {
-        allow_empty: args.allow_empty,
-        require_resource_list: krm,
-    };
+    let opts = render_options(args, krm);
     Ok(Output {
         stdout: render::render(stdin, settings, opts)?,
         notes: String::new(),
     })
+}
+
+fn render_options(args: &RenderArgs, krm: bool) -> RenderOptions {
+    RenderOptions {
+        allow_empty: args.allow_empty,
+        require_resource_list: krm,
+        lock: crate::lock::LockOptions {
+            path: args.lock.clone(),
+            update: args.update_lock,
+        },
+    }
+}
+
+/// `keyseed plan`: renders (without writing the stream) and reports what was injected and
+/// which workloads are annotated. Values never appear, only keyed fingerprints.
+pub fn plan(settings: &Settings, args: &crate::cli::PlanArgs, stdin: SecretBytes) -> Result<Output, Error> {
+    let rendered = render::render(stdin, settings, render_options(&args.render, false))?;
+    let r = &rendered.report;
+    let secret_name = |l: &crate::error::Location| {
+        let name = l.name.clone().unwrap_or_default();
+        match l.namespace.as_ref().or(r.namespace.as_ref()) {
+            Some(ns) => format!("Secret {ns}/{name}"),
+            None => format!("Secret {name}"),
+        }
+    };
+    let obj = |o: &crate::rollme::ObjectRef| {
+        if o.namespace.is_empty() {
+            format!("{} {}", o.kind, o.name)
+        } else {
+            format!("{} {}/{}", o.kind, o.namespace, o.name)
+        }
+    };
+    let text = if args.format == "json" {
+        let inj: Vec<String> = r
+            .injected
+            .iter()
+            .map(|v| {
+                format!(
+                    "{{\"resource\": {}, \"document\": {}, \"key\": {}, \"format\": {}, \"id\": {}, \"generation\": {}, \"fingerprint\": {}}}",
+                    quote(&secret_name(&v.location)), v.location.document, quote(&v.key), quote(&v.format), quote(&v.id), quote(&v.gen), quote(&v.fingerprint)
+                )
+            })
+            .collect();
+        let wl: Vec<String> = r
+            .workloads
+            .iter()
+            .map(|w| {
+                let list = |v: &[crate::rollme::ObjectRef]| v.iter().map(|o| quote(&obj(o))).collect::<Vec<_>>().join(", ");
+                format!(
+                    "{{\"workload\": {}, \"document\": {}, \"references\": [{}], \"not_in_stream\": [{}], \"annotated\": {}}}",
+                    quote(&format!("{} {}", w.location.kind.clone().unwrap_or_default(), w.location.name.clone().unwrap_or_default())),
+                    w.location.document,
+                    list(&w.found),
+                    list(&w.missing),
+                    !w.found.is_empty()
+                )
+            })
+            .collect();
+        format!("{{\"injected\": [{}], \"workloads\": [{}]}}\n", inj.join(", "), wl.join(", "))
+    } else {
+        let mut rows = vec![["RESOURCE".to_string(), "KEY".into(), "FORMAT".into(), "ID".into(), "GEN".into(), "FINGERPRINT".into()]];
+        for v in &r.injected {
+            rows.push([secret_name(&v.location), v.key.clone(), v.format.clone(), v.id.clone(), v.gen.clone(), v.fingerprint.clone()]);
+        }
+        let mut t = table(&rows);
+        if !r.workloads.is_empty() {
+            t.push('\n');
+            let mut rows = vec![["WORKLOAD".to_string(), "ROLLOUT ANNOTATION FROM".into(), "NOT IN THE STREAM (ignored)".into()]];
+            for w in &r.workloads {
+                rows.push([
+                    format!("{} {}", w.location.kind.clone().unwrap_or_default(), w.location.name.clone().unwrap_or_default()),
+                    if w.found.is_empty() { "-".into() } else { w.found.iter().map(obj).collect::<Vec<_>>().join(", ") },
+                    if w.missing.is_empty() { "-".into() } else { w.missing.iter().map(obj).collect::<Vec<_>>().join(", ") },
+                ]);
+            }
+            t.push_str(&table(&rows));
+        }
+        t
+    };
+    Ok(Output::stdout(SecretBytes::new(text.into_bytes())))
+}
+
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut w = [0usize; N];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let mut s = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(c);
+            } else {
+                line.push_str(&format!("{c:<width$}  ", width = w[i]));
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
 }
 
 /// What a command produced: bytes for stdout (written only on success) and notes for stderr.
@@ -55,7 +156,7 @@ pub fn check(settings: &Settings, args: &RenderArgs, stdin: &[u8]) -> Result<Out
         settings,
         RenderOptions {
             allow_empty: args.allow_empty,
-            require_resource_list: false,
+            ..RenderOptions::default()
         },
     )?;
     let n = plan.injections().count();

@@ -567,15 +567,58 @@ pub fn values(
     Ok(out)
 }
 
+/// The derivation format whose `okm(32)` (id empty, gen 0) keys value fingerprints.
+pub const FINGERPRINT_FORMAT: &str = "fingerprint";
+
+/// What was injected where, without the value: for `plan` and `keyseed.lock`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedValue {
+    /// The Secret.
+    pub location: Location,
+    /// The data key written.
+    pub key: String,
+    /// Canonical format.
+    pub format: String,
+    /// Derivation id.
+    pub id: String,
+    /// Generation (`N`, or `A..B` for a joined keyring).
+    pub gen: String,
+    /// First 16 hex characters of HMAC-SHA256(fingerprint key, value).
+    pub fingerprint: String,
+}
+
+/// A short keyed fingerprint of a value: it identifies a change without revealing anything.
+pub fn fingerprint(key: &[u8], value: &str) -> String {
+    crate::rollme::digest(Some(key), value.as_bytes())[..16].to_string()
+}
+
 /// Turns injections into byte edits of the document text.
 pub fn edits(
     seed: &SeedFile,
     injections: &[Injection],
     seed_path: &std::path::Path,
+    report: &mut Vec<InjectedValue>,
 ) -> Result<Vec<Edit>, KeyError> {
     let mut out = Vec::with_capacity(injections.len());
+    let fkey = crate::derive::hkdf(&seed.seed, &crate::derive::info(FINGERPRINT_FORMAT, "", 0), 32);
     for inj in injections {
         let pairs = values(seed, inj, seed_path)?;
+        let written = inj.written_keys();
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            let gen = match (written.get(i).and_then(|w| w.1), inj.placeholder.generations) {
+                (Some(g), _) | (None, Generations::One(g)) => g.to_string(),
+                (None, Generations::Range(a, b)) => format!("{a}..{b}"),
+            };
+            report.push(InjectedValue {
+                location: inj.location.clone(),
+                key: k.clone(),
+                format: inj.placeholder.format.canonical(),
+                id: inj.id.clone(),
+                gen,
+                // SECRET: only a keyed, truncated fingerprint of the value leaves here.
+                fingerprint: fingerprint(fkey.expose(), v.expose()),
+            });
+        }
         let mut text = String::new();
         let encode = |v: &SecretValue| match inj.section {
             Section::StringData => SecretValue::new(v.expose().to_string()),
@@ -617,4 +660,20 @@ pub fn edits(
         });
     }
     Ok(out)
+}
+
+/// The resources of a document: itself, or the items of a List / ResourceList.
+pub fn resources(roots: &[Node]) -> Vec<&Node> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Node> = roots.iter().rev().collect();
+    while let Some(n) = stack.pop() {
+        let kind = n.get_str("kind").unwrap_or("");
+        match n.get("items") {
+            Some(Node::Seq(items)) if kind.ends_with("List") => {
+                stack.extend(items.items.iter().rev());
+            }
+            _ => out.push(n),
+        }
+    }
+    out
 }

@@ -11,11 +11,14 @@ pub mod config;
 pub mod derive;
 pub mod edit;
 pub mod error;
+pub mod fsutil;
 pub mod inject;
 pub mod keys;
 pub mod krm;
+pub mod lock;
 pub mod placeholder;
 pub mod render;
+pub mod rollme;
 pub mod secret;
 pub mod settings;
 pub mod stream;
@@ -60,6 +63,10 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         Command::Krm(a) => {
             let input = read_stdin(stdin, stdin_len)?;
             commands::render(&settings, a, input, true)
+        }
+        Command::Plan(a) => {
+            let input = read_stdin(stdin, stdin_len)?;
+            commands::plan(&settings, a, input)
         }
         Command::Check(a) => {
             let input = read_stdin(stdin, stdin_len)?;

@@ -10,6 +10,7 @@ use crate::error::{Error, Finding, InputError, Location};
 use crate::inject::{self, Injection, PREFIX_B64};
 use crate::keys;
 use crate::krm;
+use crate::rollme;
 use crate::placeholder::PREFIX;
 use crate::secret::SecretBytes;
 use crate::settings::Settings;
@@ -17,8 +18,10 @@ use crate::stream;
 use crate::yaml;
 
 /// Options of one render.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
+    /// `--lock` / `--update-lock`.
+    pub lock: crate::lock::LockOptions,
     /// Accept an empty stream.
     pub allow_empty: bool,
     /// `keyseed krm`: the input must be one KRM `ResourceList`.
@@ -40,6 +43,8 @@ pub struct StreamPlan<'a> {
     docs: Vec<Planned>,
     /// The seed file to open (a KRM functionConfig may name it).
     pub seed: keys::SeedPath,
+    /// Scope and namespace in effect (after any functionConfig).
+    pub ctx: inject::PlanContext,
 }
 
 impl StreamPlan<'_> {
@@ -121,7 +126,7 @@ pub fn plan<'a>(
                 }
                 if candidate {
                     let mut edits = Vec::new();
-                    for obj in resources(roots) {
+                    for obj in inject::resources(roots) {
                         let ns = obj
                             .get("metadata")
                             .and_then(|m| m.get_str("namespace"))
@@ -280,7 +285,12 @@ pub fn plan<'a>(
     if !findings.is_empty() {
         return Err(Error::Findings(findings));
     }
-    Ok(StreamPlan { input, docs, seed })
+    Ok(StreamPlan {
+        input,
+        docs,
+        seed,
+        ctx,
+    })
 }
 
 /// A document between the two passes.
@@ -311,21 +321,6 @@ fn config_candidate(text: &str, entries: &[config::SecretEntry]) -> bool {
             .any(|e| memchr::memmem::find(text.as_bytes(), e.name.as_bytes()).is_some())
 }
 
-/// The resources of a document: itself, or the items of a List / ResourceList.
-fn resources(roots: &[yaml::Node]) -> Vec<&yaml::Node> {
-    let mut out = Vec::new();
-    let mut stack: Vec<&yaml::Node> = roots.iter().rev().collect();
-    while let Some(n) = stack.pop() {
-        let kind = n.get_str("kind").unwrap_or("");
-        match n.get("items") {
-            Some(yaml::Node::Seq(items)) if kind.ends_with("List") => {
-                stack.extend(items.items.iter().rev());
-            }
-            _ => out.push(n),
-        }
-    }
-    out
-}
 
 /// A KRM functionConfig fills in what flags and `KEYSEED_*` did not set.
 fn apply_function_settings(
@@ -353,6 +348,8 @@ fn apply_function_settings(
 pub struct Rendered {
     input: SecretBytes,
     parts: Vec<Part>,
+    /// What was injected (no values).
+    pub report: Report,
 }
 
 #[derive(Debug)]
@@ -368,6 +365,7 @@ impl Rendered {
         Rendered {
             input: b,
             parts: vec![Part::Input(0..n)],
+            report: Report::default(),
         }
     }
 
@@ -416,31 +414,46 @@ pub fn render(
     settings: &Settings,
     opts: RenderOptions,
 ) -> Result<Rendered, Error> {
-    let parts = render_parts(input.expose(), settings, opts)?;
+    let (parts, report) = render_parts(input.expose(), settings, opts.clone())?;
+    crate::lock::check(&opts.lock, &report)?;
     let mut rendered = Rendered {
         input,
         parts: Vec::with_capacity(parts.len()),
+        report: Report::default(),
     };
     for p in parts {
         rendered.push(p);
     }
+    rendered.report = report;
     Ok(rendered)
+}
+
+/// What a render did, without any value: for `plan` and the lock.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Every injected value.
+    pub injected: Vec<inject::InjectedValue>,
+    /// Every workload with references, and which are in the stream.
+    pub workloads: Vec<rollme::Workload>,
+    /// Namespace used for resources without one.
+    pub namespace: Option<String>,
 }
 
 fn render_parts(
     input: &[u8],
     settings: &Settings,
     opts: RenderOptions,
-) -> Result<Vec<Part>, Error> {
+) -> Result<(Vec<Part>, Report), Error> {
     let text = check_input(input)?;
     let plan = plan(text, settings, opts)?;
-    let seed = if plan.injections().next().is_some() {
+    let mut seed = if plan.injections().next().is_some() {
         Some(keys::open_seed(&plan.seed, &settings.identities)?)
     } else {
         None
     };
     let mut out = Vec::with_capacity(plan.docs.len());
     let mut findings = Vec::new();
+    let mut report = Report::default();
     for doc in plan.docs.iter() {
         let original = match &doc.text {
             Some(t) => t.as_bytes(),
@@ -454,7 +467,7 @@ fn render_parts(
             }
             continue;
         };
-        let mut edits = inject::edits(seed, &doc.injections, &plan.seed.path)?;
+        let mut edits = inject::edits(seed, &doc.injections, &plan.seed.path, &mut report.injected)?;
         let changed = edit::apply(original, &mut edits);
         leftovers(&doc.location, changed.expose(), &mut findings);
         // Self-check: an edited document must still parse.
@@ -475,7 +488,49 @@ fn render_parts(
     if !findings.is_empty() {
         return Err(Error::Findings(findings));
     }
-    Ok(out)
+
+    // Rollout annotations over the final documents.
+    let rollme = rollme_settings(settings);
+    let texts: Vec<&[u8]> = out
+        .iter()
+        .map(|p| match p {
+            Part::Input(r) => &input[r.clone()],
+            Part::Changed(b) => b.expose(),
+        })
+        .collect();
+    let analysis = rollme::analyze(&texts, &plan.ctx, &rollme);
+    report.namespace = plan.ctx.namespace.clone();
+    if analysis.needs_key() {
+        if seed.is_none() {
+            seed = Some(keys::open_seed(&plan.seed, &settings.identities)?);
+        }
+        let key = crate::derive::hkdf(
+            &seed.as_ref().expect("opened").seed,
+            &crate::derive::info(rollme::KEY_FORMAT, "", 0),
+            32,
+        );
+        let changed = analysis.annotate(&texts, Some(key.expose()), &rollme);
+        drop(texts);
+        for (i, new) in changed {
+            out[i] = Part::Changed(new);
+        }
+    }
+    report.workloads = analysis.workloads;
+    Ok((out, report))
+}
+
+/// Rollme settings from the config (defaults otherwise).
+pub fn rollme_settings(settings: &Settings) -> rollme::RollmeSettings {
+    let mut r = rollme::RollmeSettings::default();
+    if let Some(c) = settings.config.as_ref().and_then(|c| c.rollme.as_ref()) {
+        if let Some(a) = &c.annotation {
+            r.annotation = a.clone();
+        }
+        if let Some(k) = &c.kinds {
+            r.kinds = k.clone();
+        }
+    }
+    r
 }
 
 /// After render no `<keyseed:` text may remain anywhere (comments included).
@@ -494,7 +549,7 @@ fn leftovers(location: &Location, doc: &[u8], findings: &mut Vec<Finding>) {
 /// data (keys plus decoded values, `stringData` included) is at most 1 MiB.
 fn secret_limits(location: &Location, roots: &[yaml::Node], findings: &mut Vec<Finding>) {
     const MAX: usize = 1024 * 1024;
-    for obj in resources(roots) {
+    for obj in inject::resources(roots) {
         if obj.get_str("kind") != Some("Secret") {
             continue;
         }

@@ -67,6 +67,8 @@ fn vendor_random_key_is_overridden_and_stable() {
     );
     // Only the overridden line differs from Helm's output; other documents are byte-identical.
     let (ia, oa) = (String::from_utf8(a).unwrap(), ra.stdout_str());
+    // (The Deployment also gets its rollout annotation: one added line.)
+    let oa: String = oa.lines().filter(|l| !l.contains("keyseed.io/rollme")).map(|l| format!("{l}\n")).collect();
     let diff: Vec<_> = ia.lines().zip(oa.lines()).filter(|(x, y)| x != y).collect();
     assert_eq!(diff.len(), 1, "{diff:?}");
     assert!(diff[0].0.trim_start().starts_with("encryption-key:"));
@@ -85,11 +87,14 @@ fn existing_secret_is_created_with_keyring_and_static_values() {
         let input = helm_template(helm, &["--set", "existingSecrets.backend=backend-keys"]);
         let out = render_with(&cfg, &input, &["--namespace", "team-a"]).ok();
         let text = out.stdout_str();
-        assert!(
-            text.starts_with(std::str::from_utf8(&input).unwrap()),
-            "{helm}: the input comes first, unchanged"
-        );
-        let created = &text[input.len()..];
+        let input_text = std::str::from_utf8(&input).unwrap();
+        let created = &text[text.find("# Source: keyseed/created/").unwrap() - 4..];
+        let before: String = text[..text.len() - created.len()]
+            .lines()
+            .filter(|l| !l.contains("keyseed.io/rollme"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(before, input_text, "{helm}: the input comes first, unchanged but for the rollout annotation");
         assert!(
             created.starts_with("---\n# Source: keyseed/created/backend-keys.yaml\n"),
             "{created}"

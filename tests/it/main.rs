@@ -6,6 +6,7 @@ mod hosts;
 mod interop;
 mod keys;
 mod render;
+mod rollme;
 mod stream;
 mod util;
 mod vectors;

@@ -215,16 +215,18 @@ fn deep_nesting_is_a_clear_error() {
 
 #[test]
 fn fifty_megabyte_document_is_handled() {
-    let mut s = String::from(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: big\nstringData:\n  k: <keyseed:hex:4>\n",
-    );
+    // One 50 MB List: a small Secret to fill and a big ConfigMap.
+    let mut s = String::from("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: small\n  stringData:\n    k: <keyseed:hex:4>\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: big\n  data:\n");
     let mut i = 0;
     while s.len() < 50_000_000 {
-        s.push_str(&format!("  filler-{i}: \"{}\"\n", "x".repeat(200)));
+        s.push_str(&format!("    filler-{i}: \"{}\"\n", "x".repeat(200)));
         i += 1;
     }
     let out = bounded(s.as_bytes()).ok();
     assert_eq!(out.stdout.len(), s.len() - "<keyseed:hex:4>".len() + 10);
+    // A 50 MB Secret is over Kubernetes' 1 MiB limit: a clear error, quickly.
+    let secret = s.replacen("kind: ConfigMap", "kind: Secret", 1);
+    bounded(secret.as_bytes()).fails().stderr_has("Kubernetes allows at most 1048576 (1 MiB)");
 }
 
 #[test]
