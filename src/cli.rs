@@ -64,6 +64,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Validate placeholders without any seed or identity (for PR CI).
     Check(RenderArgs),
+    /// Manage the recipients the seed is encrypted to (needs an identity).
+    #[command(subcommand)]
+    Recipients(RecipientsCommand),
+    /// Manage static values inside the seed file (`<keyseed:value:NAME>`).
+    #[command(subcommand)]
+    Values(ValuesCommand),
     /// Print the error of the last failed run under Helm (whose stderr Helm 4 discards).
     LastError,
 }
@@ -108,6 +114,43 @@ pub struct PlanArgs {
     pub format: String,
 }
 
+/// `keyseed recipients …`.
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    /// Add a recipient (age1… or "ssh-ed25519 …") and re-encrypt the seed.
+    Add {
+        /// The public key.
+        key: String,
+    },
+    /// Remove a recipient and re-encrypt the seed; its identity can no longer decrypt it.
+    Remove {
+        /// The public key.
+        key: String,
+    },
+    /// List the recipients.
+    List,
+}
+
+/// `keyseed values …`.
+#[derive(Debug, Subcommand)]
+pub enum ValuesCommand {
+    /// Set a static value, read from stdin (one trailing newline removed) or --from-file.
+    Set {
+        /// The name (`[-._a-zA-Z0-9]+`).
+        name: String,
+        /// Read the value from this file, byte for byte.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+    },
+    /// List the names of the static values (never the values).
+    List,
+    /// Remove a static value.
+    Rm {
+        /// The name.
+        name: String,
+    },
+}
+
 /// `keyseed derive`.
 #[derive(Debug, Args)]
 pub struct DeriveArgs {
@@ -127,7 +170,10 @@ mod tests {
         let c = Cli::try_parse_from(["keyseed", "post-render", "--allow-empty"]).unwrap();
         assert!(matches!(
             c.command,
-            Command::Render(RenderArgs { allow_empty: true, .. })
+            Command::Render(RenderArgs {
+                allow_empty: true,
+                ..
+            })
         ));
     }
 

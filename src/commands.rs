@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{DeriveArgs, InitArgs, RenderArgs};
-use crate::error::{Error, FileError};
 use crate::edit::quote;
+use crate::error::{Error, FileError};
 use crate::keys::{self, SeedFile};
 use crate::placeholder::{self, Generations};
 use crate::render::{self, RenderOptions, Rendered};
@@ -40,7 +40,11 @@ fn render_options(args: &RenderArgs, krm: bool) -> RenderOptions {
 
 /// `keyseed plan`: renders (without writing the stream) and reports what was injected and
 /// which workloads are annotated. Values never appear, only keyed fingerprints.
-pub fn plan(settings: &Settings, args: &crate::cli::PlanArgs, stdin: SecretBytes) -> Result<Output, Error> {
+pub fn plan(
+    settings: &Settings,
+    args: &crate::cli::PlanArgs,
+    stdin: SecretBytes,
+) -> Result<Output, Error> {
     let rendered = render::render(stdin, settings, render_options(&args.render, false))?;
     let r = &rendered.report;
     let secret_name = |l: &crate::error::Location| {
@@ -83,21 +87,55 @@ pub fn plan(settings: &Settings, args: &crate::cli::PlanArgs, stdin: SecretBytes
                 )
             })
             .collect();
-        format!("{{\"injected\": [{}], \"workloads\": [{}]}}\n", inj.join(", "), wl.join(", "))
+        format!(
+            "{{\"injected\": [{}], \"workloads\": [{}]}}\n",
+            inj.join(", "),
+            wl.join(", ")
+        )
     } else {
-        let mut rows = vec![["RESOURCE".to_string(), "KEY".into(), "FORMAT".into(), "ID".into(), "GEN".into(), "FINGERPRINT".into()]];
+        let mut rows = vec![[
+            "RESOURCE".to_string(),
+            "KEY".into(),
+            "FORMAT".into(),
+            "ID".into(),
+            "GEN".into(),
+            "FINGERPRINT".into(),
+        ]];
         for v in &r.injected {
-            rows.push([secret_name(&v.location), v.key.clone(), v.format.clone(), v.id.clone(), v.gen.clone(), v.fingerprint.clone()]);
+            rows.push([
+                secret_name(&v.location),
+                v.key.clone(),
+                v.format.clone(),
+                v.id.clone(),
+                v.gen.clone(),
+                v.fingerprint.clone(),
+            ]);
         }
         let mut t = table(&rows);
         if !r.workloads.is_empty() {
             t.push('\n');
-            let mut rows = vec![["WORKLOAD".to_string(), "ROLLOUT ANNOTATION FROM".into(), "NOT IN THE STREAM (ignored)".into()]];
+            let mut rows = vec![[
+                "WORKLOAD".to_string(),
+                "ROLLOUT ANNOTATION FROM".into(),
+                "NOT IN THE STREAM (ignored)".into(),
+            ]];
             for w in &r.workloads {
                 rows.push([
-                    format!("{} {}", w.location.kind.clone().unwrap_or_default(), w.location.name.clone().unwrap_or_default()),
-                    if w.found.is_empty() { "-".into() } else { w.found.iter().map(obj).collect::<Vec<_>>().join(", ") },
-                    if w.missing.is_empty() { "-".into() } else { w.missing.iter().map(obj).collect::<Vec<_>>().join(", ") },
+                    format!(
+                        "{} {}",
+                        w.location.kind.clone().unwrap_or_default(),
+                        w.location.name.clone().unwrap_or_default()
+                    ),
+                    if w.found.is_empty() {
+                        "-".into()
+                    } else {
+                        w.found.iter().map(obj).collect::<Vec<_>>().join(", ")
+                    },
+                    if w.missing.is_empty() {
+                        "-".into()
+                    } else {
+                        w.missing.iter().map(obj).collect::<Vec<_>>().join(", ")
+                    },
                 ]);
             }
             t.push_str(&table(&rows));
@@ -342,4 +380,187 @@ pub fn last_error(settings: &Settings) -> Result<Output, Error> {
         Err(source) => return Err(FileError::Write { path, source }.into()),
     };
     Ok(Output::stdout(SecretBytes::new(text.into_bytes())))
+}
+
+/// The recipients file next to the seed file.
+fn recipients_path(settings: &Settings) -> PathBuf {
+    settings
+        .seed
+        .path
+        .parent()
+        .map(|p| p.join("keyseed.recipients"))
+        .unwrap_or_else(|| PathBuf::from("keyseed.recipients"))
+}
+
+fn recipients_text(recipients: &[String]) -> String {
+    let mut t = String::from("# age recipients keyseed.age is encrypted to (one per line)\n");
+    for r in recipients {
+        t.push_str(r);
+        t.push('\n');
+    }
+    t
+}
+
+/// Re-encrypts the seed file to `recipients` and rewrites both files atomically (the seed
+/// first: an interruption leaves a seed every old and new recipient can still open).
+fn rewrite_seed(settings: &Settings, seed: &SeedFile, recipients: &[String]) -> Result<(), Error> {
+    let cipher = keys::encrypt(&seed.to_plaintext(), recipients)?;
+    crate::fsutil::write_atomic(&settings.seed.path, &cipher, 0o644)?;
+    crate::fsutil::write_atomic(
+        &recipients_path(settings),
+        recipients_text(recipients).as_bytes(),
+        0o644,
+    )?;
+    Ok(())
+}
+
+/// `keyseed recipients add|remove|list`.
+pub fn recipients(
+    settings: &Settings,
+    cmd: &crate::cli::RecipientsCommand,
+) -> Result<Output, Error> {
+    use crate::cli::RecipientsCommand as R;
+    let path = recipients_path(settings);
+    let mut list = keys::read_recipients_file(&path)?;
+    let norm = |k: &str| k.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    match cmd {
+        R::List => {
+            let mut t = String::new();
+            for r in &list {
+                t.push_str(r);
+                t.push('\n');
+            }
+            Ok(Output::stdout(SecretBytes::new(t.into_bytes())))
+        }
+        R::Add { key } => {
+            keys::parse_recipient(key)?;
+            if list.iter().any(|r| norm(r) == norm(key)) {
+                return Err(Error::BadArgument {
+                    message: format!("`{}` is already a recipient", key.trim()),
+                    hint: None,
+                });
+            }
+            let seed = keys::open_seed(&settings.seed, &settings.identities)?;
+            list.push(key.trim().to_string());
+            rewrite_seed(settings, &seed, &list)?;
+            Ok(Output {
+                stdout: Rendered::default(),
+                notes: format!(
+                    "added a recipient; {} re-encrypted to {} recipient(s)\n",
+                    settings.seed.path.display(),
+                    list.len()
+                ),
+            })
+        }
+        R::Remove { key } => {
+            let before = list.len();
+            list.retain(|r| norm(r) != norm(key));
+            if list.len() == before {
+                return Err(Error::BadArgument {
+                    message: format!("`{}` is not in {}", key.trim(), path.display()),
+                    hint: Some("`keyseed recipients list` shows them".into()),
+                });
+            }
+            if list.is_empty() {
+                return Err(Error::BadArgument {
+                    message: "refusing to remove the last recipient: nobody could decrypt the seed"
+                        .into(),
+                    hint: Some("add the new recipient first".into()),
+                });
+            }
+            let seed = keys::open_seed(&settings.seed, &settings.identities)?;
+            rewrite_seed(settings, &seed, &list)?;
+            Ok(Output {
+                stdout: Rendered::default(),
+                notes: format!(
+                    "removed a recipient; {} re-encrypted to {} recipient(s). Its holder may still have an old copy: rotate values that must not outlive access\n",
+                    settings.seed.path.display(),
+                    list.len()
+                ),
+            })
+        }
+    }
+}
+
+/// `keyseed values set|list|rm`.
+pub fn values(
+    settings: &Settings,
+    cmd: &crate::cli::ValuesCommand,
+    stdin: &mut dyn std::io::Read,
+) -> Result<Output, Error> {
+    use crate::cli::ValuesCommand as V;
+    let mut seed = keys::open_seed(&settings.seed, &settings.identities)?;
+    let recipients = keys::read_recipients_file(&recipients_path(settings))?;
+    let check_name = |n: &str| {
+        if placeholder::is_key_name(n) {
+            Ok(())
+        } else {
+            Err(Error::BadArgument {
+                message: format!("value name `{n}` must match [-._a-zA-Z0-9]+"),
+                hint: None,
+            })
+        }
+    };
+    match cmd {
+        V::List => {
+            let mut t = String::new();
+            for k in seed.values.keys() {
+                t.push_str(k);
+                t.push('\n');
+            }
+            Ok(Output::stdout(SecretBytes::new(t.into_bytes())))
+        }
+        V::Set { name, from_file } => {
+            check_name(name)?;
+            let mut raw = SecretBytes::new(Vec::new());
+            match from_file {
+                Some(f) => {
+                    *raw.expose_mut() = std::fs::read(f).map_err(|e| Error::BadArgument {
+                        message: format!("cannot read `{}`: {e}", f.display()),
+                        hint: None,
+                    })?;
+                }
+                None => {
+                    stdin
+                        .read_to_end(raw.expose_mut())
+                        .map_err(crate::error::InputError::Read)?;
+                    let v = raw.expose_mut();
+                    if v.ends_with(b"\n") {
+                        v.pop();
+                        if v.ends_with(b"\r") {
+                            v.pop();
+                        }
+                    }
+                }
+            }
+            let text =
+                String::from_utf8(raw.expose().to_vec()).map_err(|_| Error::BadArgument {
+                    message: "the value is not UTF-8 text".into(),
+                    hint: Some("store binary data base64-encoded".into()),
+                })?;
+            seed.values
+                .insert(name.clone(), crate::secret::SecretValue::new(text));
+            rewrite_seed(settings, &seed, &recipients)?;
+            Ok(Output {
+                stdout: Rendered::default(),
+                notes: format!("set `{name}` in {}\n", settings.seed.path.display()),
+            })
+        }
+        V::Rm { name } => {
+            if seed.values.remove(name).is_none() {
+                return Err(Error::BadArgument {
+                    message: format!(
+                        "no static value `{name}` in {}",
+                        settings.seed.path.display()
+                    ),
+                    hint: Some("`keyseed values list` shows the names".into()),
+                });
+            }
+            rewrite_seed(settings, &seed, &recipients)?;
+            Ok(Output {
+                stdout: Rendered::default(),
+                notes: format!("removed `{name}` from {}\n", settings.seed.path.display()),
+            })
+        }
+    }
 }

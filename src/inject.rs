@@ -600,12 +600,19 @@ pub fn edits(
     report: &mut Vec<InjectedValue>,
 ) -> Result<Vec<Edit>, KeyError> {
     let mut out = Vec::with_capacity(injections.len());
-    let fkey = crate::derive::hkdf(&seed.seed, &crate::derive::info(FINGERPRINT_FORMAT, "", 0), 32);
+    let fkey = crate::derive::hkdf(
+        &seed.seed,
+        &crate::derive::info(FINGERPRINT_FORMAT, "", 0),
+        32,
+    );
     for inj in injections {
         let pairs = values(seed, inj, seed_path)?;
         let written = inj.written_keys();
         for (i, (k, v)) in pairs.iter().enumerate() {
-            let gen = match (written.get(i).and_then(|w| w.1), inj.placeholder.generations) {
+            let gen = match (
+                written.get(i).and_then(|w| w.1),
+                inj.placeholder.generations,
+            ) {
                 (Some(g), _) | (None, Generations::One(g)) => g.to_string(),
                 (None, Generations::Range(a, b)) => format!("{a}..{b}"),
             };

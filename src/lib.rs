@@ -74,6 +74,8 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         }
         Command::Derive(a) => commands::derive(&settings, a),
         Command::LastError => commands::last_error(&settings),
+        Command::Recipients(c) => commands::recipients(&settings, c),
+        Command::Values(c) => commands::values(&settings, c, stdin),
     }
 }
 

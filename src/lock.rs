@@ -64,7 +64,11 @@ pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<(String, String), Entry
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != 5 {
             return Err(Error::BadArgument {
-                message: format!("{} line {}: expected 5 tab-separated fields", path.display(), i + 1),
+                message: format!(
+                    "{} line {}: expected 5 tab-separated fields",
+                    path.display(),
+                    i + 1
+                ),
                 hint: Some("regenerate it with --update-lock".into()),
             });
         }
@@ -84,7 +88,10 @@ pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<(String, String), Entry
 pub fn format(entries: &BTreeMap<(String, String), Entry>) -> String {
     let mut s = String::from(HEADER);
     for ((secret, key), e) in entries {
-        s.push_str(&format!("{secret}\t{key}\t{}\t{}\t{}\n", e.format, e.gen, e.fingerprint));
+        s.push_str(&format!(
+            "{secret}\t{key}\t{}\t{}\t{}\n",
+            e.format, e.gen, e.fingerprint
+        ));
     }
     s
 }
@@ -92,7 +99,9 @@ pub fn format(entries: &BTreeMap<(String, String), Entry>) -> String {
 /// Compares a render with the lock; fails on any changed fingerprint unless updating, and
 /// writes the lock (atomically) when updating.
 pub fn check(opts: &LockOptions, report: &Report) -> Result<(), Error> {
-    let Some(path) = &opts.path else { return Ok(()) };
+    let Some(path) = &opts.path else {
+        return Ok(());
+    };
     let current = entries(report);
     let locked = match std::fs::read_to_string(path) {
         Ok(t) => parse(&t, path)?,

@@ -10,8 +10,8 @@ use crate::error::{Error, Finding, InputError, Location};
 use crate::inject::{self, Injection, PREFIX_B64};
 use crate::keys;
 use crate::krm;
-use crate::rollme;
 use crate::placeholder::PREFIX;
+use crate::rollme;
 use crate::secret::SecretBytes;
 use crate::settings::Settings;
 use crate::stream;
@@ -321,7 +321,6 @@ fn config_candidate(text: &str, entries: &[config::SecretEntry]) -> bool {
             .any(|e| memchr::memmem::find(text.as_bytes(), e.name.as_bytes()).is_some())
 }
 
-
 /// A KRM functionConfig fills in what flags and `KEYSEED_*` did not set.
 fn apply_function_settings(
     settings: &Settings,
@@ -467,7 +466,8 @@ fn render_parts(
             }
             continue;
         };
-        let mut edits = inject::edits(seed, &doc.injections, &plan.seed.path, &mut report.injected)?;
+        let mut edits =
+            inject::edits(seed, &doc.injections, &plan.seed.path, &mut report.injected)?;
         let changed = edit::apply(original, &mut edits);
         leftovers(&doc.location, changed.expose(), &mut findings);
         // Self-check: an edited document must still parse.

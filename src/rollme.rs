@@ -21,7 +21,14 @@ use crate::yaml::{Mapping, Node};
 /// Default annotation name.
 pub const DEFAULT_ANNOTATION: &str = "keyseed.io/rollme";
 /// Default workload kinds.
-pub const DEFAULT_KINDS: [&str; 6] = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"];
+pub const DEFAULT_KINDS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+];
 
 /// Rollme settings.
 #[derive(Debug, Clone)]
@@ -77,10 +84,16 @@ pub fn object_data(obj: &Node) -> BTreeMap<String, Vec<u8>> {
     for (section, b64) in sections {
         if let Some(Node::Map(m)) = obj.get(section) {
             for (k, v) in &m.entries {
-                let (Some(k), Some(v)) = (k.scalar(), v.scalar()) else { continue };
+                let (Some(k), Some(v)) = (k.scalar(), v.scalar()) else {
+                    continue;
+                };
                 let bytes = if *b64 {
                     use base64::Engine as _;
-                    let clean: String = v.value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                    let clean: String = v
+                        .value
+                        .chars()
+                        .filter(|c| !c.is_ascii_whitespace())
+                        .collect();
                     base64::engine::general_purpose::STANDARD
                         .decode(clean)
                         .unwrap_or_else(|_| v.value.as_bytes().to_vec())
@@ -102,7 +115,10 @@ fn lp(out: &mut Vec<u8>, b: &[u8]) {
 /// The canonical byte string hashed for a set of objects: for each object in (kind,
 /// namespace, name) order, length-prefixed kind, namespace, name, key count, then each key and
 /// value in key order (lengths as 8-byte big-endian).
-pub fn canonical(objects: &BTreeMap<ObjectRef, BTreeMap<String, Vec<u8>>>, refs: &[ObjectRef]) -> Vec<u8> {
+pub fn canonical(
+    objects: &BTreeMap<ObjectRef, BTreeMap<String, Vec<u8>>>,
+    refs: &[ObjectRef],
+) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(b"keyseed/v1/rollme\0");
     for r in refs {
@@ -149,32 +165,52 @@ pub fn references(pod_spec: &Node) -> BTreeSet<(String, String)> {
         }
     };
     for list in ["initContainers", "containers", "ephemeralContainers"] {
-        let Some(Node::Seq(cs)) = pod_spec.get(list) else { continue };
+        let Some(Node::Seq(cs)) = pod_spec.get(list) else {
+            continue;
+        };
         for c in &cs.items {
             if let Some(Node::Seq(env)) = c.get("env") {
                 for e in &env.items {
                     if let Some(vf) = e.get("valueFrom") {
-                        add("Secret", vf.get("secretKeyRef").and_then(|r| r.get_str("name")));
-                        add("ConfigMap", vf.get("configMapKeyRef").and_then(|r| r.get_str("name")));
+                        add(
+                            "Secret",
+                            vf.get("secretKeyRef").and_then(|r| r.get_str("name")),
+                        );
+                        add(
+                            "ConfigMap",
+                            vf.get("configMapKeyRef").and_then(|r| r.get_str("name")),
+                        );
                     }
                 }
             }
             if let Some(Node::Seq(ef)) = c.get("envFrom") {
                 for e in &ef.items {
                     add("Secret", e.get("secretRef").and_then(|r| r.get_str("name")));
-                    add("ConfigMap", e.get("configMapRef").and_then(|r| r.get_str("name")));
+                    add(
+                        "ConfigMap",
+                        e.get("configMapRef").and_then(|r| r.get_str("name")),
+                    );
                 }
             }
         }
     }
     if let Some(Node::Seq(vols)) = pod_spec.get("volumes") {
         for v in &vols.items {
-            add("Secret", v.get("secret").and_then(|s| s.get_str("secretName")));
-            add("ConfigMap", v.get("configMap").and_then(|s| s.get_str("name")));
+            add(
+                "Secret",
+                v.get("secret").and_then(|s| s.get_str("secretName")),
+            );
+            add(
+                "ConfigMap",
+                v.get("configMap").and_then(|s| s.get_str("name")),
+            );
             if let Some(Node::Seq(srcs)) = v.get("projected").and_then(|p| p.get("sources")) {
                 for s in &srcs.items {
                     add("Secret", s.get("secret").and_then(|x| x.get_str("name")));
-                    add("ConfigMap", s.get("configMap").and_then(|x| x.get_str("name")));
+                    add(
+                        "ConfigMap",
+                        s.get("configMap").and_then(|x| x.get_str("name")),
+                    );
                 }
             }
         }
@@ -184,8 +220,15 @@ pub fn references(pod_spec: &Node) -> BTreeSet<(String, String)> {
 
 /// An edit setting `annotation: value` in a pod template (replacing an existing value,
 /// adding `annotations:` or `metadata:` as needed).
-pub fn annotate(text: &str, template: &Node, annotation: &str, value: &str) -> Option<(Range<usize>, String)> {
-    let Node::Map(tmap) = template else { return None };
+pub fn annotate(
+    text: &str,
+    template: &Node,
+    annotation: &str,
+    value: &str,
+) -> Option<(Range<usize>, String)> {
+    let Node::Map(tmap) = template else {
+        return None;
+    };
     let meta = template.get("metadata");
     if let Some(Node::Map(_)) = meta {
         let meta = meta.expect("checked");
@@ -204,7 +247,10 @@ pub fn annotate(text: &str, template: &Node, annotation: &str, value: &str) -> O
                     // `annotations:` with no value.
                     let flow = format!("{{{}: {}}}", quote(annotation), quote(value));
                     let Node::Map(mm) = meta else { return None };
-                    let (k, _) = mm.entries.iter().find(|(k, _)| k.scalar().is_some_and(|s| s.value == "annotations"))?;
+                    let (k, _) = mm
+                        .entries
+                        .iter()
+                        .find(|(k, _)| k.scalar().is_some_and(|s| s.value == "annotations"))?;
                     let start = k.span().end + text[k.span().end..].find(':')? + 1;
                     return Some((start..s.span.end.max(start), format!(" {flow}")));
                 }
@@ -215,7 +261,11 @@ pub fn annotate(text: &str, template: &Node, annotation: &str, value: &str) -> O
         let flow = format!("{{{}: {}}}", quote(annotation), quote(value));
         return Some(insert_entry(text, mm, "annotations", &flow));
     }
-    let flow = format!("{{\"annotations\": {{{}: {}}}}}", quote(annotation), quote(value));
+    let flow = format!(
+        "{{\"annotations\": {{{}: {}}}}}",
+        quote(annotation),
+        quote(value)
+    );
     Some(insert_entry(text, tmap, "metadata", &flow))
 }
 
@@ -241,7 +291,11 @@ pub fn insert_entry(text: &str, m: &Mapping, key: &str, raw: &str) -> (Range<usi
     match m.entries.first() {
         Some((Node::Scalar(first), _)) if !m.flow => (
             first.span.start..first.span.start,
-            format!("{}: {raw}{newline}{}", block_key(key), " ".repeat(first.col)),
+            format!(
+                "{}: {raw}{newline}{}",
+                block_key(key),
+                " ".repeat(first.col)
+            ),
         ),
         Some((first, _)) => {
             let at = first.span().start;
@@ -255,7 +309,13 @@ pub fn insert_entry(text: &str, m: &Mapping, key: &str, raw: &str) -> (Range<usi
 pub const KEY_FORMAT: &str = "rollme";
 
 /// Words a pod spec must contain to reference a Secret or ConfigMap (a cheap pre-filter).
-const REF_WORDS: [&[u8]; 5] = [b"secretKeyRef", b"secretRef", b"secretName", b"configMap", b"projected"];
+const REF_WORDS: [&[u8]; 5] = [
+    b"secretKeyRef",
+    b"secretRef",
+    b"secretName",
+    b"configMap",
+    b"projected",
+];
 
 /// One workload (pod template) found in the stream.
 #[derive(Debug, Clone)]
@@ -296,7 +356,11 @@ fn object_digest(r: &ObjectRef, data: &BTreeMap<String, Vec<u8>>) -> [u8; 32] {
 }
 
 /// Finds workloads and the objects they reference in the final documents.
-pub fn analyze(texts: &[&[u8]], ctx: &crate::inject::PlanContext, settings: &RollmeSettings) -> Analysis {
+pub fn analyze(
+    texts: &[&[u8]],
+    ctx: &crate::inject::PlanContext,
+    settings: &RollmeSettings,
+) -> Analysis {
     let mut a = Analysis::default();
     if settings.kinds.is_empty() {
         return a;
@@ -304,22 +368,37 @@ pub fn analyze(texts: &[&[u8]], ctx: &crate::inject::PlanContext, settings: &Rol
     let ns_default = ctx.namespace.as_deref();
     let mut wanted: BTreeSet<ObjectRef> = BTreeSet::new();
     for (i, t) in texts.iter().enumerate() {
-        let kind_hit = settings.kinds.iter().any(|k| memchr::memmem::find(t, k.as_bytes()).is_some());
-        if !kind_hit || !REF_WORDS.iter().any(|w| memchr::memmem::find(t, w).is_some()) {
+        let kind_hit = settings
+            .kinds
+            .iter()
+            .any(|k| memchr::memmem::find(t, k.as_bytes()).is_some());
+        if !kind_hit
+            || !REF_WORDS
+                .iter()
+                .any(|w| memchr::memmem::find(t, w).is_some())
+        {
             continue;
         }
-        let Some(Ok(roots)) = std::str::from_utf8(t).ok().map(crate::yaml::parse) else { continue };
+        let Some(Ok(roots)) = std::str::from_utf8(t).ok().map(crate::yaml::parse) else {
+            continue;
+        };
         let text = std::str::from_utf8(t).expect("checked");
         for (ordinal, obj) in crate::inject::resources(&roots).into_iter().enumerate() {
             let kind = obj.get_str("kind").unwrap_or("");
             if !settings.kinds.iter().any(|k| k == kind) {
                 continue;
             }
-            let Some(spec) = pod_template(obj).and_then(|t| t.get("spec")) else { continue };
+            let Some(spec) = pod_template(obj).and_then(|t| t.get("spec")) else {
+                continue;
+            };
             let ns = namespace_of(obj, ns_default);
             let refs: Vec<ObjectRef> = references(spec)
                 .into_iter()
-                .map(|(kind, name)| ObjectRef { kind, namespace: ns.clone(), name })
+                .map(|(kind, name)| ObjectRef {
+                    kind,
+                    namespace: ns.clone(),
+                    name,
+                })
                 .collect();
             if refs.is_empty() {
                 continue;
@@ -338,17 +417,27 @@ pub fn analyze(texts: &[&[u8]], ctx: &crate::inject::PlanContext, settings: &Rol
         return a;
     }
     for t in texts {
-        if memchr::memmem::find(t, b"Secret").is_none() && memchr::memmem::find(t, b"ConfigMap").is_none() {
+        if memchr::memmem::find(t, b"Secret").is_none()
+            && memchr::memmem::find(t, b"ConfigMap").is_none()
+        {
             continue;
         }
-        let Some(Ok(roots)) = std::str::from_utf8(t).ok().map(crate::yaml::parse) else { continue };
+        let Some(Ok(roots)) = std::str::from_utf8(t).ok().map(crate::yaml::parse) else {
+            continue;
+        };
         for obj in crate::inject::resources(&roots) {
             let kind = obj.get_str("kind").unwrap_or("");
             if kind != "Secret" && kind != "ConfigMap" {
                 continue;
             }
-            let Some(name) = obj.get("metadata").and_then(|m| m.get_str("name")) else { continue };
-            let r = ObjectRef { kind: kind.into(), namespace: namespace_of(obj, ns_default), name: name.into() };
+            let Some(name) = obj.get("metadata").and_then(|m| m.get_str("name")) else {
+                continue;
+            };
+            let r = ObjectRef {
+                kind: kind.into(),
+                namespace: namespace_of(obj, ns_default),
+                name: name.into(),
+            };
             if !wanted.contains(&r) {
                 continue;
             }
@@ -362,7 +451,8 @@ pub fn analyze(texts: &[&[u8]], ctx: &crate::inject::PlanContext, settings: &Rol
         }
     }
     for w in &mut a.workloads {
-        let (found, missing): (Vec<_>, Vec<_>) = w.found.drain(..).partition(|r| a.objects.contains_key(r));
+        let (found, missing): (Vec<_>, Vec<_>) =
+            w.found.drain(..).partition(|r| a.objects.contains_key(r));
         w.found = found;
         w.missing = missing;
     }
@@ -408,10 +498,15 @@ impl Analysis {
             let resources = crate::inject::resources(&roots);
             let mut edits = Vec::new();
             for w in ws {
-                let Some(template) = pod_template(resources[w.ordinal]) else { continue };
+                let Some(template) = pod_template(resources[w.ordinal]) else {
+                    continue;
+                };
                 let value = self.value(w, key).expect("found refs");
                 if let Some((range, t)) = annotate(text, template, &settings.annotation, &value) {
-                    edits.push(crate::edit::Edit { range, text: crate::secret::SecretValue::new(t) });
+                    edits.push(crate::edit::Edit {
+                        range,
+                        text: crate::secret::SecretValue::new(t),
+                    });
                 }
             }
             out.push((doc, crate::edit::apply(texts[doc], &mut edits)));

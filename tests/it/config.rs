@@ -68,7 +68,11 @@ fn vendor_random_key_is_overridden_and_stable() {
     // Only the overridden line differs from Helm's output; other documents are byte-identical.
     let (ia, oa) = (String::from_utf8(a).unwrap(), ra.stdout_str());
     // (The Deployment also gets its rollout annotation: one added line.)
-    let oa: String = oa.lines().filter(|l| !l.contains("keyseed.io/rollme")).map(|l| format!("{l}\n")).collect();
+    let oa: String = oa
+        .lines()
+        .filter(|l| !l.contains("keyseed.io/rollme"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let diff: Vec<_> = ia.lines().zip(oa.lines()).filter(|(x, y)| x != y).collect();
     assert_eq!(diff.len(), 1, "{diff:?}");
     assert!(diff[0].0.trim_start().starts_with("encryption-key:"));
@@ -94,7 +98,10 @@ fn existing_secret_is_created_with_keyring_and_static_values() {
             .filter(|l| !l.contains("keyseed.io/rollme"))
             .map(|l| format!("{l}\n"))
             .collect();
-        assert_eq!(before, input_text, "{helm}: the input comes first, unchanged but for the rollout annotation");
+        assert_eq!(
+            before, input_text,
+            "{helm}: the input comes first, unchanged but for the rollout annotation"
+        );
         assert!(
             created.starts_with("---\n# Source: keyseed/created/backend-keys.yaml\n"),
             "{created}"

@@ -8,5 +8,6 @@ mod keys;
 mod render;
 mod rollme;
 mod stream;
+mod team;
 mod util;
 mod vectors;

@@ -18,11 +18,16 @@ fn annotations(out: &[u8]) -> std::collections::BTreeMap<String, String> {
     for d in docs.as_array().unwrap() {
         let t = match d["kind"].as_str() {
             Some("CronJob") => &d["spec"]["jobTemplate"]["spec"]["template"],
-            Some("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job") => &d["spec"]["template"],
+            Some("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job") => {
+                &d["spec"]["template"]
+            }
             _ => continue,
         };
         if let Some(a) = t["metadata"]["annotations"][ANN].as_str() {
-            m.insert(d["metadata"]["name"].as_str().unwrap().to_string(), a.to_string());
+            m.insert(
+                d["metadata"]["name"].as_str().unwrap().to_string(),
+                a.to_string(),
+            );
         }
     }
     m
@@ -37,13 +42,28 @@ fn annotation_changes_exactly_when_referenced_data_changes() {
     let base = annotations(&render(&stream("<keyseed:hex:8>", "a", "u", "x")))["web"].clone();
     assert_eq!(base.len(), 64);
     // Same input twice: identical.
-    assert_eq!(annotations(&render(&stream("<keyseed:hex:8>", "a", "u", "x")))["web"], base);
+    assert_eq!(
+        annotations(&render(&stream("<keyseed:hex:8>", "a", "u", "x")))["web"],
+        base
+    );
     // A referenced value changes: a new annotation.
-    assert_ne!(annotations(&render(&stream("<keyseed:hex:8 gen=1>", "a", "u", "x")))["web"], base);
-    assert_ne!(annotations(&render(&stream("<keyseed:hex:8>", "b", "u", "x")))["web"], base);
+    assert_ne!(
+        annotations(&render(&stream("<keyseed:hex:8 gen=1>", "a", "u", "x")))["web"],
+        base
+    );
+    assert_ne!(
+        annotations(&render(&stream("<keyseed:hex:8>", "b", "u", "x")))["web"],
+        base
+    );
     // Unreferenced data and metadata: no change.
-    assert_eq!(annotations(&render(&stream("<keyseed:hex:8>", "a", "other", "x")))["web"], base);
-    assert_eq!(annotations(&render(&stream("<keyseed:hex:8>", "a", "u", "y")))["web"], base);
+    assert_eq!(
+        annotations(&render(&stream("<keyseed:hex:8>", "a", "other", "x")))["web"],
+        base
+    );
+    assert_eq!(
+        annotations(&render(&stream("<keyseed:hex:8>", "a", "u", "y")))["web"],
+        base
+    );
 }
 
 #[test]
@@ -52,9 +72,23 @@ fn annotation_is_an_hmac_that_depends_on_the_seed() {
     let demo = annotations(&render(&input))["web"].clone();
     let t = Tmp::new("rollseed");
     let id = t.path("id.txt");
-    ks(&["init", "--identity-out"]).arg(&id).cwd(&t.0).run().ok();
-    let other = ks(&["render", "-i"]).arg(&id).cwd(&t.0).stdin(&input).run().ok().stdout;
-    assert_ne!(annotations(&other)["web"], demo, "keyed by the seed: leaks nothing about the data");
+    ks(&["init", "--identity-out"])
+        .arg(&id)
+        .cwd(&t.0)
+        .run()
+        .ok();
+    let other = ks(&["render", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(&input)
+        .run()
+        .ok()
+        .stdout;
+    assert_ne!(
+        annotations(&other)["web"],
+        demo,
+        "keyed by the seed: leaks nothing about the data"
+    );
 }
 
 #[test]
@@ -71,16 +105,26 @@ fn every_reference_kind_counts() {
     let targets = ["s1", "s1", "c1", "c1", "c1", "s1"];
     let mut input = String::from(objs);
     for ((kind, body), target) in workloads.iter().zip(targets) {
-        input.push_str(&format!("---\napiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: w-{}}}\n{}", kind.to_lowercase(), body.replace("TARGET", target)));
+        input.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: w-{}}}\n{}",
+            kind.to_lowercase(),
+            body.replace("TARGET", target)
+        ));
     }
     let out = render(&input);
     let a = annotations(&out);
     assert_eq!(a.len(), 6, "{a:?}");
-    assert_eq!(a["w-deployment"], a["w-statefulset"], "same data, same annotation");
+    assert_eq!(
+        a["w-deployment"], a["w-statefulset"],
+        "same data, same annotation"
+    );
     assert_eq!(a["w-daemonset"], a["w-cronjob"]);
     assert_ne!(a["w-deployment"], a["w-job"]);
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("annotations: {\"keyseed.io/rollme\": "), "{text}");
+    assert!(
+        text.contains("annotations: {\"keyseed.io/rollme\": "),
+        "{text}"
+    );
     assert!(text.contains("other: kept"));
 }
 
@@ -90,23 +134,47 @@ fn references_outside_the_stream_add_nothing() {
     // Nothing to annotate, so no seed is needed and the document passes byte for byte.
     let out = ks(&["render"]).stdin(input).run().ok();
     assert_eq!(out.stdout, input.as_bytes());
-    let p = ks(&["plan"]).demo_keys().stdin(input).run().ok().stdout_str();
-    assert!(p.contains("Secret external") && p.contains("NOT IN THE STREAM"), "{p}");
+    let p = ks(&["plan"])
+        .demo_keys()
+        .stdin(input)
+        .run()
+        .ok()
+        .stdout_str();
+    assert!(
+        p.contains("Secret external") && p.contains("NOT IN THE STREAM"),
+        "{p}"
+    );
 }
 
 #[test]
 fn configurable_annotation_replaces_a_charts_random_rollme() {
     let t = Tmp::new("rollcfg");
-    let cfg = t.write("keyseed.yaml", "rollme:\n  annotation: rollme\n  kinds: [Deployment]\n");
+    let cfg = t.write(
+        "keyseed.yaml",
+        "rollme:\n  annotation: rollme\n  kinds: [Deployment]\n",
+    );
     let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata:\n      annotations:\n        rollme: \"x7Rq2\"\n    spec:\n      containers:\n        - name: c\n          envFrom: [{configMapRef: {name: c}}]\n";
-    let out = ks(&["render", "--config"]).arg(&cfg).stdin(input).demo_keys().run().ok().stdout_str();
+    let out = ks(&["render", "--config"])
+        .arg(&cfg)
+        .stdin(input)
+        .demo_keys()
+        .run()
+        .ok()
+        .stdout_str();
     assert!(!out.contains("x7Rq2"), "randAlphaNum-style value replaced");
-    let line = out.lines().find(|l| l.trim_start().starts_with("rollme: ")).unwrap();
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("rollme: "))
+        .unwrap();
     assert_eq!(line.trim_start().len(), "rollme: \"\"".len() + 64);
     assert!(!out.contains(ANN));
     // kinds: [] turns rollme off.
     let off = t.write("off.yaml", "rollme:\n  kinds: []\n");
-    let out = ks(&["render", "--config"]).arg(&off).stdin(input).run().ok();
+    let out = ks(&["render", "--config"])
+        .arg(&off)
+        .stdin(input)
+        .run()
+        .ok();
     assert_eq!(out.stdout, input.as_bytes());
 }
 
@@ -117,7 +185,11 @@ fn helm3_and_helm4_renders_get_the_same_annotations() {
     for helm in ["helm3", "helm4"] {
         let t = Tmp::new("rollhelm");
         let mut c = std::process::Command::new(tool(helm));
-        c.args(["template", "demo"]).arg(&chart).env("HELM_DATA_HOME", t.path("d")).env("HELM_CONFIG_HOME", t.path("c")).env("HELM_CACHE_HOME", t.path("k"));
+        c.args(["template", "demo"])
+            .arg(&chart)
+            .env("HELM_DATA_HOME", t.path("d"))
+            .env("HELM_CONFIG_HOME", t.path("c"))
+            .env("HELM_CACHE_HOME", t.path("k"));
         let rendered = run_with_stdin(c, b"").ok().stdout;
         let a = annotations(&render(std::str::from_utf8(&rendered).unwrap()));
         assert!(a.contains_key("demo-demo"), "{helm}: {a:?}");

@@ -226,7 +226,9 @@ fn fifty_megabyte_document_is_handled() {
     assert_eq!(out.stdout.len(), s.len() - "<keyseed:hex:4>".len() + 10);
     // A 50 MB Secret is over Kubernetes' 1 MiB limit: a clear error, quickly.
     let secret = s.replacen("kind: ConfigMap", "kind: Secret", 1);
-    bounded(secret.as_bytes()).fails().stderr_has("Kubernetes allows at most 1048576 (1 MiB)");
+    bounded(secret.as_bytes())
+        .fails()
+        .stderr_has("Kubernetes allows at most 1048576 (1 MiB)");
 }
 
 #[test]

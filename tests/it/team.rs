@@ -1,0 +1,435 @@
+//! plan, the lock, and team key management (issue #4): recipients and static values.
+
+use crate::util::*;
+
+const INPUT: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: backend-keys\nstringData:\n  encryption-key-{gen}: \"<keyseed:base64:32 gen=0..1>\"\n  api: \"<keyseed:value:api>\"\n";
+
+/// A project directory with its own seed (values: api) and identity.
+fn project(name: &str) -> (Tmp, std::path::PathBuf) {
+    let t = Tmp::new(name);
+    let id = t.path("me.txt");
+    ks(&["init", "--identity-out"])
+        .arg(&id)
+        .cwd(&t.0)
+        .run()
+        .ok();
+    ks(&["values", "set", "api", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin("api-secret-1\n")
+        .run()
+        .ok();
+    (t, id)
+}
+
+fn fresh_identity(t: &Tmp, name: &str) -> (std::path::PathBuf, String) {
+    let p = t.path(name);
+    let out = host("age-keygen", &["-o", p.to_str().unwrap()], b"").ok();
+    (
+        p,
+        out.stderr
+            .trim()
+            .trim_start_matches("Public key: ")
+            .to_string(),
+    )
+}
+
+#[test]
+fn plan_lists_injections_with_fingerprints_never_values() {
+    let (t, id) = project("plan");
+    let out = ks(&["render", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .ok();
+    let values = secret_values(&out.stdout);
+    let table = ks(&["plan", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .ok()
+        .stdout_str();
+    assert!(table.starts_with("RESOURCE"), "{table}");
+    assert!(
+        table.contains("Secret backend-keys")
+            && table.contains("encryption-key-1")
+            && table.contains("base64:32")
+    );
+    assert!(table.contains("/backend-keys/encryption-key-{gen}"));
+    for v in values.values() {
+        assert!(!table.contains(v.as_str()), "plan printed a value");
+    }
+    let json = ks(&["plan", "--format", "json", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .ok();
+    let j: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let inj = j["injected"].as_array().unwrap();
+    assert_eq!(inj.len(), 3);
+    assert_eq!(inj[0]["key"], "encryption-key-0");
+    assert_eq!(inj[0]["generation"], "0");
+    assert_eq!(inj[0]["fingerprint"].as_str().unwrap().len(), 16);
+    assert!(!String::from_utf8_lossy(&json.stdout).contains("api-secret-1"));
+}
+
+#[test]
+fn lock_fails_on_rotation_unless_updated() {
+    let (t, id) = project("lock");
+    let lock = t.path("keyseed.lock");
+    ks(&["render", "--lock"])
+        .arg(&lock)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .fails()
+        .stderr_has("--update-lock");
+    ks(&["render", "--update-lock", "--lock"])
+        .arg(&lock)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .ok();
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        text.contains("backend-keys\tencryption-key-0\tbase64:32\t0\t"),
+        "{text}"
+    );
+    assert!(!text.contains("api-secret-1"));
+    // Same render: passes. A rotation (the format changes the value): fails, names it.
+    ks(&["render", "--lock"])
+        .arg(&lock)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .ok();
+    let rotated = INPUT.replace("base64:32 gen=0..1", "base64:24 gen=0..1");
+    ks(&["render", "--lock"])
+        .arg(&lock)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(&rotated)
+        .run()
+        .fails()
+        .stderr_has("would rotate backend-keys/encryption-key-0");
+    // A changed static value is a rotation too.
+    ks(&["values", "set", "api", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin("api-secret-2")
+        .run()
+        .ok();
+    ks(&["render", "--lock"])
+        .arg(&lock)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .fails()
+        .stderr_has("would rotate backend-keys/api");
+    // Adding a generation is not a rotation of the old ones.
+    ks(&["values", "set", "api", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin("api-secret-1")
+        .run()
+        .ok();
+    let more = INPUT.replace("gen=0..1", "gen=0..2");
+    ks(&["render", "--lock"])
+        .arg(&lock)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(&more)
+        .run()
+        .ok();
+    // --update-lock accepts a rotation and records it.
+    ks(&["render", "--update-lock", "--lock"])
+        .arg(&lock)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(&rotated)
+        .run()
+        .ok();
+    ks(&["render", "--lock"])
+        .arg(&lock)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(&rotated)
+        .run()
+        .ok();
+}
+
+#[test]
+fn recipients_add_and_remove_control_who_can_render() {
+    let (t, me) = project("recipients");
+    let (alice, alice_pub) = fresh_identity(&t, "alice.txt");
+    let before = ks(&["render", "-i"])
+        .arg(&me)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .ok()
+        .stdout;
+    ks(&["render", "-i"])
+        .arg(&alice)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .fails()
+        .stderr_has("none of the identities");
+    ks(&["recipients", "add", &alice_pub, "-i"])
+        .arg(&me)
+        .cwd(&t.0)
+        .run()
+        .ok();
+    let list = ks(&["recipients", "list"])
+        .cwd(&t.0)
+        .run()
+        .ok()
+        .stdout_str();
+    assert!(list.contains(&alice_pub));
+    // Alice renders the very same values; the seed did not change, only its encryption.
+    assert_eq!(
+        ks(&["render", "-i"])
+            .arg(&alice)
+            .cwd(&t.0)
+            .stdin(INPUT)
+            .run()
+            .ok()
+            .stdout,
+        before
+    );
+    // Go age agrees the new file opens with Alice's key.
+    host(
+        "age",
+        &[
+            "-d",
+            "-i",
+            alice.to_str().unwrap(),
+            t.path("keyseed.age").to_str().unwrap(),
+        ],
+        b"",
+    )
+    .ok();
+    let me_pub = std::fs::read_to_string(t.path("keyseed.recipients"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("age1") && !l.contains(&alice_pub))
+        .unwrap()
+        .to_string();
+    ks(&["recipients", "remove", &me_pub, "-i"])
+        .arg(&alice)
+        .cwd(&t.0)
+        .run()
+        .ok();
+    ks(&["render", "-i"])
+        .arg(&me)
+        .cwd(&t.0)
+        .stdin(INPUT)
+        .run()
+        .fails()
+        .stderr_has("none of the identities");
+    assert_eq!(
+        ks(&["render", "-i"])
+            .arg(&alice)
+            .cwd(&t.0)
+            .stdin(INPUT)
+            .run()
+            .ok()
+            .stdout,
+        before
+    );
+    ks(&["recipients", "remove", &alice_pub, "-i"])
+        .arg(&alice)
+        .cwd(&t.0)
+        .run()
+        .fails()
+        .stderr_has("last recipient");
+    ks(&["recipients", "add", "age1notakey", "-i"])
+        .arg(&alice)
+        .cwd(&t.0)
+        .run()
+        .fails();
+    // An ssh-ed25519 recipient, and an identity file holding several keys.
+    host(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            t.path("ssh").to_str().unwrap(),
+        ],
+        b"",
+    )
+    .ok();
+    let ssh_pub = std::fs::read_to_string(t.path("ssh.pub")).unwrap();
+    ks(&["recipients", "add", ssh_pub.trim(), "-i"])
+        .arg(&alice)
+        .cwd(&t.0)
+        .run()
+        .ok();
+    assert_eq!(
+        ks(&["render", "-i", "ssh"])
+            .cwd(&t.0)
+            .stdin(INPUT)
+            .run()
+            .ok()
+            .stdout,
+        before
+    );
+    let both = t.write(
+        "both.txt",
+        format!(
+            "{}\n{}",
+            std::fs::read_to_string(&me).unwrap(),
+            std::fs::read_to_string(&alice).unwrap()
+        ),
+    );
+    assert_eq!(
+        ks(&["render", "-i"])
+            .arg(&both)
+            .cwd(&t.0)
+            .stdin(INPUT)
+            .run()
+            .ok()
+            .stdout,
+        before
+    );
+    // No temp files are left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&t.0)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("keyseed-tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn values_set_list_rm_never_print_values() {
+    let (t, id) = project("values");
+    ks(&["values", "set", "db-password", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin("s3cr3t-value\n")
+        .run()
+        .ok();
+    let f = t.write("cert.pem", "-----BEGIN X-----\nabc\n-----END X-----\n");
+    ks(&["values", "set", "pem", "--from-file"])
+        .arg(&f)
+        .arg("-i")
+        .arg(&id)
+        .cwd(&t.0)
+        .run()
+        .ok();
+    let list = ks(&["values", "list", "-i"]).arg(&id).cwd(&t.0).run().ok();
+    assert_eq!(list.stdout_str(), "api\ndb-password\npem\n");
+    assert!(!list.stderr.contains("s3cr3t"));
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  a: \"<keyseed:value:db-password>\"\n  b: \"<keyseed:value:pem>\"\n";
+    let v = secret_values(
+        &ks(&["render", "-i"])
+            .arg(&id)
+            .cwd(&t.0)
+            .stdin(input)
+            .run()
+            .ok()
+            .stdout,
+    );
+    assert_eq!(
+        v["s/a"], "s3cr3t-value",
+        "one trailing newline from stdin is dropped"
+    );
+    assert_eq!(
+        v["s/b"], "-----BEGIN X-----\nabc\n-----END X-----\n",
+        "--from-file is byte for byte"
+    );
+    ks(&["values", "rm", "db-password", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .run()
+        .ok();
+    ks(&["render", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .fails()
+        .stderr_has("static value `db-password` is not in seed file");
+    ks(&["values", "rm", "nope", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .run()
+        .fails()
+        .stderr_has("no static value `nope`");
+    ks(&["values", "set", "bad name", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin("x")
+        .run()
+        .fails();
+    // The rewritten seed still decrypts with Go age.
+    host(
+        "age",
+        &[
+            "-d",
+            "-i",
+            id.to_str().unwrap(),
+            t.path("keyseed.age").to_str().unwrap(),
+        ],
+        b"",
+    )
+    .ok();
+}
+
+#[test]
+fn failed_rewrite_leaves_the_seed_intact() {
+    let (t, id) = project("atomic");
+    let before = std::fs::read(t.path("keyseed.age")).unwrap();
+    // A broken recipients file makes re-encryption fail before anything is written.
+    std::fs::write(t.path("keyseed.recipients"), "age1broken\n").unwrap();
+    ks(&["values", "set", "x", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin("y")
+        .run()
+        .fails();
+    assert_eq!(std::fs::read(t.path("keyseed.age")).unwrap(), before);
+    // A read-only directory makes the write itself fail: the old seed survives.
+    let me_pub = std::fs::read_to_string(&id)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("# public key: "))
+        .unwrap()
+        .trim_start_matches("# public key: ")
+        .to_string();
+    std::fs::write(t.path("keyseed.recipients"), format!("{me_pub}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = ks(&["values", "set", "x", "-i"])
+        .arg(&id)
+        .cwd(&t.0)
+        .stdin("y")
+        .run();
+    std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if out.code == Some(0) {
+        // Running as root ignores directory permissions; nothing more to check then.
+        return;
+    }
+    assert_eq!(std::fs::read(t.path("keyseed.age")).unwrap(), before);
+}
