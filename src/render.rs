@@ -509,7 +509,7 @@ fn render_parts(
             &crate::derive::info(rollme::KEY_FORMAT, "", 0),
             32,
         );
-        let changed = analysis.annotate(&texts, Some(key.expose()), &rollme);
+        let changed = analysis.annotate(&texts, Some(key.expose()));
         drop(texts);
         for (i, new) in changed {
             out[i] = Part::Changed(new);

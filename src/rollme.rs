@@ -322,14 +322,14 @@ const REF_WORDS: [&[u8]; 5] = [
 pub struct Workload {
     /// Index of its document in the stream.
     pub doc: usize,
-    /// Its ordinal among the document's resources (List items).
-    pub ordinal: usize,
     /// Where it is, for messages and `plan`.
     pub location: Location,
     /// Referenced objects in the stream.
     pub found: Vec<ObjectRef>,
     /// Referenced objects not in the stream.
     pub missing: Vec<ObjectRef>,
+    /// The annotation edit: its range and the text around the value.
+    edit: Option<(Range<usize>, String, String)>,
 }
 
 /// Workloads, their references, and the digest of every referenced object in the stream.
@@ -349,10 +349,120 @@ fn namespace_of(obj: &Node, default_ns: Option<&str>) -> String {
 }
 
 /// SHA-256 of one object's canonical data (see [`canonical`]); never leaves the process.
-fn object_digest(r: &ObjectRef, data: &BTreeMap<String, Vec<u8>>) -> [u8; 32] {
+fn object_digest(r: &ObjectRef, data: BTreeMap<String, Vec<u8>>) -> [u8; 32] {
     let mut m = BTreeMap::new();
-    m.insert(r.clone(), data.clone());
+    m.insert(r.clone(), data);
     Sha256::digest(canonical(&m, std::slice::from_ref(r))).into()
+}
+
+/// Runs `f` over `items` on up to `available_parallelism` threads (documents are
+/// independent), keeping the order. Small inputs run on the calling thread.
+fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let total: usize = items.iter().map(&weight).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || total < 32 * 1024 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| sc.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker panicked"))
+            .collect()
+    })
+}
+
+fn workloads_of(
+    i: usize,
+    t: &[u8],
+    ns_default: Option<&str>,
+    settings: &RollmeSettings,
+) -> Vec<Workload> {
+    let Ok(text) = std::str::from_utf8(t) else {
+        return vec![];
+    };
+    let Ok(roots) = crate::yaml::parse(text) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for obj in crate::inject::resources(&roots) {
+        let kind = obj.get_str("kind").unwrap_or("");
+        if !settings.kinds.iter().any(|k| k == kind) {
+            continue;
+        }
+        let Some(template) = pod_template(obj) else {
+            continue;
+        };
+        let Some(spec) = template.get("spec") else {
+            continue;
+        };
+        let ns = namespace_of(obj, ns_default);
+        let refs: Vec<ObjectRef> = references(spec)
+            .into_iter()
+            .map(|(kind, name)| ObjectRef {
+                kind,
+                namespace: ns.clone(),
+                name,
+            })
+            .collect();
+        if refs.is_empty() {
+            continue;
+        }
+        // The edit is prepared now with a marker where the value goes, so the document is
+        // parsed once.
+        let edit = annotate(text, template, &settings.annotation, "\u{1}").and_then(|(r, t)| {
+            let (pre, post) = t.split_once("\\u0001")?;
+            Some((r, pre.to_string(), post.to_string()))
+        });
+        out.push(Workload {
+            doc: i,
+            location: crate::inject::document_location(i + 1, text, std::slice::from_ref(obj)),
+            found: refs,
+            missing: Vec::new(),
+            edit,
+        });
+    }
+    out
+}
+
+fn objects_of(
+    t: &[u8],
+    ns_default: Option<&str>,
+    wanted: &BTreeSet<ObjectRef>,
+) -> Vec<(ObjectRef, [u8; 32])> {
+    let Some(Ok(roots)) = std::str::from_utf8(t).ok().map(crate::yaml::parse) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for obj in crate::inject::resources(&roots) {
+        let kind = obj.get_str("kind").unwrap_or("");
+        if kind != "Secret" && kind != "ConfigMap" {
+            continue;
+        }
+        let Some(name) = obj.get("metadata").and_then(|m| m.get_str("name")) else {
+            continue;
+        };
+        let r = ObjectRef {
+            kind: kind.into(),
+            namespace: namespace_of(obj, ns_default),
+            name: name.into(),
+        };
+        if wanted.contains(&r) {
+            let d = object_digest(&r, object_data(obj));
+            out.push((r, d));
+        }
+    }
+    out
 }
 
 /// Finds workloads and the objects they reference in the final documents.
@@ -366,82 +476,50 @@ pub fn analyze(
         return a;
     }
     let ns_default = ctx.namespace.as_deref();
-    let mut wanted: BTreeSet<ObjectRef> = BTreeSet::new();
-    for (i, t) in texts.iter().enumerate() {
-        let kind_hit = settings
-            .kinds
-            .iter()
-            .any(|k| memchr::memmem::find(t, k.as_bytes()).is_some());
-        if !kind_hit
-            || !REF_WORDS
+    let candidates: Vec<(usize, &[u8])> = texts
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            settings
+                .kinds
                 .iter()
-                .any(|w| memchr::memmem::find(t, w).is_some())
-        {
-            continue;
-        }
-        let Some(Ok(roots)) = std::str::from_utf8(t).ok().map(crate::yaml::parse) else {
-            continue;
-        };
-        let text = std::str::from_utf8(t).expect("checked");
-        for (ordinal, obj) in crate::inject::resources(&roots).into_iter().enumerate() {
-            let kind = obj.get_str("kind").unwrap_or("");
-            if !settings.kinds.iter().any(|k| k == kind) {
-                continue;
-            }
-            let Some(spec) = pod_template(obj).and_then(|t| t.get("spec")) else {
-                continue;
-            };
-            let ns = namespace_of(obj, ns_default);
-            let refs: Vec<ObjectRef> = references(spec)
-                .into_iter()
-                .map(|(kind, name)| ObjectRef {
-                    kind,
-                    namespace: ns.clone(),
-                    name,
-                })
-                .collect();
-            if refs.is_empty() {
-                continue;
-            }
-            wanted.extend(refs.iter().cloned());
-            a.workloads.push(Workload {
-                doc: i,
-                ordinal,
-                location: crate::inject::document_location(i + 1, text, std::slice::from_ref(obj)),
-                found: refs,
-                missing: Vec::new(),
-            });
-        }
-    }
+                .any(|k| memchr::memmem::find(t, k.as_bytes()).is_some())
+                && REF_WORDS
+                    .iter()
+                    .any(|w| memchr::memmem::find(t, w).is_some())
+        })
+        .map(|(i, t)| (i, *t))
+        .collect();
+    a.workloads = par_map(
+        &candidates,
+        |c| c.1.len(),
+        |(i, t)| workloads_of(*i, t, ns_default, settings),
+    )
+    .into_iter()
+    .flatten()
+    .collect();
+    let wanted: BTreeSet<ObjectRef> = a
+        .workloads
+        .iter()
+        .flat_map(|w| w.found.iter().cloned())
+        .collect();
     if wanted.is_empty() {
         return a;
     }
-    for t in texts {
-        if memchr::memmem::find(t, b"Secret").is_none()
-            && memchr::memmem::find(t, b"ConfigMap").is_none()
-        {
-            continue;
-        }
-        let Some(Ok(roots)) = std::str::from_utf8(t).ok().map(crate::yaml::parse) else {
-            continue;
-        };
-        for obj in crate::inject::resources(&roots) {
-            let kind = obj.get_str("kind").unwrap_or("");
-            if kind != "Secret" && kind != "ConfigMap" {
-                continue;
-            }
-            let Some(name) = obj.get("metadata").and_then(|m| m.get_str("name")) else {
-                continue;
-            };
-            let r = ObjectRef {
-                kind: kind.into(),
-                namespace: namespace_of(obj, ns_default),
-                name: name.into(),
-            };
-            if !wanted.contains(&r) {
-                continue;
-            }
-            let d = object_digest(&r, &object_data(obj));
+    let objects: Vec<&[u8]> = texts
+        .iter()
+        .filter(|t| {
+            memchr::memmem::find(t, b"Secret").is_some()
+                || memchr::memmem::find(t, b"ConfigMap").is_some()
+        })
+        .copied()
+        .collect();
+    for found in par_map(
+        &objects,
+        |t| t.len(),
+        |t| objects_of(t, ns_default, &wanted),
+    ) {
+        for (r, d) in found {
             // The same object twice (a Helm 4 hook and a template): both count, in order.
             let combined = match a.objects.get(&r) {
                 Some(prev) => Sha256::digest([prev.as_slice(), d.as_slice()].concat()).into(),
@@ -485,32 +563,21 @@ impl Analysis {
         &self,
         texts: &[&[u8]],
         key: Option<&[u8]>,
-        settings: &RollmeSettings,
     ) -> Vec<(usize, crate::secret::SecretBytes)> {
-        let mut by_doc: BTreeMap<usize, Vec<&Workload>> = BTreeMap::new();
+        let mut by_doc: BTreeMap<usize, Vec<crate::edit::Edit>> = BTreeMap::new();
         for w in self.workloads.iter().filter(|w| !w.found.is_empty()) {
-            by_doc.entry(w.doc).or_default().push(w);
+            let Some((range, pre, post)) = &w.edit else {
+                continue;
+            };
+            let value = self.value(w, key).expect("found refs");
+            by_doc.entry(w.doc).or_default().push(crate::edit::Edit {
+                range: range.clone(),
+                text: crate::secret::SecretValue::new(format!("{pre}{value}{post}")),
+            });
         }
-        let mut out = Vec::new();
-        for (doc, ws) in by_doc {
-            let text = std::str::from_utf8(texts[doc]).expect("parsed before");
-            let roots = crate::yaml::parse(text).expect("parsed before");
-            let resources = crate::inject::resources(&roots);
-            let mut edits = Vec::new();
-            for w in ws {
-                let Some(template) = pod_template(resources[w.ordinal]) else {
-                    continue;
-                };
-                let value = self.value(w, key).expect("found refs");
-                if let Some((range, t)) = annotate(text, template, &settings.annotation, &value) {
-                    edits.push(crate::edit::Edit {
-                        range,
-                        text: crate::secret::SecretValue::new(t),
-                    });
-                }
-            }
-            out.push((doc, crate::edit::apply(texts[doc], &mut edits)));
-        }
-        out
+        by_doc
+            .into_iter()
+            .map(|(doc, mut edits)| (doc, crate::edit::apply(texts[doc], &mut edits)))
+            .collect()
     }
 }
