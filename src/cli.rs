@@ -64,6 +64,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Validate placeholders without any seed or identity (for PR CI).
     Check(RenderArgs),
+    /// Validate or bundle TLS certificates offline.
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Manage the recipients the seed is encrypted to (needs an identity).
     #[command(subcommand)]
     Recipients(RecipientsCommand),
@@ -112,6 +115,35 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, env = "KEYSEED_FORMAT", default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
+}
+
+/// `keyseed cert …`.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Validate a PEM chain (leaf → intermediates → optional root) and its key.
+    Check {
+        /// PEM file(s) with the certificates, in chain order; repeatable.
+        #[arg(long, required = true, value_name = "FILE")]
+        cert: Vec<PathBuf>,
+        /// The private key (PKCS#1, PKCS#8 or SEC1 PEM).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// A host the leaf must cover; repeatable.
+        #[arg(long, value_name = "HOST")]
+        host: Vec<String>,
+    },
+    /// Order, validate and print a chain as one base64 line, ready for a values file.
+    Bundle {
+        /// PEM file(s) with the certificates; repeatable.
+        #[arg(long, required = true, value_name = "FILE")]
+        cert: Vec<PathBuf>,
+        /// The private key, to check it matches the leaf.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Put the certificates in leaf → intermediates → root order first.
+        #[arg(long)]
+        fix_order: bool,
+    },
 }
 
 /// `keyseed recipients …`.

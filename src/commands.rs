@@ -21,10 +21,13 @@ pub fn render(
     krm: bool,
 ) -> Result<Output, Error> {
     let opts = render_options(args, krm);
-    Ok(Output {
-        stdout: render::render(stdin, settings, opts)?,
-        notes: String::new(),
-    })
+    let stdout = render::render(stdin, settings, opts)?;
+    let notes = warnings(&stdout.report.warnings);
+    Ok(Output { stdout, notes })
+}
+
+fn warnings(w: &[String]) -> String {
+    w.iter().map(|l| format!("{l}\n")).collect()
 }
 
 fn render_options(args: &RenderArgs, krm: bool) -> RenderOptions {
@@ -198,10 +201,16 @@ pub fn check(settings: &Settings, args: &RenderArgs, stdin: &[u8]) -> Result<Out
         },
     )?;
     let n = plan.injections().count();
+    let texts = plan.texts();
+    let tls = crate::validate::validate(&texts, &plan.ctx, &settings.tls_options()?);
+    if !tls.errors.is_empty() {
+        return Err(Error::Findings(tls.errors));
+    }
     Ok(Output {
         stdout: Rendered::default(),
         notes: format!(
-            "ok: {n} placeholder(s) in {} document(s)\n",
+            "{}ok: {n} placeholder(s) in {} document(s)\n",
+            warnings(&tls.warnings),
             plan.documents()
         ),
     })
@@ -563,4 +572,104 @@ pub fn values(
             })
         }
     }
+}
+
+/// `keyseed cert check|bundle`.
+pub fn cert(settings: &Settings, cmd: &crate::cli::CertCommand) -> Result<Output, Error> {
+    use crate::cli::CertCommand as C;
+    use crate::tls::{self, Severity};
+    let opts = settings.tls_options()?;
+    let mut findings = Vec::new();
+    let bad = |message: String| Error::BadArgument {
+        message,
+        hint: None,
+    };
+    let (files, key, hosts, fix) = match cmd {
+        C::Check { cert, key, host } => (cert, key, host.clone(), false),
+        C::Bundle {
+            cert,
+            key,
+            fix_order,
+        } => (cert, key, Vec::new(), *fix_order),
+    };
+    let mut chain = tls::read_chain(files, &mut findings).map_err(bad)?;
+    if fix {
+        if let Some(c) = &chain {
+            chain = Some(c.fix_order().map_err(|m| Error::BadArgument {
+                message: m,
+                hint: Some("pass the leaf, its intermediates and (optionally) the root".into()),
+            })?);
+        }
+    }
+    let field = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let leaf = chain
+        .as_ref()
+        .and_then(|c| tls::check_chain(&field, c, false, &opts, &mut findings));
+    if let Some(k) = key {
+        let data =
+            std::fs::read(k).map_err(|e| bad(format!("cannot read `{}`: {e}", k.display())))?;
+        tls::check_key(
+            &k.display().to_string(),
+            &data,
+            leaf.as_ref(),
+            &mut findings,
+        );
+    }
+    for h in &hosts {
+        if let Some(l) = &leaf {
+            if !tls::covers(l, h) {
+                findings.push(tls::TlsFinding {
+                    severity: Severity::Error,
+                    field: field.clone(),
+                    message: format!(
+                        "host `{h}` is not covered by the leaf ({}); its DNS names: {}",
+                        l.subject,
+                        l.dns_names.join(", ")
+                    ),
+                    hint: None,
+                });
+            }
+        }
+    }
+    let mut notes = String::new();
+    let mut errors = Vec::new();
+    for f in findings {
+        let finding = crate::error::Finding {
+            location: Default::default(),
+            field: String::new(),
+            message: format!("{}: {}", f.field, f.message),
+            hint: f.hint,
+        };
+        match f.severity {
+            Severity::Error => errors.push(finding),
+            Severity::Warning => notes.push_str(&format!("warning: {}\n", finding.message)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Findings(errors));
+    }
+    let chain = chain.ok_or_else(|| bad("no certificate found".into()))?;
+    let text = match cmd {
+        C::Check { .. } => format!(
+            "ok: {} certificate(s); leaf {}{}\n",
+            chain.len(),
+            leaf.as_ref().map(|l| l.subject.clone()).unwrap_or_default(),
+            if key.is_some() { "; key matches" } else { "" }
+        ),
+        C::Bundle { .. } => {
+            use base64::Engine as _;
+            format!(
+                "{}\n",
+                base64::engine::general_purpose::STANDARD.encode(chain.to_pem())
+            )
+        }
+    };
+    Ok(Output {
+        stdout: Rendered::from_bytes(SecretBytes::new(text.into_bytes())),
+        notes,
+    })
 }

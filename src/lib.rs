@@ -22,6 +22,8 @@ pub mod rollme;
 pub mod secret;
 pub mod settings;
 pub mod stream;
+pub mod tls;
+pub mod validate;
 pub mod yaml;
 
 use std::io::Read;
@@ -75,6 +77,7 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         Command::Derive(a) => commands::derive(&settings, a),
         Command::LastError => commands::last_error(&settings),
         Command::Recipients(c) => commands::recipients(&settings, c),
+        Command::Cert(c) => commands::cert(&settings, c),
         Command::Values(c) => commands::values(&settings, c, stdin),
     }
 }

@@ -57,6 +57,17 @@ impl StreamPlan<'_> {
     pub fn documents(&self) -> usize {
         self.docs.len()
     }
+
+    /// Every document's text before injection (the config's edits applied).
+    pub fn texts(&self) -> Vec<&[u8]> {
+        self.docs
+            .iter()
+            .map(|d| match &d.text {
+                Some(t) => t.as_bytes(),
+                None => &self.input.as_bytes()[d.range.clone()],
+            })
+            .collect()
+    }
 }
 
 /// Checks the raw input: size and UTF-8.
@@ -335,6 +346,7 @@ fn apply_function_settings(
         error_file: None,
         explicit: settings.explicit,
         config: None,
+        now: None,
     };
     s.apply_function(f);
     *ctx = s.plan;
@@ -436,6 +448,8 @@ pub struct Report {
     pub workloads: Vec<rollme::Workload>,
     /// Namespace used for resources without one.
     pub namespace: Option<String>,
+    /// Warnings for stderr (TLS expiry, self-signed certificates, ...).
+    pub warnings: Vec<String>,
 }
 
 fn render_parts(
@@ -485,12 +499,7 @@ fn render_parts(
         }
         out.push(Part::Changed(changed));
     }
-    if !findings.is_empty() {
-        return Err(Error::Findings(findings));
-    }
-
-    // Rollout annotations over the final documents.
-    let rollme = rollme_settings(settings);
+    // TLS validation over the final documents.
     let texts: Vec<&[u8]> = out
         .iter()
         .map(|p| match p {
@@ -498,6 +507,15 @@ fn render_parts(
             Part::Changed(b) => b.expose(),
         })
         .collect();
+    let tls = crate::validate::validate(&texts, &plan.ctx, &settings.tls_options()?);
+    findings.extend(tls.errors);
+    report.warnings = tls.warnings;
+    if !findings.is_empty() {
+        return Err(Error::Findings(findings));
+    }
+
+    // Rollout annotations over the final documents.
+    let rollme = rollme_settings(settings);
     let analysis = rollme::analyze(&texts, &plan.ctx, &rollme);
     report.namespace = plan.ctx.namespace.clone();
     if analysis.needs_key() {

@@ -26,6 +26,8 @@ pub struct Settings {
     pub explicit: Explicit,
     /// `keyseed.yaml`, when there is one.
     pub config: Option<crate::config::Config>,
+    /// `--now`: the time TLS checks use (RFC 3339).
+    pub now: Option<String>,
 }
 
 /// Settings given on the command line or in the environment.
@@ -105,6 +107,7 @@ impl Settings {
             identities,
             error_file,
             config: None,
+            now: g.now.clone(),
             plan: PlanContext {
                 scope: g.scope.clone().unwrap_or_default(),
                 namespace: g.namespace.clone(),
@@ -114,6 +117,17 @@ impl Settings {
 }
 
 impl Settings {
+    /// TLS options: `--now` and `tls.min-days` from the config.
+    pub fn tls_options(&self) -> Result<crate::tls::TlsOptions, crate::error::Error> {
+        let min_days = self
+            .config
+            .as_ref()
+            .and_then(|c| c.tls.as_ref())
+            .and_then(|t| t.min_days);
+        crate::tls::TlsOptions::new(self.now.as_deref(), min_days)
+            .map_err(|message| crate::error::Error::Usage(message))
+    }
+
     /// Fills in scope, namespace and seed from a KRM functionConfig or a kustomize plugin
     /// config, where no flag or `KEYSEED_*` variable set them.
     pub fn apply_function(&mut self, f: crate::krm::FunctionSettings) {

@@ -9,5 +9,6 @@ mod render;
 mod rollme;
 mod stream;
 mod team;
+mod tls;
 mod util;
 mod vectors;

@@ -1,0 +1,691 @@
+//! TLS validation (SPEC §7): PEM decoding, chain order and signatures, validity at `--now`,
+//! private keys, and host coverage. Used on every render, by `check`, and by `keyseed cert`.
+//!
+//! Certificates and chains are parsed with x509-parser (signatures verified through ring);
+//! keys are loaded with ring and their public half compared with the leaf's. Findings name
+//! the field, the certificate position (from 1) and its subject — never key material.
+
+use ::time::OffsetDateTime;
+use x509_parser::prelude::*;
+
+/// Error or warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Fails the run.
+    Error,
+    /// Printed on stderr; the run goes on.
+    Warning,
+}
+
+/// One TLS finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFinding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The field, e.g. `.data."tls.crt"`.
+    pub field: String,
+    /// What is wrong, with certificate position and subject.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// Validation settings.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsOptions {
+    /// The time to validate at (Unix seconds).
+    pub now: i64,
+    /// Warn when a certificate expires within this many days.
+    pub min_days: u32,
+}
+
+impl TlsOptions {
+    /// `--now` (RFC 3339) or the current time; `min_days` default 30.
+    pub fn new(now: Option<&str>, min_days: Option<u32>) -> Result<Self, String> {
+        let now = match now {
+            Some(s) => OffsetDateTime::parse(s, &::time::format_description::well_known::Rfc3339)
+                .map_err(|e| {
+                    format!("--now `{s}` is not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z): {e}")
+                })?
+                .unix_timestamp(),
+            None => OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        Ok(TlsOptions {
+            now,
+            min_days: min_days.unwrap_or(30),
+        })
+    }
+}
+
+/// A PEM block.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// `CERTIFICATE`, `PRIVATE KEY`, ...
+    pub label: String,
+    /// Decoded DER.
+    pub der: Vec<u8>,
+    /// The block has RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`).
+    pub encrypted_headers: bool,
+}
+
+/// base64 of `-----BEGIN`: a value that is base64 of a PEM starts with it.
+const B64_BEGIN: &str = "LS0tLS1CRUdJTi";
+
+/// Splits PEM text into blocks. Returns the blocks and whether non-white-space text lies
+/// outside them. CRLF line ends are accepted.
+pub fn pem_blocks(text: &[u8]) -> Result<(Vec<Block>, bool), String> {
+    let text = String::from_utf8_lossy(text);
+    let mut blocks = Vec::new();
+    let mut junk = false;
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+    while let Some(line) = lines.next() {
+        let t = line.trim();
+        let Some(label) = t
+            .strip_prefix("-----BEGIN ")
+            .and_then(|r| r.strip_suffix("-----"))
+        else {
+            if !t.is_empty() {
+                junk = true;
+            }
+            continue;
+        };
+        let mut body = String::new();
+        let mut headers = false;
+        let mut ended = false;
+        for l in lines.by_ref() {
+            let l = l.trim();
+            if let Some(end) = l
+                .strip_prefix("-----END ")
+                .and_then(|r| r.strip_suffix("-----"))
+            {
+                if end != label {
+                    return Err(format!("PEM block `{label}` ends with `{end}`"));
+                }
+                ended = true;
+                break;
+            }
+            if l.contains(':') {
+                headers = true;
+                continue;
+            }
+            body.push_str(l);
+        }
+        if !ended {
+            return Err(format!("PEM block `{label}` has no END line"));
+        }
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map_err(|_| format!("PEM block `{label}` is not valid base64"))?;
+        blocks.push(Block {
+            label: label.to_string(),
+            der,
+            encrypted_headers: headers,
+        });
+    }
+    Ok((blocks, junk))
+}
+
+/// What the key and host checks need from a leaf certificate.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    /// Subject, for messages.
+    pub subject: String,
+    /// The subjectPublicKey bits.
+    pub public_key: Vec<u8>,
+    /// DNS SANs (lowercase).
+    pub dns_names: Vec<String>,
+    /// Whether the certificate has a subjectAltName extension.
+    pub has_san: bool,
+}
+
+fn date(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|d| {
+            d.format(&::time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// Parsed certificates of a value.
+pub struct Chain {
+    ders: Vec<Vec<u8>>,
+}
+
+impl Chain {
+    /// A chain from DER certificates.
+    pub fn from_ders(ders: Vec<Vec<u8>>) -> Self {
+        Chain { ders }
+    }
+
+    /// The DER certificates, in order.
+    pub fn ders(&self) -> &[Vec<u8>] {
+        &self.ders
+    }
+
+    /// Number of certificates.
+    pub fn len(&self) -> usize {
+        self.ders.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.ders.is_empty()
+    }
+
+    /// The chain as PEM with LF line ends and 64-column base64: the same bytes everywhere.
+    pub fn to_pem(&self) -> String {
+        use base64::Engine as _;
+        let mut s = String::new();
+        for d in &self.ders {
+            s.push_str("-----BEGIN CERTIFICATE-----\n");
+            let b = base64::engine::general_purpose::STANDARD.encode(d);
+            for chunk in b.as_bytes().chunks(64) {
+                s.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+                s.push('\n');
+            }
+            s.push_str("-----END CERTIFICATE-----\n");
+        }
+        s
+    }
+
+    /// Puts the certificates in leaf → intermediates → root order by issuer links, dropping
+    /// duplicates. Errors when they do not form one chain.
+    pub fn fix_order(&self) -> Result<Chain, String> {
+        let mut ders: Vec<Vec<u8>> = Vec::new();
+        for d in &self.ders {
+            if !ders.contains(d) {
+                ders.push(d.clone());
+            }
+        }
+        let certs: Vec<X509Certificate> = ders
+            .iter()
+            .map(|d| parse_x509_certificate(d).expect("parsed before").1)
+            .collect();
+        let issues = |a: usize, b: usize| a != b && certs[b].issuer() == certs[a].subject();
+        // The leaf issues no other certificate of the set.
+        let leaves: Vec<usize> = (0..certs.len())
+            .filter(|&a| !(0..certs.len()).any(|b| issues(a, b)))
+            .collect();
+        let [leaf] = leaves.as_slice() else {
+            return Err(format!(
+                "the certificates do not form one chain ({} candidate leaves)",
+                leaves.len()
+            ));
+        };
+        let mut order = vec![*leaf];
+        while order.len() < certs.len() {
+            let cur = *order.last().expect("non-empty");
+            match (0..certs.len()).find(|&n| !order.contains(&n) && issues(n, cur)) {
+                Some(n) => order.push(n),
+                None => break,
+            }
+        }
+        if order.len() != certs.len() {
+            let stray: Vec<String> = (0..certs.len())
+                .filter(|i| !order.contains(i))
+                .map(|i| certs[i].subject().to_string())
+                .collect();
+            return Err(format!("not part of the chain: {}", stray.join("; ")));
+        }
+        Ok(Chain {
+            ders: order.into_iter().map(|i| ders[i].clone()).collect(),
+        })
+    }
+}
+
+/// Reads certificates from PEM files for `keyseed cert`.
+pub fn read_chain(
+    files: &[std::path::PathBuf],
+    out: &mut Vec<TlsFinding>,
+) -> Result<Option<Chain>, String> {
+    let mut ders = Vec::new();
+    for f in files {
+        let data = std::fs::read(f).map_err(|e| format!("cannot read `{}`: {e}", f.display()))?;
+        let field = f.display().to_string();
+        if let Some(c) = decode_certs(&field, &data, out) {
+            ders.extend(c.ders);
+        }
+    }
+    Ok((!ders.is_empty()).then_some(Chain { ders }))
+}
+
+impl Chain {
+    /// The certificates, parsed.
+    fn certs(&self) -> Vec<X509Certificate<'_>> {
+        self.ders
+            .iter()
+            .filter_map(|d| parse_x509_certificate(d).ok().map(|(_, c)| c))
+            .collect()
+    }
+}
+
+/// Decodes a value that should hold PEM certificates. `raw` is the value as stored in the
+/// manifest field (base64 for `data`), `decoded` the bytes Kubernetes hands the workload.
+pub fn decode_certs(field: &str, decoded: &[u8], out: &mut Vec<TlsFinding>) -> Option<Chain> {
+    let err = |message: String, hint: Option<String>| TlsFinding {
+        severity: Severity::Error,
+        field: field.to_string(),
+        message,
+        hint,
+    };
+    let trimmed = String::from_utf8_lossy(decoded).trim().to_string();
+    if trimmed.starts_with(B64_BEGIN) {
+        out.push(err(
+            "the value is base64 of a PEM, encoded twice: Kubernetes would hand the workload base64 text, not a certificate".into(),
+            Some("base64-encode the PEM once (in `data`), or put the PEM itself in `stringData`".into()),
+        ));
+        return None;
+    }
+    let (blocks, junk) = match pem_blocks(decoded) {
+        Ok(b) => b,
+        Err(e) => {
+            out.push(err(format!("not valid PEM: {e}"), None));
+            return None;
+        }
+    };
+    let ders: Vec<Vec<u8>> = blocks
+        .iter()
+        .filter(|b| b.label == "CERTIFICATE")
+        .map(|b| b.der.clone())
+        .collect();
+    if ders.is_empty() {
+        out.push(err(
+            "holds no PEM certificate".into(),
+            Some("expected `-----BEGIN CERTIFICATE-----` blocks".into()),
+        ));
+        return None;
+    }
+    if junk {
+        out.push(TlsFinding {
+            severity: Severity::Warning,
+            field: field.to_string(),
+            message: "text outside the PEM blocks is ignored".into(),
+            hint: None,
+        });
+    }
+    for (i, d) in ders.iter().enumerate() {
+        if parse_x509_certificate(d).is_err() {
+            out.push(err(
+                format!("certificate {} is not a valid X.509 certificate", i + 1),
+                None,
+            ));
+            return None;
+        }
+    }
+    Some(Chain { ders })
+}
+
+/// Checks order, signatures, CA flags and validity of a chain (leaf → intermediates →
+/// optional root). With `bundle` (a CA bundle such as `ca.crt`), certificates are unrelated
+/// and only validity is checked. Returns the leaf.
+pub fn check_chain(
+    field: &str,
+    chain: &Chain,
+    bundle: bool,
+    opts: &TlsOptions,
+    out: &mut Vec<TlsFinding>,
+) -> Option<Leaf> {
+    let certs = chain.certs();
+    let subj = |c: &X509Certificate| c.subject().to_string();
+    let at = |i: usize, c: &X509Certificate| format!("certificate {} ({})", i + 1, subj(c));
+    let mut push = |severity, message: String, hint: Option<&str>| {
+        out.push(TlsFinding {
+            severity,
+            field: field.to_string(),
+            message,
+            hint: hint.map(String::from),
+        })
+    };
+    for (i, c) in certs.iter().enumerate() {
+        let v = c.validity();
+        let (nb, na) = (v.not_before.timestamp(), v.not_after.timestamp());
+        if na < opts.now {
+            push(
+                Severity::Error,
+                format!("{} expired on {}", at(i, c), date(na)),
+                Some("renew it"),
+            );
+        } else if nb > opts.now {
+            push(
+                Severity::Error,
+                format!("{} is not valid before {}", at(i, c), date(nb)),
+                Some("check the clock of the issuer, or pass --now"),
+            );
+        } else if na - opts.now < i64::from(opts.min_days) * 86_400 {
+            push(
+                Severity::Warning,
+                format!(
+                    "{} expires in {} days, on {}",
+                    at(i, c),
+                    (na - opts.now) / 86_400,
+                    date(na)
+                ),
+                Some("renew it soon (tls.min-days in keyseed.yaml sets this threshold)"),
+            );
+        }
+    }
+    if bundle {
+        return None;
+    }
+    let fix = "order the bundle leaf → intermediates → root: `keyseed cert bundle --cert FILE... --fix-order`";
+    // Out of order: the same certificates form a chain in another order.
+    let reorderable = chain.fix_order().is_ok_and(|c| c.ders != chain.ders);
+    for i in 0..certs.len().saturating_sub(1) {
+        let (c, p) = (&certs[i], &certs[i + 1]);
+        if c.issuer() != p.subject() {
+            let issued_elsewhere = reorderable
+                || certs
+                    .iter()
+                    .enumerate()
+                    .any(|(j, o)| j != i && o.subject() == c.issuer());
+            let hint = if issued_elsewhere {
+                Some(fix)
+            } else {
+                Some("add the missing intermediate certificate after it")
+            };
+            let what = if issued_elsewhere {
+                "the chain is out of order"
+            } else {
+                "an intermediate certificate is missing"
+            };
+            push(
+                Severity::Error,
+                format!(
+                    "{} is not issued by {} (its issuer is {}): {what}",
+                    at(i, c),
+                    at(i + 1, p),
+                    c.issuer()
+                ),
+                hint,
+            );
+            continue;
+        }
+        match c.verify_signature(Some(p.public_key())) {
+            Ok(()) => {}
+            Err(X509Error::SignatureUnsupportedAlgorithm) => push(
+                Severity::Warning,
+                format!(
+                    "the signature algorithm of {} cannot be verified here",
+                    at(i, c)
+                ),
+                None,
+            ),
+            Err(_) => push(
+                Severity::Error,
+                format!(
+                    "the signature of {} does not verify with the key of {}",
+                    at(i, c),
+                    at(i + 1, p)
+                ),
+                Some("the issuer certificate does not match: use the one that signed it"),
+            ),
+        }
+        if !p.is_ca() {
+            push(
+                Severity::Error,
+                format!(
+                    "{} issues {} but is not a CA (basicConstraints CA:FALSE or missing)",
+                    at(i + 1, p),
+                    at(i, c)
+                ),
+                None,
+            );
+        }
+    }
+    if let Some(last) = certs.last() {
+        if last.issuer() == last.subject() && certs.len() > 1 {
+            if !matches!(
+                last.verify_signature(None),
+                Ok(()) | Err(X509Error::SignatureUnsupportedAlgorithm)
+            ) {
+                push(
+                    Severity::Error,
+                    format!(
+                        "{} is self-issued but its signature does not verify",
+                        at(certs.len() - 1, last)
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+    let leaf = certs.first()?;
+    if certs.len() == 1 && leaf.issuer() == leaf.subject() {
+        push(
+            Severity::Warning,
+            format!(
+                "{} is self-signed: clients must trust it explicitly",
+                at(0, leaf)
+            ),
+            None,
+        );
+    }
+    let (has_san, dns_names) = match leaf.subject_alternative_name() {
+        Ok(Some(san)) => (
+            true,
+            san.value
+                .general_names
+                .iter()
+                .filter_map(|g| match g {
+                    GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => (false, Vec::new()),
+    };
+    Some(Leaf {
+        subject: subj(leaf),
+        public_key: leaf.public_key().subject_public_key.data.to_vec(),
+        dns_names,
+        has_san,
+    })
+}
+
+/// Checks a private key value: PKCS#1, PKCS#8 or SEC1, unencrypted, matching the leaf.
+pub fn check_key(field: &str, decoded: &[u8], leaf: Option<&Leaf>, out: &mut Vec<TlsFinding>) {
+    let mut err = |message: String, hint: Option<&str>| {
+        out.push(TlsFinding {
+            severity: Severity::Error,
+            field: field.to_string(),
+            message,
+            hint: hint.map(String::from),
+        })
+    };
+    if String::from_utf8_lossy(decoded)
+        .trim()
+        .starts_with(B64_BEGIN)
+    {
+        return err(
+            "the key is base64 of a PEM, encoded twice".into(),
+            Some("base64-encode the PEM once"),
+        );
+    }
+    let blocks = match pem_blocks(decoded) {
+        Ok((b, _)) => b,
+        Err(e) => return err(format!("not valid PEM: {e}"), None),
+    };
+    let keys: Vec<&Block> = blocks
+        .iter()
+        .filter(|b| b.label.ends_with("PRIVATE KEY"))
+        .collect();
+    let [key] = keys.as_slice() else {
+        return err(
+            format!("expected one private key, found {}", keys.len()),
+            Some("tls.key holds exactly one PEM private key"),
+        );
+    };
+    let decrypt_hint =
+        Some("Kubernetes cannot use an encrypted key: `openssl pkey -in key.pem -out key.dec.pem`");
+    if key.label == "ENCRYPTED PRIVATE KEY" || key.encrypted_headers {
+        return err("the private key is encrypted".into(), decrypt_hint);
+    }
+    let public = match key.label.as_str() {
+        "RSA PRIVATE KEY" => ring::signature::RsaKeyPair::from_der(&key.der)
+            .map(|k| k.public().as_ref().to_vec())
+            .ok(),
+        "PRIVATE KEY" => pkcs8_public(&key.der),
+        "EC PRIVATE KEY" => sec1_public(&key.der),
+        other => {
+            return err(
+                format!("unsupported key type `{other}`"),
+                Some("use PKCS#1, PKCS#8 or SEC1 (EC) PEM"),
+            )
+        }
+    };
+    let Some(public) = public else {
+        return err(
+            format!(
+                "the `{}` block is not a valid (or supported) private key",
+                key.label
+            ),
+            None,
+        );
+    };
+    if let Some(leaf) = leaf {
+        if public != leaf.public_key {
+            err(
+                format!("the private key does not belong to the leaf certificate ({})", leaf.subject),
+                Some("use the key the certificate was issued for (compare `openssl x509 -noout -pubkey` and `openssl pkey -pubout`)"),
+            );
+        }
+    }
+}
+
+fn pkcs8_public(der: &[u8]) -> Option<Vec<u8>> {
+    use ring::signature::{self, KeyPair};
+    if let Ok(k) = signature::RsaKeyPair::from_pkcs8(der) {
+        return Some(k.public().as_ref().to_vec());
+    }
+    let rng = ring::rand::SystemRandom::new();
+    for alg in [
+        &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+    ] {
+        if let Ok(k) = signature::EcdsaKeyPair::from_pkcs8(alg, der, &rng) {
+            return Some(k.public_key().as_ref().to_vec());
+        }
+    }
+    signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+        .ok()
+        .map(|k| k.public_key().as_ref().to_vec())
+}
+
+/// A minimal DER reader: (tag, content, rest).
+fn der(i: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = i.split_first()?;
+    let (&l0, rest) = rest.split_first()?;
+    let (len, rest) = if l0 < 0x80 {
+        (l0 as usize, rest)
+    } else {
+        let n = (l0 & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        (
+            rest[..n].iter().fold(0usize, |a, &b| (a << 8) | b as usize),
+            &rest[n..],
+        )
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// SEC1 `ECPrivateKey` (RFC 5915): checks scalar ↔ point with ring and returns the point.
+fn sec1_public(d: &[u8]) -> Option<Vec<u8>> {
+    use ring::signature::{self, KeyPair};
+    let (0x30, seq, _) = der(d)? else { return None };
+    let (0x02, _version, rest) = der(seq)? else {
+        return None;
+    };
+    let (0x04, private, mut rest) = der(rest)? else {
+        return None;
+    };
+    let (mut curve, mut point) = (None, None);
+    while !rest.is_empty() {
+        let (tag, content, r) = der(rest)?;
+        match tag {
+            0xa0 => curve = der(content).map(|(_, oid, _)| oid.to_vec()),
+            0xa1 => {
+                point = der(content)
+                    .and_then(|(_, bits, _)| bits.split_first().map(|(_, p)| p.to_vec()))
+            }
+            _ => {}
+        }
+        rest = r;
+    }
+    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+    let alg = match (curve.as_deref(), private.len()) {
+        (Some(P256), _) | (None, 32) => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        (Some(P384), _) | (None, 48) => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        _ => return None,
+    };
+    let point = point?;
+    let rng = ring::rand::SystemRandom::new();
+    let k = signature::EcdsaKeyPair::from_private_key_and_public_key(alg, private, &point, &rng)
+        .ok()?;
+    Some(k.public_key().as_ref().to_vec())
+}
+
+/// RFC 6125 host matching: a `*` is allowed only as the whole left-most label and matches
+/// exactly one label.
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    let (p, h) = (pattern.to_ascii_lowercase(), host.to_ascii_lowercase());
+    let (p, h) = (p.trim_end_matches('.'), h.trim_end_matches('.'));
+    if p == h {
+        return true;
+    }
+    match p.strip_prefix("*.") {
+        Some(suffix) if !suffix.contains('*') && suffix.contains('.') => h
+            .split_once('.')
+            .is_some_and(|(first, rest)| !first.is_empty() && first != "*" && rest == suffix),
+        _ => false,
+    }
+}
+
+/// Whether the leaf covers `host` (an Ingress host may itself be a wildcard: it is covered
+/// by the same wildcard).
+pub fn covers(leaf: &Leaf, host: &str) -> bool {
+    leaf.dns_names
+        .iter()
+        .any(|n| host_matches(n, host) || n.eq_ignore_ascii_case(host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc6125_wildcards() {
+        assert!(host_matches("*.example.com", "a.example.com"));
+        assert!(host_matches("*.Example.com", "A.example.COM"));
+        assert!(!host_matches("*.example.com", "example.com"));
+        assert!(!host_matches("*.example.com", "a.b.example.com"));
+        assert!(!host_matches("*.com", "example.com"));
+        assert!(!host_matches("a*.example.com", "ab.example.com"));
+        assert!(host_matches("example.com", "example.com."));
+    }
+
+    #[test]
+    fn pem_blocks_accept_crlf_and_report_junk() {
+        let (b, junk) =
+            pem_blocks(b"-----BEGIN X-----\r\nAAEC\r\n-----END X-----\r\njunk\n").unwrap();
+        assert_eq!(b[0].der, vec![0, 1, 2]);
+        assert!(junk);
+        assert!(pem_blocks(b"-----BEGIN X-----\nAAEC\n").is_err());
+    }
+
+    #[test]
+    fn now_parses_rfc3339() {
+        assert_eq!(
+            TlsOptions::new(Some("1970-01-02T00:00:00Z"), None)
+                .unwrap()
+                .now,
+            86_400
+        );
+        assert!(TlsOptions::new(Some("yesterday"), None).is_err());
+    }
+}

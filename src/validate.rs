@@ -1,0 +1,241 @@
+//! Stream-level TLS validation (SPEC §7): finds every `kubernetes.io/tls` Secret and every
+//! Secret key holding PEM certificates in the final documents, checks them with [`crate::tls`],
+//! and checks every Ingress and Gateway host against the leaf of the Secret it names. Collects
+//! all findings; the caller fails once. Reads documents only.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Finding, Location};
+use crate::inject::{self, field_path, PlanContext};
+use crate::tls::{self, Leaf, Severity, TlsFinding, TlsOptions};
+use crate::yaml::{self, Node};
+
+/// base64 of `-----BEGIN CERTIFICATE-----` (a certificate in a Secret's `data`).
+const B64_CERT: &[u8] = b"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t";
+
+/// Errors (fail the run) and warnings (stderr only).
+#[derive(Debug, Default)]
+pub struct TlsReport {
+    /// Errors.
+    pub errors: Vec<Finding>,
+    /// Warnings, rendered.
+    pub warnings: Vec<String>,
+}
+
+fn candidate(t: &[u8]) -> bool {
+    [
+        b"kubernetes.io/tls".as_slice(),
+        b"BEGIN CERTIFICATE",
+        B64_CERT,
+        b"TFMwdExTMUNSVWRKVG",
+        b"Ingress",
+        b"Gateway",
+    ]
+    .iter()
+    .any(|w| memchr::memmem::find(t, w).is_some())
+}
+
+/// Whether a key name is a CA bundle (unrelated CA certificates, not a chain).
+fn is_ca_bundle_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k == "ca.crt"
+        || k.starts_with("ca.")
+        || k.starts_with("ca-")
+        || k.contains("cabundle")
+        || k.contains("ca-bundle")
+        || k.contains("cacert")
+        || k.starts_with("ca_")
+}
+
+/// The values of a Secret as the workload sees them: `data` decoded, `stringData` over it.
+/// Each comes with its field path.
+fn secret_values(obj: &Node) -> BTreeMap<String, (String, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    for section in ["data", "stringData"] {
+        let Some(Node::Map(m)) = obj.get(section) else {
+            continue;
+        };
+        for (k, v) in &m.entries {
+            let (Some(k), Some(v)) = (k.scalar(), v.scalar()) else {
+                continue;
+            };
+            let bytes = if section == "data" {
+                use base64::Engine as _;
+                let clean: String = v
+                    .value
+                    .chars()
+                    .filter(|c| !c.is_ascii_whitespace())
+                    .collect();
+                match base64::engine::general_purpose::STANDARD.decode(clean) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                }
+            } else {
+                v.value.as_bytes().to_vec()
+            };
+            out.insert(k.value.clone(), (field_path(section, &k.value), bytes));
+        }
+    }
+    out
+}
+
+fn push(report: &mut TlsReport, location: &Location, f: TlsFinding) {
+    let finding = Finding {
+        location: location.clone(),
+        field: f.field,
+        message: f.message,
+        hint: f.hint,
+    };
+    match f.severity {
+        Severity::Error => report.errors.push(finding),
+        Severity::Warning => report.warnings.push(format!("warning: {finding}")),
+    }
+}
+
+/// Validates TLS material in the final documents.
+pub fn validate(texts: &[&[u8]], ctx: &PlanContext, opts: &TlsOptions) -> TlsReport {
+    let mut report = TlsReport::default();
+    let mut leaves: BTreeMap<(String, String), Leaf> = BTreeMap::new();
+    let mut ingresses = Vec::new();
+    let ns_of = |obj: &Node| {
+        obj.get("metadata")
+            .and_then(|m| m.get_str("namespace"))
+            .map(String::from)
+            .or_else(|| ctx.namespace.clone())
+            .unwrap_or_default()
+    };
+    for (i, t) in texts.iter().enumerate() {
+        if !candidate(t) {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(t) else {
+            continue;
+        };
+        let Ok(roots) = yaml::parse(text) else {
+            continue;
+        };
+        for obj in inject::resources(&roots) {
+            let location = inject::document_location(i + 1, text, std::slice::from_ref(obj));
+            match obj.get_str("kind") {
+                Some("Secret") => {
+                    let mut out = Vec::new();
+                    let values = secret_values(obj);
+                    let is_tls = obj.get_str("type") == Some("kubernetes.io/tls");
+                    let mut leaf = None;
+                    if is_tls {
+                        for k in ["tls.crt", "tls.key"] {
+                            if !values.contains_key(k) {
+                                out.push(TlsFinding {
+                                    severity: Severity::Error,
+                                    field: field_path("data", k),
+                                    message: format!("a kubernetes.io/tls Secret needs `{k}`"),
+                                    hint: None,
+                                });
+                            }
+                        }
+                    }
+                    for (key, (field, bytes)) in &values {
+                        let looks_cert =
+                            memchr::memmem::find(bytes, b"-----BEGIN CERTIFICATE-----").is_some()
+                                || bytes.trim_ascii_start().starts_with(B64_CERT);
+                        if (is_tls && key == "tls.crt") || looks_cert {
+                            let bundle = is_ca_bundle_key(key) && !(is_tls && key == "tls.crt");
+                            if let Some(chain) = tls::decode_certs(field, bytes, &mut out) {
+                                let l = tls::check_chain(field, &chain, bundle, opts, &mut out);
+                                if key == "tls.crt" || (leaf.is_none() && !bundle) {
+                                    leaf = l.or(leaf);
+                                }
+                            }
+                        }
+                    }
+                    if is_tls {
+                        if let Some((field, bytes)) = values.get("tls.key") {
+                            tls::check_key(field, bytes, leaf.as_ref(), &mut out);
+                        }
+                    }
+                    for f in out {
+                        push(&mut report, &location, f);
+                    }
+                    if let (Some(l), Some(name)) =
+                        (leaf, obj.get("metadata").and_then(|m| m.get_str("name")))
+                    {
+                        leaves.insert((ns_of(obj), name.to_string()), l);
+                    }
+                }
+                Some("Ingress") => {
+                    if let Some(Node::Seq(tlss)) = obj.get("spec").and_then(|s| s.get("tls")) {
+                        for (j, entry) in tlss.items.iter().enumerate() {
+                            let Some(secret) = entry.get_str("secretName") else {
+                                continue;
+                            };
+                            let Some(Node::Seq(hosts)) = entry.get("hosts") else {
+                                continue;
+                            };
+                            for (h, host) in hosts.items.iter().enumerate() {
+                                if let Some(host) = host.scalar() {
+                                    ingresses.push((
+                                        location.clone(),
+                                        format!(".spec.tls[{j}].hosts[{h}]"),
+                                        ns_of(obj),
+                                        secret.to_string(),
+                                        host.value.clone(),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+                Some("Gateway") => {
+                    if let Some(Node::Seq(ls)) = obj.get("spec").and_then(|s| s.get("listeners")) {
+                        for (j, l) in ls.items.iter().enumerate() {
+                            let Some(host) = l.get_str("hostname") else {
+                                continue;
+                            };
+                            let Some(Node::Seq(refs)) =
+                                l.get("tls").and_then(|t| t.get("certificateRefs"))
+                            else {
+                                continue;
+                            };
+                            for r in &refs.items {
+                                let Some(name) = r.get_str("name") else {
+                                    continue;
+                                };
+                                let ns = r
+                                    .get_str("namespace")
+                                    .map(String::from)
+                                    .unwrap_or_else(|| ns_of(obj));
+                                ingresses.push((
+                                    location.clone(),
+                                    format!(".spec.listeners[{j}].hostname"),
+                                    ns,
+                                    name.to_string(),
+                                    host.to_string(),
+                                ));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (location, field, ns, secret, host) in ingresses {
+        let Some(leaf) = leaves.get(&(ns.clone(), secret.clone())) else {
+            continue;
+        };
+        if !tls::covers(leaf, &host) {
+            let names = if leaf.has_san {
+                leaf.dns_names.join(", ")
+            } else {
+                "none (no subjectAltName; clients ignore the CN)".into()
+            };
+            report.errors.push(Finding {
+                location,
+                field,
+                message: format!("host `{host}` is not covered by the leaf certificate of Secret {secret} ({}); its DNS names: {names}", leaf.subject),
+                hint: Some("issue the certificate for this host (wildcards cover one label: *.example.com covers a.example.com only)".into()),
+            });
+        }
+    }
+    report
+}
