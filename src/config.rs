@@ -223,6 +223,11 @@ pub fn placeholder_text(ph: &Placeholder, id: &str, gen: Option<u64>) -> String 
             (Some(g), _) | (None, Generations::One(g)) => s.push_str(&format!(" gen={g}")),
             (None, Generations::Range(a, b)) => s.push_str(&format!(" gen={a}..{b}")),
         }
+        match ph.encoding {
+            placeholder::Encoding::Pkcs8 => {}
+            placeholder::Encoding::Pkcs1 => s.push_str(" encoding=pkcs1"),
+            placeholder::Encoding::Base64 => s.push_str(" encoding=base64"),
+        }
         if let Some(j) = &ph.join {
             let esc = j
                 .replace('\\', "\\\\")

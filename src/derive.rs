@@ -14,7 +14,7 @@ use chacha20::cipher::{KeyIvInit, StreamCipher};
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use crate::placeholder::Format;
+use crate::placeholder::{Encoding, Format};
 use crate::secret::{SecretBytes, SecretValue, Seed};
 
 /// HKDF salt of derivation v1.
@@ -123,9 +123,15 @@ fn sample(stream: &mut Stream, alphabet: &[u8], n: usize) -> String {
     out
 }
 
-/// Derives the value of a derived format for (`id`, `gen`). `Format::Value` is not derived
-/// and returns `None`.
-pub fn derive(seed: &Seed, format: &Format, id: &str, gen: u64) -> Option<SecretValue> {
+/// Derives the value of a derived format for (`id`, `gen`), private keys written with
+/// `encoding`. `Format::Value` is not derived and returns `None`.
+pub fn derive(
+    seed: &Seed,
+    format: &Format,
+    encoding: Encoding,
+    id: &str,
+    gen: u64,
+) -> Option<SecretValue> {
     let info = info(&format.canonical(), id, gen);
     let std = base64::engine::general_purpose::STANDARD;
     let url = base64::engine::general_purpose::URL_SAFE;
@@ -168,6 +174,30 @@ pub fn derive(seed: &Seed, format: &Format, id: &str, gen: u64) -> Option<Secret
                 crate::secret::wipe(&mut cand);
             }
         }
+        Format::Ed25519 | Format::EcdsaP256 | Format::Rsa(_) => {
+            let mut stream = Stream::new(seed, &info);
+            let (label, der) = match format {
+                Format::Ed25519 => ("PRIVATE KEY", crate::asym::ed25519(&mut stream)),
+                Format::EcdsaP256 => ("PRIVATE KEY", crate::asym::ecdsa_p256(&mut stream)),
+                Format::Rsa(bits) => {
+                    let k = crate::asym::rsa(&mut stream, *bits as usize);
+                    match encoding {
+                        Encoding::Pkcs1 => ("RSA PRIVATE KEY", k.pkcs1()),
+                        _ => ("PRIVATE KEY", k.pkcs8()),
+                    }
+                }
+                _ => unreachable!("matched above"),
+            };
+            let mut p = crate::asym::pem(label, der.expose());
+            if encoding == Encoding::Base64 {
+                let b = std.encode(p.as_bytes());
+                crate::secret::wipe(&mut p);
+                b
+            } else {
+                p
+            }
+        }
+        Format::Age => crate::asym::age_identity(&mut Stream::new(seed, &info)),
         Format::Value(_) => return None,
     };
     Some(SecretValue::new(value))
@@ -213,7 +243,7 @@ mod tests {
     #[test]
     fn lengths_and_alphabets() {
         let s = seed();
-        let v = derive(&s, &Format::Base64(32), "i", 0).unwrap();
+        let v = derive(&s, &Format::Base64(32), Encoding::Pkcs8, "i", 0).unwrap();
         assert_eq!(
             base64::engine::general_purpose::STANDARD
                 .decode(v.expose())
@@ -221,13 +251,13 @@ mod tests {
                 .len(),
             32
         );
-        let v = derive(&s, &Format::Hex(10000), "i", 0).unwrap();
+        let v = derive(&s, &Format::Hex(10000), Encoding::Pkcs8, "i", 0).unwrap();
         assert_eq!(v.expose().len(), 20000);
-        let v = derive(&s, &Format::Alnum(500), "i", 0).unwrap();
+        let v = derive(&s, &Format::Alnum(500), Encoding::Pkcs8, "i", 0).unwrap();
         assert!(v.expose().bytes().all(|b| b.is_ascii_alphanumeric()) && v.expose().len() == 500);
-        let v = derive(&s, &Format::Password(4), "i", 3).unwrap();
+        let v = derive(&s, &Format::Password(4), Encoding::Pkcs8, "i", 3).unwrap();
         assert_eq!(v.expose().len(), 4);
-        let v = derive(&s, &Format::Uuid, "i", 0).unwrap();
+        let v = derive(&s, &Format::Uuid, Encoding::Pkcs8, "i", 0).unwrap();
         let u = v.expose();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");

@@ -529,7 +529,10 @@ pub fn value_for(
                 name: name.clone(),
                 path: seed_path.to_path_buf(),
             }),
-        f => Ok(crate::derive::derive(&seed.seed, f, &inj.id, gen).expect("derived format")),
+        f => Ok(
+            crate::derive::derive(&seed.seed, f, ph.encoding, &inj.id, gen)
+                .expect("derived format"),
+        ),
     }
 }
 

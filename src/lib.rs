@@ -5,6 +5,7 @@
 //! (surgical byte edits) → [`render`] (validation) → stdout bytes. [`run`] is the whole
 //! program with injected I/O; `main` only maps its result to an exit code.
 
+pub mod asym;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -34,6 +34,14 @@ pub enum Format {
     Uuid,
     /// `value:NAME`: a static value from the seed file.
     Value(String),
+    /// `ed25519`: an Ed25519 private key.
+    Ed25519,
+    /// `ecdsa-p256`: an ECDSA P-256 private key.
+    EcdsaP256,
+    /// `rsa:BITS`: an RSA private key of 2048, 3072 or 4096 bits.
+    Rsa(u32),
+    /// `age`: an age X25519 identity.
+    Age,
 }
 
 impl Format {
@@ -48,7 +56,16 @@ impl Format {
             Format::Password(n) => format!("password:{n}"),
             Format::Uuid => "uuid".into(),
             Format::Value(name) => format!("value:{name}"),
+            Format::Ed25519 => "ed25519".into(),
+            Format::EcdsaP256 => "ecdsa-p256".into(),
+            Format::Rsa(bits) => format!("rsa:{bits}"),
+            Format::Age => "age".into(),
         }
+    }
+
+    /// Whether the format is a PEM private key (so `encoding=` applies).
+    pub fn is_private_key(&self) -> bool {
+        matches!(self, Format::Ed25519 | Format::EcdsaP256 | Format::Rsa(_))
     }
 
     /// Whether the value is derived from the seed (everything but `value:`).
@@ -82,6 +99,18 @@ impl Generations {
     }
 }
 
+/// How a private key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// PKCS#8 PEM (`PRIVATE KEY`), the default.
+    #[default]
+    Pkcs8,
+    /// PKCS#1 PEM (`RSA PRIVATE KEY`), RSA only.
+    Pkcs1,
+    /// The PKCS#8 PEM, base64-encoded on one line.
+    Base64,
+}
+
 /// Order of a joined keyring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
@@ -104,6 +133,8 @@ pub struct Placeholder {
     pub join: Option<String>,
     /// `order=`: order of a joined keyring (default `desc`, newest first).
     pub order: Order,
+    /// `encoding=`: how a private key is written.
+    pub encoding: Encoding,
 }
 
 /// Why a placeholder could not be parsed.
@@ -159,11 +190,11 @@ impl PlaceholderError {
                     .into(),
             ),
             PlaceholderError::UnknownFormat(_) => Some(
-                "formats: base64:N, base64url:N, hex:N, fernet, alnum:N, password:N, uuid, value:NAME"
+                "formats: base64:N, base64url:N, hex:N, fernet, alnum:N, password:N, uuid, value:NAME, ed25519, ecdsa-p256, rsa:2048|3072|4096, age"
                     .into(),
             ),
             PlaceholderError::UnknownOption(_) => {
-                Some("options: id=TEXT, gen=N, gen=A..B, join=SEP, order=asc|desc".into())
+                Some("options: id=TEXT, gen=N, gen=A..B, join=SEP, order=asc|desc, encoding=pkcs8|pkcs1|base64".into())
             }
             _ => None,
         }
@@ -197,7 +228,9 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
         generations: Generations::One(0),
         join: None,
         order: Order::Desc,
+        encoding: Encoding::Pkcs8,
     };
+    let mut encoding_given = false;
     let mut seen: Vec<&str> = Vec::new();
     let mut order_given = false;
     for word in words {
@@ -226,6 +259,15 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
             }
             "gen" => ph.generations = parse_gen(value).map_err(bad)?,
             "join" => ph.join = Some(unescape_join(value).map_err(bad)?),
+            "encoding" => {
+                encoding_given = true;
+                ph.encoding = match value {
+                    "pkcs8" => Encoding::Pkcs8,
+                    "pkcs1" => Encoding::Pkcs1,
+                    "base64" => Encoding::Base64,
+                    _ => return Err(bad("expected `pkcs8`, `pkcs1` or `base64`")),
+                }
+            }
             "order" => {
                 order_given = true;
                 ph.order = match value {
@@ -247,6 +289,20 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
             }
             .into(),
             why: "`order` only applies to a keyring joined with `join=`",
+        });
+    }
+    if encoding_given && !ph.format.is_private_key() {
+        return Err(PlaceholderError::BadOption {
+            name: "encoding".into(),
+            value: String::new(),
+            why: "`encoding` applies to private keys (ed25519, ecdsa-p256, rsa:BITS)",
+        });
+    }
+    if ph.encoding == Encoding::Pkcs1 && !matches!(ph.format, Format::Rsa(_)) {
+        return Err(PlaceholderError::BadOption {
+            name: "encoding".into(),
+            value: "pkcs1".into(),
+            why: "PKCS#1 exists for RSA keys only",
         });
     }
     if !ph.format.is_derived() && (ph.generations != Generations::One(0) || ph.join.is_some()) {
@@ -300,6 +356,19 @@ fn parse_format(word: &str) -> Result<Format, PlaceholderError> {
         }
         "fernet" => no_arg(Format::Fernet),
         "uuid" => no_arg(Format::Uuid),
+        "ed25519" => no_arg(Format::Ed25519),
+        "ecdsa-p256" => no_arg(Format::EcdsaP256),
+        "age" => no_arg(Format::Age),
+        "rsa" => match arg {
+            Some("2048") => Ok(Format::Rsa(2048)),
+            Some("3072") => Ok(Format::Rsa(3072)),
+            Some("4096") => Ok(Format::Rsa(4096)),
+            _ => Err(PlaceholderError::BadLength {
+                format: "rsa".into(),
+                got: arg.unwrap_or("").into(),
+                max: 4096,
+            }),
+        },
         "value" => {
             let n = arg.unwrap_or("");
             if !is_key_name(n) {
@@ -426,6 +495,10 @@ mod tests {
             " <keyseed:hex:4>",
             "<keyseed:hex:4>\n",
             "<keyseed:hex:4><keyseed:hex:4>",
+            "<keyseed:rsa:1024>",
+            "<keyseed:ed25519 encoding=pkcs1>",
+            "<keyseed:hex:4 encoding=base64>",
+            "<keyseed:age encoding=pkcs8>",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }

@@ -1,6 +1,7 @@
 //! keyseed's integration tests: one binary (ripgrep, uv). Every test runs the real
 //! `keyseed` binary; host tools come from `scripts/install-hosts` and are never skipped.
 
+mod asym;
 mod config;
 mod hosts;
 mod interop;

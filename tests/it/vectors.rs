@@ -49,8 +49,8 @@ fn read() -> Vec<Vector> {
 }
 
 fn compute(v: &Vector) -> String {
-    let f = parse_spec(&v.format).unwrap().format;
-    keyseed::derive::derive(&Seed::new(v.seed), &f, &v.id, v.gen)
+    let p = parse_spec(&v.format).unwrap();
+    keyseed::derive::derive(&Seed::new(v.seed), &p.format, p.encoding, &v.id, v.gen)
         .unwrap()
         .expose()
         .to_string()
@@ -87,7 +87,7 @@ fn derivation_v1_vectors_are_stable() {
             v.id,
             v.gen
         );
-        formats.insert(v.format.split(':').next().unwrap().to_string());
+        formats.insert(v.format.split([':', ' ']).next().unwrap().to_string());
     }
     for f in [
         "base64",
