@@ -85,25 +85,30 @@ pub fn ed25519(stream: &mut Stream) -> SecretBytes {
 /// An ECDSA P-256 key: 32-byte big-endian candidates from the stream until one is a valid
 /// scalar (0 < d < n). PKCS#8 DER holding an RFC 5915 ECPrivateKey with the public point.
 pub fn ecdsa_p256(stream: &mut Stream) -> SecretBytes {
+    let scalar = p256_scalar(stream);
+    let d: &[u8] = scalar.expose();
+    let sk = p256::SecretKey::from_slice(d).expect("valid scalar");
+    let point =
+        p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&sk.public_key(), false);
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(point.as_bytes());
+    let ec = seq(&[der_uint(&[1]), tlv(0x04, d), tlv(0xa1, &tlv(0x03, &bits))]);
+    let der = seq(&[
+        der_uint(&[0]),
+        seq(&[OID_EC_PUBLIC_KEY.to_vec(), OID_P256.to_vec()]),
+        tlv(0x04, &ec),
+    ]);
+    SecretBytes::new(der)
+}
+
+/// The P-256 scalar: the first 32-byte big-endian stream candidate with 0 < d < n.
+pub fn p256_scalar(stream: &mut Stream) -> SecretBytes {
     loop {
-        let mut d = [0u8; 32];
-        stream.fill(&mut d);
-        let Ok(sk) = p256::SecretKey::from_slice(&d) else {
-            zeroize::Zeroize::zeroize(&mut d);
-            continue;
-        };
-        let point =
-            p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&sk.public_key(), false);
-        let mut bits = vec![0u8];
-        bits.extend_from_slice(point.as_bytes());
-        let ec = seq(&[der_uint(&[1]), tlv(0x04, &d), tlv(0xa1, &tlv(0x03, &bits))]);
-        zeroize::Zeroize::zeroize(&mut d);
-        let der = seq(&[
-            der_uint(&[0]),
-            seq(&[OID_EC_PUBLIC_KEY.to_vec(), OID_P256.to_vec()]),
-            tlv(0x04, &ec),
-        ]);
-        return SecretBytes::new(der);
+        let mut d = SecretBytes::zeroed(32);
+        stream.fill(d.expose_mut());
+        if p256::SecretKey::from_slice(d.expose()).is_ok() {
+            return d;
+        }
     }
 }
 
@@ -228,6 +233,14 @@ impl RsaKey {
             int(&dq),
             int(&qinv),
         ]))
+    }
+
+    /// PKCS#1 `RSAPublicKey` DER.
+    pub fn public_pkcs1(&self) -> Vec<u8> {
+        seq(&[
+            der_uint(&self.n.to_bytes_be()),
+            der_uint(&BigUint::from(RSA_E).to_bytes_be()),
+        ])
     }
 
     /// PKCS#8 DER wrapping the PKCS#1 key.

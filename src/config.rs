@@ -138,8 +138,64 @@ impl Config {
                 }
             })?
         };
+        let mut cfg = cfg;
+        cfg.validate_certificates().map_err(err)?;
         cfg.validate().map_err(err)?;
         Ok(cfg)
+    }
+
+    /// Checks `certificates:` and turns each entry into a `secrets:` entry that fills (or
+    /// creates) its `kubernetes.io/tls` Secret with `tls.crt`, `tls.key` and `ca.crt`.
+    fn validate_certificates(&mut self) -> Result<(), String> {
+        for (i, c) in self.certificates.iter().enumerate() {
+            let at = format!("certificates[{i}] ({})", c.secret);
+            crate::certs::leaf_format(c).map_err(|e| format!("{at}: {e}"))?;
+            if !placeholder::is_key_name(&c.ca) {
+                return Err(format!("{at}: ca `{}` must match [-._a-zA-Z0-9]+", c.ca));
+            }
+            if c.days == 0 {
+                return Err(format!("{at}: days must be at least 1"));
+            }
+            if time::Date::parse(
+                &c.not_before,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .is_err()
+            {
+                return Err(format!(
+                    "{at}: not-before `{}` must be YYYY-MM-DD",
+                    c.not_before
+                ));
+            }
+            if self.secrets.iter().any(|s| s.name == c.secret) {
+                return Err(format!("{at}: Secret `{}` is also in secrets:", c.secret));
+            }
+            if !placeholder::is_key_name(&c.secret) {
+                return Err(format!("{at}: secret `{}` is not a valid name", c.secret));
+            }
+        }
+        for c in self.certificates.clone() {
+            let mut data = BTreeMap::new();
+            data.insert(
+                "tls.crt".to_string(),
+                format!("<keyseed:cert:{}>", c.secret),
+            );
+            data.insert(
+                "tls.key".to_string(),
+                format!("<keyseed:cert-key:{}>", c.secret),
+            );
+            data.insert("ca.crt".to_string(), format!("<keyseed:ca:{}>", c.ca));
+            self.secrets.push(SecretEntry {
+                name: c.secret.clone(),
+                namespace: None,
+                create: true,
+                secret_type: Some("kubernetes.io/tls".into()),
+                labels: BTreeMap::new(),
+                annotations: BTreeMap::new(),
+                data,
+            });
+        }
+        Ok(())
     }
 
     /// Checks what serde cannot: placeholders, names, key names.

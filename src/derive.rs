@@ -198,7 +198,7 @@ pub fn derive(
             }
         }
         Format::Age => crate::asym::age_identity(&mut Stream::new(seed, &info)),
-        Format::Value(_) => return None,
+        Format::Value(_) | Format::Ca(_) | Format::Cert(_) | Format::CertKey(_) => return None,
     };
     Some(SecretValue::new(value))
 }

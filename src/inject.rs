@@ -230,6 +230,40 @@ impl<'a> Walker<'a> {
     /// Reports any placeholder text outside a Secret's data.
     fn stray(&mut self, node: &Node, loc: &Location, path: &str) {
         match node {
+            Node::Scalar(s)
+                if s.value.starts_with("<keyseed:ca:")
+                    && !matches!(s.style, Style::Literal | Style::Folded) =>
+            {
+                // Public material: a derived CA may go anywhere; a `caBundle` gets base64.
+                match placeholder::parse(&s.value) {
+                    Ok(ph) if matches!(ph.format, placeholder::Format::Ca(_)) => {
+                        let key = path.rsplit('.').next().unwrap_or("").to_string();
+                        let section = if key == "caBundle" {
+                            Section::Data
+                        } else {
+                            Section::StringData
+                        };
+                        self.injections.push(Injection {
+                            location: loc.clone(),
+                            section,
+                            key,
+                            id: ph.format.canonical(),
+                            placeholder: ph,
+                            range: s.span.clone(),
+                            layout: Layout::Value {
+                                trailing: String::new(),
+                            },
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.findings.push(Finding {
+                        location: loc.clone(),
+                        field: path.to_string(),
+                        message: e.to_string(),
+                        hint: e.hint(),
+                    }),
+                }
+            }
             Node::Scalar(s) => {
                 let mentioned = placeholder::mentions(&s.value)
                     || (s.value.contains(PREFIX_B64)
@@ -529,6 +563,28 @@ pub fn value_for(
                 name: name.clone(),
                 path: seed_path.to_path_buf(),
             }),
+        placeholder::Format::Ca(id) => Ok(SecretValue::new(crate::certs::ca_pem(&seed.seed, id))),
+        placeholder::Format::Cert(s) | placeholder::Format::CertKey(s) => {
+            let entry = seed
+                .certs
+                .certificates
+                .iter()
+                .find(|c| &c.secret == s)
+                .ok_or_else(|| KeyError::MissingValue {
+                    name: format!("certificates entry for secret `{s}`"),
+                    path: seed_path.to_path_buf(),
+                })?;
+            if matches!(ph.format, placeholder::Format::Cert(_)) {
+                crate::certs::leaf_cert_pem(&seed.seed, &seed.certs, entry)
+                    .map(SecretValue::new)
+                    .map_err(|why| KeyError::SeedFormat {
+                        path: seed_path.to_path_buf(),
+                        why,
+                    })
+            } else {
+                Ok(crate::certs::leaf_key_pem(&seed.seed, &seed.certs, entry))
+            }
+        }
         f => Ok(
             crate::derive::derive(&seed.seed, f, ph.encoding, &inj.id, gen)
                 .expect("derived format"),

@@ -147,6 +147,8 @@ pub struct SeedFile {
     pub seed: Seed,
     /// Static values by name.
     pub values: BTreeMap<String, SecretValue>,
+    /// Certificate settings (from the config) for `ca:`, `cert:` and `cert-key:` values.
+    pub certs: crate::certs::CertContext,
 }
 
 impl std::fmt::Debug for SeedFile {
@@ -185,6 +187,7 @@ impl SeedFile {
         let s = SeedFile {
             seed: Seed::new(b),
             values: BTreeMap::new(),
+            certs: Default::default(),
         };
         zeroize::Zeroize::zeroize(&mut b);
         s
@@ -236,6 +239,7 @@ impl SeedFile {
         Ok(SeedFile {
             seed: Seed::new(bytes),
             values,
+            certs: Default::default(),
         })
     }
 

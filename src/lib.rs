@@ -6,6 +6,7 @@
 //! program with injected I/O; `main` only maps its result to an exit code.
 
 pub mod asym;
+pub mod certs;
 pub mod cli;
 pub mod commands;
 pub mod config;

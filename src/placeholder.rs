@@ -42,6 +42,12 @@ pub enum Format {
     Rsa(u32),
     /// `age`: an age X25519 identity.
     Age,
+    /// `ca:ID`: the PEM certificate of the derived CA `ID` (public: allowed anywhere).
+    Ca(String),
+    /// `cert:SECRET`: the leaf certificate of the `certificates:` entry for SECRET.
+    Cert(String),
+    /// `cert-key:SECRET`: the leaf key of the `certificates:` entry for SECRET.
+    CertKey(String),
 }
 
 impl Format {
@@ -60,6 +66,9 @@ impl Format {
             Format::EcdsaP256 => "ecdsa-p256".into(),
             Format::Rsa(bits) => format!("rsa:{bits}"),
             Format::Age => "age".into(),
+            Format::Ca(id) => format!("ca:{id}"),
+            Format::Cert(s) => format!("cert:{s}"),
+            Format::CertKey(s) => format!("cert-key:{s}"),
         }
     }
 
@@ -359,6 +368,17 @@ fn parse_format(word: &str) -> Result<Format, PlaceholderError> {
         "ed25519" => no_arg(Format::Ed25519),
         "ecdsa-p256" => no_arg(Format::EcdsaP256),
         "age" => no_arg(Format::Age),
+        "ca" | "cert" | "cert-key" => {
+            let n = arg.unwrap_or("");
+            if !is_key_name(n) {
+                return Err(PlaceholderError::BadValueName(n.to_string()));
+            }
+            Ok(match name {
+                "ca" => Format::Ca(n.to_string()),
+                "cert" => Format::Cert(n.to_string()),
+                _ => Format::CertKey(n.to_string()),
+            })
+        }
         "rsa" => match arg {
             Some("2048") => Ok(Format::Rsa(2048)),
             Some("3072") => Ok(Format::Rsa(3072)),

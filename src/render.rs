@@ -459,8 +459,20 @@ fn render_parts(
 ) -> Result<(Vec<Part>, Report), Error> {
     let text = check_input(input)?;
     let plan = plan(text, settings, opts)?;
+    let open = || -> Result<keys::SeedFile, Error> {
+        let mut s = keys::open_seed(&plan.seed, &settings.identities)?;
+        s.certs = crate::certs::CertContext {
+            certificates: settings
+                .config
+                .as_ref()
+                .map(|c| c.certificates.clone())
+                .unwrap_or_default(),
+            scope: plan.ctx.scope.clone(),
+        };
+        Ok(s)
+    };
     let mut seed = if plan.injections().next().is_some() {
-        Some(keys::open_seed(&plan.seed, &settings.identities)?)
+        Some(open()?)
     } else {
         None
     };
@@ -520,7 +532,7 @@ fn render_parts(
     report.namespace = plan.ctx.namespace.clone();
     if analysis.needs_key() {
         if seed.is_none() {
-            seed = Some(keys::open_seed(&plan.seed, &settings.identities)?);
+            seed = Some(open()?);
         }
         let key = crate::derive::hkdf(
             &seed.as_ref().expect("opened").seed,
