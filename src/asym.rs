@@ -118,7 +118,7 @@ fn small_primes() -> &'static [u32] {
     P.get_or_init(|| {
         let mut v: Vec<u32> = Vec::new();
         let mut n = 3u32;
-        while v.len() < 2000 {
+        while v.len() < 8000 {
             if v.iter().take_while(|&&p| p * p <= n).all(|&p| n % p != 0) {
                 v.push(n);
             }
@@ -151,9 +151,7 @@ pub fn rsa_prime(stream: &mut Stream, bits: usize) -> BigUint {
             .collect();
         while p < limit {
             let sieved = rem.iter().all(|&r| r != 0);
-            if sieved
-                && (&p % &e) != BigUint::one()
-                && num_bigint_dig::prime::probably_prime(&p, 20)
+            if sieved && (&p % &e) != BigUint::one() && num_bigint_dig::prime::probably_prime(&p, 1)
             {
                 return p;
             }
