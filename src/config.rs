@@ -225,11 +225,9 @@ impl Config {
                     ));
                 }
             }
-            for (k, _) in self
-                .secrets
+            if let Some(k) = self.secrets[..i]
                 .iter()
-                .enumerate()
-                .filter(|(j, o)| *j < i && o.name == s.name && o.namespace == s.namespace)
+                .position(|o| o.name == s.name && o.namespace == s.namespace)
             {
                 return Err(format!("{at}: the same Secret as secrets[{k}]"));
             }
@@ -568,6 +566,17 @@ mod tests {
         .unwrap_err();
         assert!(e.message.contains("line 4"), "{}", e.message);
         assert!(e.message.contains("dta"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_same_secret_twice_is_an_error() {
+        let e = Config::parse("secrets:\n  - name: a\n    data: {k: \"<keyseed:hex:4>\"}\n  - name: a\n    data: {j: \"<keyseed:hex:4>\"}\n", Path::new("c")).unwrap_err();
+        assert!(
+            e.message
+                .contains("secrets[1] (a): the same Secret as secrets[0]"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -89,7 +89,7 @@ fn stdin_file_len() -> Option<u64> {
     #[cfg(unix)]
     {
         let meta = std::fs::metadata("/dev/stdin").ok()?;
-        meta.is_file().then(|| meta.len())
+        meta.is_file().then_some(meta.len())
     }
     #[cfg(not(unix))]
     None

@@ -214,7 +214,7 @@ pub fn plan<'a>(
                     }
                 } else {
                     let mut t = config::created_secret(e, &pairs, ctx.namespace.as_deref(), helm4);
-                    let last_ends_nl = pre.last().map_or(true, |d| match &d.text {
+                    let last_ends_nl = pre.last().is_none_or(|d| match &d.text {
                         Some(x) => x.ends_with('\n'),
                         None => input[d.range.clone()].ends_with('\n') || d.range.is_empty(),
                     });

@@ -148,7 +148,7 @@ pub fn digest(key: Option<&[u8]>, msg: &[u8]) -> String {
 }
 
 /// The pod template mapping of a workload, by kind.
-pub fn pod_template<'a>(obj: &'a Node) -> Option<&'a Node> {
+pub fn pod_template(obj: &Node) -> Option<&Node> {
     let spec = obj.get("spec")?;
     match obj.get_str("kind")? {
         "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template"),

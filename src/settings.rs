@@ -125,7 +125,7 @@ impl Settings {
             .and_then(|c| c.tls.as_ref())
             .and_then(|t| t.min_days);
         crate::tls::TlsOptions::new(self.now.as_deref(), min_days)
-            .map_err(|message| crate::error::Error::Usage(message))
+            .map_err(crate::error::Error::Usage)
     }
 
     /// Fills in scope, namespace and seed from a KRM functionConfig or a kustomize plugin

@@ -436,20 +436,21 @@ pub fn check_chain(
         }
     }
     if let Some(last) = certs.last() {
-        if last.issuer() == last.subject() && certs.len() > 1 {
-            if !matches!(
+        if last.issuer() == last.subject()
+            && certs.len() > 1
+            && !matches!(
                 last.verify_signature(None),
                 Ok(()) | Err(X509Error::SignatureUnsupportedAlgorithm)
-            ) {
-                push(
-                    Severity::Error,
-                    format!(
-                        "{} is self-issued but its signature does not verify",
-                        at(certs.len() - 1, last)
-                    ),
-                    None,
-                );
-            }
+            )
+        {
+            push(
+                Severity::Error,
+                format!(
+                    "{} is self-issued but its signature does not verify",
+                    at(certs.len() - 1, last)
+                ),
+                None,
+            );
         }
     }
     let leaf = certs.first()?;
