@@ -42,7 +42,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KEYSEED_ERROR_FILE", value_name = "FILE")]
     pub error_file: Option<PathBuf>,
     /// An age or OpenSSH identity file; repeatable. Tried before KEYSEED_AGE_KEY,
-    /// KEYSEED_AGE_KEY_FILE and $XDG_CONFIG_HOME/keyseed/keys.txt.
+    /// KEYSEED_AGE_KEY_FILE (its environment twin) and $XDG_CONFIG_HOME/keyseed/keys.txt.
     #[arg(long, short = 'i', global = true, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
 }
@@ -123,25 +123,25 @@ pub enum CertCommand {
     /// Validate a PEM chain (leaf → intermediates → optional root) and its key.
     Check {
         /// PEM file(s) with the certificates, in chain order; repeatable.
-        #[arg(long, required = true, value_name = "FILE")]
+        #[arg(long, required = true, value_name = "FILE", env = "KEYSEED_CERT", value_delimiter = ',')]
         cert: Vec<PathBuf>,
         /// The private key (PKCS#1, PKCS#8 or SEC1 PEM).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = "KEYSEED_KEY")]
         key: Option<PathBuf>,
         /// A host the leaf must cover; repeatable.
-        #[arg(long, value_name = "HOST")]
+        #[arg(long, value_name = "HOST", env = "KEYSEED_HOST", value_delimiter = ',')]
         host: Vec<String>,
     },
     /// Order, validate and print a chain as one base64 line, ready for a values file.
     Bundle {
         /// PEM file(s) with the certificates; repeatable.
-        #[arg(long, required = true, value_name = "FILE")]
+        #[arg(long, required = true, value_name = "FILE", env = "KEYSEED_CERT", value_delimiter = ',')]
         cert: Vec<PathBuf>,
         /// The private key, to check it matches the leaf.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = "KEYSEED_KEY")]
         key: Option<PathBuf>,
         /// Put the certificates in leaf → intermediates → root order first.
-        #[arg(long)]
+        #[arg(long, env = "KEYSEED_FIX_ORDER")]
         fix_order: bool,
     },
 }
@@ -171,7 +171,7 @@ pub enum ValuesCommand {
         /// The name (`[-._a-zA-Z0-9]+`).
         name: String,
         /// Read the value from this file, byte for byte.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = "KEYSEED_FROM_FILE")]
         from_file: Option<PathBuf>,
     },
     /// List the names of the static values (never the values).
