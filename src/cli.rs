@@ -123,7 +123,13 @@ pub enum CertCommand {
     /// Validate a PEM chain (leaf → intermediates → optional root) and its key.
     Check {
         /// PEM file(s) with the certificates, in chain order; repeatable.
-        #[arg(long, required = true, value_name = "FILE", env = "KEYSEED_CERT", value_delimiter = ',')]
+        #[arg(
+            long,
+            required = true,
+            value_name = "FILE",
+            env = "KEYSEED_CERT",
+            value_delimiter = ','
+        )]
         cert: Vec<PathBuf>,
         /// The private key (PKCS#1, PKCS#8 or SEC1 PEM).
         #[arg(long, value_name = "FILE", env = "KEYSEED_KEY")]
@@ -135,7 +141,13 @@ pub enum CertCommand {
     /// Order, validate and print a chain as one base64 line, ready for a values file.
     Bundle {
         /// PEM file(s) with the certificates; repeatable.
-        #[arg(long, required = true, value_name = "FILE", env = "KEYSEED_CERT", value_delimiter = ',')]
+        #[arg(
+            long,
+            required = true,
+            value_name = "FILE",
+            env = "KEYSEED_CERT",
+            value_delimiter = ','
+        )]
         cert: Vec<PathBuf>,
         /// The private key, to check it matches the leaf.
         #[arg(long, value_name = "FILE", env = "KEYSEED_KEY")]

@@ -58,6 +58,12 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         Command::LastError | Command::Init(_) => Settings::resolve(&cli.global),
         _ => Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?,
     };
+    if !matches!(cli.command, Command::Init(_) | Command::LastError) {
+        settings::check_argocd_path(&settings.seed.path, "seed file")?;
+        if let Some(c) = &cli.global.config {
+            settings::check_argocd_path(c, "config file")?;
+        }
+    }
     match &cli.command {
         Command::Init(a) => commands::init(&settings, a),
         Command::Render(a) => {

@@ -177,3 +177,52 @@ impl Settings {
         Ok(self)
     }
 }
+
+/// Under Argo CD (`ARGOCD_APP_NAME` set), paths an Application may choose (through
+/// `ARGOCD_ENV_*` → `--seed`, `--config`) must stay inside the repository the sidecar received:
+/// not absolute, no symlink, and inside the repository root, which is the working directory
+/// minus `ARGOCD_APP_SOURCE_PATH`. Otherwise one tenant could render with another tenant's seed
+/// through the shared identity.
+pub fn check_argocd_path(path: &std::path::Path, what: &str) -> Result<(), crate::error::Error> {
+    let Some(_) = env("ARGOCD_APP_NAME") else {
+        return Ok(());
+    };
+    let refuse = |why: String| crate::error::Error::BadArgument {
+        message: format!("refusing {what} `{}` under Argo CD: {why}", path.display()),
+        hint: Some("Applications may only name files inside their own repository".into()),
+    };
+    if path.is_absolute() {
+        return Err(refuse("the path is absolute".into()));
+    }
+    let cwd = std::env::current_dir()
+        .and_then(|c| c.canonicalize())
+        .map_err(|e| refuse(e.to_string()))?;
+    let mut root = cwd.clone();
+    if let Some(src) = env("ARGOCD_APP_SOURCE_PATH") {
+        for c in std::path::Path::new(&src).components() {
+            if matches!(c, std::path::Component::Normal(_)) {
+                root.pop();
+            }
+        }
+    }
+    // Resolve lexically first (the file may not exist), checking every step for a symlink.
+    let mut cur = cwd.clone();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                cur.pop();
+            }
+            std::path::Component::Normal(n) => {
+                cur.push(n);
+                if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(refuse("it goes through a symbolic link".into()));
+                }
+            }
+            _ => {}
+        }
+        if !cur.starts_with(&root) {
+            return Err(refuse("it is outside the repository".into()));
+        }
+    }
+    Ok(())
+}

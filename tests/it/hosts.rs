@@ -421,6 +421,28 @@ fn argocd_cmp_generate_renders_and_fails_closed() {
     assert_ne!(out.code, Some(0));
     assert!(out.stdout.is_empty());
     assert!(out.stderr.contains("ConfigMap leak"), "{}", out.stderr);
+    // An Application may not point the shared identity at a seed outside its repository.
+    let outside = root()
+        .join("charts-example/keyseed.age")
+        .display()
+        .to_string();
+    for (bad, why) in [
+        (outside.as_str(), "absolute"),
+        ("../../../keyseed.age", "outside the repository"),
+    ] {
+        let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", bad)]);
+        assert_ne!(out.code, Some(0));
+        assert!(out.stdout.is_empty());
+        assert!(out.stderr.contains(why), "{bad}: {}", out.stderr);
+    }
+    std::os::unix::fs::symlink(
+        root().join("charts-example/keyseed.age"),
+        t.path("charts-example/demo/link.age"),
+    )
+    .unwrap();
+    let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", "link.age")]);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    std::fs::remove_file(t.path("charts-example/demo/link.age")).unwrap();
     // A missing seed fails the same way.
     std::fs::remove_file(t.path("charts-example/demo/templates/typo.yaml")).unwrap();
     let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", "missing.age")]);
