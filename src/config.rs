@@ -409,8 +409,6 @@ pub fn patch_secret(text: &str, obj: &Node, pairs: &[(String, String)]) -> Vec<T
                     text: format!(" {flow}"),
                 });
             } else {
-                let line = vec![("stringData".to_string(), String::new())];
-                let _ = line;
                 edits.push(insert_section(text, root, "stringData", &entries));
             }
         }
@@ -426,42 +424,11 @@ fn flow_map(entries: &[(String, String)]) -> String {
     format!("{{{}}}", inner.join(", "))
 }
 
-/// Inserts entries before the first entry of a mapping (block: one line each at its column;
-/// flow: comma-separated), or fills an empty flow mapping.
+/// Inserts entries (plain values, written quoted) as the first entries of a mapping.
 fn insert_into(text: &str, m: &Mapping, entries: &[(String, String)]) -> TextEdit {
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    match m.entries.first() {
-        Some((Node::Scalar(first), _)) if !m.flow => {
-            let mut s = String::new();
-            for (k, v) in entries {
-                s.push_str(&format!(
-                    "{}: {}{newline}{}",
-                    quote(k),
-                    quote(v),
-                    " ".repeat(first.col)
-                ));
-            }
-            TextEdit {
-                range: first.span.start..first.span.start,
-                text: s,
-            }
-        }
-        Some((first, _)) => {
-            let mut s = String::new();
-            for (k, v) in entries {
-                s.push_str(&format!("{}: {}, ", quote(k), quote(v)));
-            }
-            let at = first.span().start;
-            TextEdit {
-                range: at..at,
-                text: s,
-            }
-        }
-        None => TextEdit {
-            range: m.span.clone(),
-            text: flow_map(entries),
-        },
-    }
+    let raw: Vec<(String, String)> = entries.iter().map(|(k, v)| (k.clone(), quote(v))).collect();
+    let (range, text) = crate::edit::insert_entries(text, m, &raw);
+    TextEdit { range, text }
 }
 
 /// Adds `name: {entries}` as the first entry of a resource mapping.
@@ -471,29 +438,9 @@ fn insert_section(
     name: &str,
     entries: &[(String, String)],
 ) -> TextEdit {
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let flow = flow_map(entries);
-    match root.entries.first() {
-        Some((first, _)) if !root.flow => {
-            let col = first.scalar().map_or(0, |s| s.col);
-            let at = first.span().start;
-            TextEdit {
-                range: at..at,
-                text: format!("{name}: {flow}{newline}{}", " ".repeat(col)),
-            }
-        }
-        Some((first, _)) => {
-            let at = first.span().start;
-            TextEdit {
-                range: at..at,
-                text: format!("{}: {flow}, ", quote(name)),
-            }
-        }
-        None => TextEdit {
-            range: root.span.clone(),
-            text: format!("{{{}: {flow}}}", quote(name)),
-        },
-    }
+    let (range, text) =
+        crate::edit::insert_entries(text, root, &[(name.to_string(), flow_map(entries))]);
+    TextEdit { range, text }
 }
 
 /// Byte range of a value scalar (block scalars: header to the end of their content).

@@ -49,6 +49,60 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// A key for a block mapping: plain when it is a simple word that means itself in YAML 1.1
+/// (`annotations`, `metadata`, `stringData`), double-quoted otherwise.
+pub fn block_key(k: &str) -> String {
+    let simple = k.len() > 1
+        && k.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && k.bytes().all(|b| b.is_ascii_alphanumeric())
+        && crate::yaml::resolve_plain(k) == crate::yaml::Plain::Str;
+    if simple {
+        k.to_string()
+    } else {
+        quote(k)
+    }
+}
+
+/// An insertion of `key: raw` entries (raw = YAML text of the value) as the first entries of
+/// a mapping: in a block mapping one line each at the mapping's column (the document's line
+/// break kept); in a flow mapping `"key": raw, ` (keys always quoted, so JSON stays JSON); an
+/// empty flow mapping is filled.
+pub fn insert_entries(
+    text: &str,
+    m: &crate::yaml::Mapping,
+    entries: &[(String, String)],
+) -> (Range<usize>, String) {
+    use crate::yaml::Node;
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut s = String::new();
+    match m.entries.first() {
+        Some((Node::Scalar(first), _)) if !m.flow => {
+            for (k, raw) in entries {
+                s.push_str(&format!(
+                    "{}: {raw}{newline}{}",
+                    block_key(k),
+                    " ".repeat(first.col)
+                ));
+            }
+            (first.span.start..first.span.start, s)
+        }
+        Some((first, _)) => {
+            for (k, raw) in entries {
+                s.push_str(&format!("{}: {raw}, ", quote(k)));
+            }
+            let at = first.span().start;
+            (at..at, s)
+        }
+        None => {
+            let inner: Vec<String> = entries
+                .iter()
+                .map(|(k, raw)| format!("{}: {raw}", quote(k)))
+                .collect();
+            (m.span.clone(), format!("{{{}}}", inner.join(", ")))
+        }
+    }
+}
+
 /// Applies non-overlapping edits to `doc`. The result is held in a zeroizing buffer because
 /// it contains the injected secrets.
 pub fn apply(doc: &[u8], edits: &mut [Edit]) -> SecretBytes {

@@ -132,17 +132,8 @@ struct Walker<'a> {
 
 /// The location of a document's (first) resource, for messages about the whole document.
 pub fn document_location(number: usize, text: &str, roots: &[Node]) -> Location {
-    let w = Walker {
-        text,
-        ctx: &PlanContext::default(),
-        base: Location {
-            document: number,
-            source: crate::stream::source_comment(text.as_bytes()),
-            ..Location::default()
-        },
-        injections: Vec::new(),
-        findings: Vec::new(),
-    };
+    let ctx = PlanContext::default();
+    let w = Walker::new(number, text, &ctx);
     match roots.first() {
         Some(r) => w.location(r, None),
         None => w.base,
@@ -156,17 +147,7 @@ pub fn plan_document(
     roots: &[Node],
     ctx: &PlanContext,
 ) -> (Vec<Injection>, Vec<Finding>) {
-    let mut w = Walker {
-        text,
-        ctx,
-        base: Location {
-            document: number,
-            source: crate::stream::source_comment(text.as_bytes()),
-            ..Location::default()
-        },
-        injections: Vec::new(),
-        findings: Vec::new(),
-    };
+    let mut w = Walker::new(number, text, ctx);
     for root in roots {
         w.object(root, None);
     }
@@ -174,6 +155,20 @@ pub fn plan_document(
 }
 
 impl<'a> Walker<'a> {
+    fn new(number: usize, text: &'a str, ctx: &'a PlanContext) -> Self {
+        Walker {
+            text,
+            ctx,
+            base: Location {
+                document: number,
+                source: crate::stream::source_comment(text.as_bytes()),
+                ..Location::default()
+            },
+            injections: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
     fn location(&self, obj: &Node, item: Option<String>) -> Location {
         let meta = obj.get("metadata");
         let mut loc = self.base.clone();

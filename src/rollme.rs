@@ -269,40 +269,9 @@ pub fn annotate(
     Some(insert_entry(text, tmap, "metadata", &flow))
 }
 
-/// A key for a block mapping: plain when it is a simple word that means itself in YAML 1.1
-/// (`annotations`, `metadata`), double-quoted otherwise. Flow mappings always quote, so a
-/// JSON document stays JSON.
-pub fn block_key(k: &str) -> String {
-    let simple = k.len() > 1
-        && k.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-        && k.bytes().all(|b| b.is_ascii_alphanumeric())
-        && crate::yaml::resolve_plain(k) == crate::yaml::Plain::Str;
-    if simple {
-        k.to_string()
-    } else {
-        quote(k)
-    }
-}
-
-/// Inserts `key: raw` as the first entry of a mapping (block: its own line at the mapping's
-/// column; flow: `key: raw, `), or fills an empty flow mapping.
+/// Inserts `key: raw` as the first entry of a mapping (see [`crate::edit::insert_entries`]).
 pub fn insert_entry(text: &str, m: &Mapping, key: &str, raw: &str) -> (Range<usize>, String) {
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    match m.entries.first() {
-        Some((Node::Scalar(first), _)) if !m.flow => (
-            first.span.start..first.span.start,
-            format!(
-                "{}: {raw}{newline}{}",
-                block_key(key),
-                " ".repeat(first.col)
-            ),
-        ),
-        Some((first, _)) => {
-            let at = first.span().start;
-            (at..at, format!("{}: {raw}, ", quote(key)))
-        }
-        None => (m.span.clone(), format!("{{{}: {raw}}}", quote(key))),
-    }
+    crate::edit::insert_entries(text, m, &[(key.to_string(), raw.to_string())])
 }
 
 /// The derivation format whose `okm(32)` (id empty, gen 0) keys the rollme HMAC.
