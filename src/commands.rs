@@ -249,7 +249,15 @@ pub fn derive(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
             hint: Some("derive one generation at a time with `gen=N`".into()),
         });
     }
-    let seed = keys::open_seed(&settings.seed, &settings.identities)?;
+    let mut seed = keys::open_seed(&settings.seed, &settings.identities)?;
+    seed.certs = crate::certs::CertContext {
+        certificates: settings
+            .config
+            .as_ref()
+            .map(|c| c.certificates.clone())
+            .unwrap_or_default(),
+        scope: settings.plan.scope.clone(),
+    };
     let inj = crate::inject::Injection {
         location: Default::default(),
         section: crate::inject::Section::StringData,
