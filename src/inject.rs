@@ -305,6 +305,13 @@ impl<'a> Walker<'a> {
             self.stray(node, loc, &format!(".{}", section.name()));
             return;
         };
+        // Kubernetes (go-yaml) rejects a mapping with a repeated key; say so for a Secret
+        // keyseed is about to change.
+        let changes = map.entries.iter().any(|(_, v)| {
+            v.scalar()
+                .is_some_and(|s| placeholder::mentions(&s.value) || s.value.contains(PREFIX_B64))
+        });
+        let mut seen = std::collections::BTreeSet::new();
         for (k, v) in &map.entries {
             let Some(ks) = k.scalar() else {
                 self.stray(k, loc, &format!(".{}", section.name()));
@@ -312,6 +319,16 @@ impl<'a> Walker<'a> {
                 continue;
             };
             let field = field_path(section.name(), &ks.value);
+            if !seen.insert(ks.value.as_str()) && changes {
+                self.finding(
+                    loc,
+                    &field,
+                    format!("the key `{}` appears twice", ks.value),
+                    Some("remove one of them".into()),
+                );
+                continue;
+            };
+
             if placeholder::mentions(&ks.value) {
                 self.finding(
                     loc,
