@@ -78,8 +78,11 @@ pub fn check_input(input: &[u8]) -> Result<&str, InputError> {
     std::str::from_utf8(input).map_err(|e| InputError::NotUtf8(e.valid_up_to()))
 }
 
+/// Whether a document may hold a placeholder. `keyseed:` without the `<` also catches
+/// escaped forms: Go's JSON encoder (Helm's `toJson`) writes `<` as `\u003c`.
 fn needs_parse(text: &str) -> bool {
-    memchr::memmem::find(text.as_bytes(), PREFIX.as_bytes()).is_some()
+    debug_assert!(PREFIX.ends_with("keyseed:"));
+    memchr::memmem::find(text.as_bytes(), b"keyseed:").is_some()
         || memchr::memmem::find(text.as_bytes(), PREFIX_B64.as_bytes()).is_some()
 }
 

@@ -249,3 +249,17 @@ fn fuzz_regressions_end_cleanly() {
     }
     assert!(n > 0);
 }
+
+#[test]
+fn regression_json_escaped_placeholders_are_not_missed() {
+    // Go's JSON encoder (Helm's toJson) writes `<` and `>` as \u003c and \u003e: the
+    // placeholder must still be found, filled, and refused outside a Secret.
+    let secret = "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"j\"},\"stringData\":{\"k\":\"\\u003ckeyseed:hex:4\\u003e\"}}\n";
+    let out = render(secret.as_bytes()).ok();
+    assert_eq!(secret_values(&out.stdout)["j/k"].len(), 8);
+    assert!(!out.stdout_str().contains("keyseed:"));
+    let cm = secret
+        .replace("Secret", "ConfigMap")
+        .replace("stringData", "data");
+    render(cm.as_bytes()).fails().stderr_has("outside a Secret");
+}
