@@ -29,15 +29,18 @@ impl fmt::Display for Location {
             write!(f, " {item}")?;
         }
         let kind = self.kind.as_deref().unwrap_or("resource");
-        match (&self.namespace, &self.name) {
-            (Some(ns), Some(n)) => write!(f, " ({kind} {ns}/{n}")?,
-            (None, Some(n)) => write!(f, " ({kind} {n}")?,
-            _ => write!(f, " ({kind} without a name")?,
+        let what = match (&self.kind, &self.namespace, &self.name) {
+            (_, Some(ns), Some(n)) => Some(format!("{kind} {ns}/{n}")),
+            (_, None, Some(n)) => Some(format!("{kind} {n}")),
+            (Some(k), _, None) => Some(format!("{k} without a name")),
+            (None, _, None) => None,
+        };
+        match (what, &self.source) {
+            (Some(w), Some(s)) => write!(f, " ({w}, from {s})"),
+            (Some(w), None) => write!(f, " ({w})"),
+            (None, Some(s)) => write!(f, " (from {s})"),
+            (None, None) => Ok(()),
         }
-        if let Some(s) = &self.source {
-            write!(f, ", from {s}")?;
-        }
-        f.write_str(")")
     }
 }
 
