@@ -449,10 +449,14 @@ pub fn analyze(
         .iter()
         .enumerate()
         .filter(|(_, t)| {
-            settings
-                .kinds
-                .iter()
-                .any(|k| memchr::memmem::find(t, k.as_bytes()).is_some())
+            let kind_hit = match crate::stream::top_level_kind(t) {
+                Some(kind) => settings.kinds.iter().any(|k| k == kind),
+                None => settings
+                    .kinds
+                    .iter()
+                    .any(|k| memchr::memmem::find(t, k.as_bytes()).is_some()),
+            };
+            kind_hit
                 && REF_WORDS
                     .iter()
                     .any(|w| memchr::memmem::find(t, w).is_some())
@@ -477,9 +481,12 @@ pub fn analyze(
     }
     let objects: Vec<&[u8]> = texts
         .iter()
-        .filter(|t| {
-            memchr::memmem::find(t, b"Secret").is_some()
-                || memchr::memmem::find(t, b"ConfigMap").is_some()
+        .filter(|t| match crate::stream::top_level_kind(t) {
+            Some(kind) => kind == "Secret" || kind == "ConfigMap",
+            None => {
+                memchr::memmem::find(t, b"Secret").is_some()
+                    || memchr::memmem::find(t, b"ConfigMap").is_some()
+            }
         })
         .copied()
         .collect();

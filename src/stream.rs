@@ -160,6 +160,38 @@ pub fn has_content(doc: &[u8]) -> bool {
     content_start(doc).is_some()
 }
 
+/// The `kind` of a block-style document, read without parsing: the value of its one
+/// column-0 `kind:` line. `None` (the caller must look closer) when there is no such line,
+/// more than one, or the document is a `List`/`ResourceList` (whose items have kinds of
+/// their own). Used only to skip documents cheaply, never to decide what to change.
+pub fn top_level_kind(doc: &[u8]) -> Option<&str> {
+    let mut found = None;
+    let mut pos = 0;
+    if doc.starts_with(b"kind:") {
+        found = Some(0);
+        pos = 1;
+    }
+    while let Some(i) = memchr::memmem::find(&doc[pos..], b"\nkind:") {
+        if found.is_some() {
+            return None;
+        }
+        found = Some(pos + i + 1);
+        pos = pos + i + 1;
+    }
+    let start = found? + 5;
+    let end = memchr::memchr(b'\n', &doc[start..]).map_or(doc.len(), |i| start + i);
+    let v = std::str::from_utf8(&doc[start..end]).ok()?;
+    let v = v
+        .split(" #")
+        .next()?
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'');
+    if v.is_empty() || v.ends_with("List") {
+        return None;
+    }
+    Some(v)
+}
+
 /// The first `# Source: FILE` comment of a document (Helm 3), for error locations.
 pub fn source_comment(doc: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(doc).ok()?;
@@ -226,6 +258,21 @@ mod tests {
         assert!(!has_content(b"\xEF\xBB\xBF"));
         assert!(!has_content(b"\xEF\xBB\xBF---\n# c\n"));
         assert_eq!(split(b"\xEF\xBB\xBF{\"a\":1}{\"b\":2}").len(), 2);
+    }
+
+    #[test]
+    fn top_level_kind_is_read_cheaply_or_not_at_all() {
+        assert_eq!(
+            top_level_kind(b"---\napiVersion: v1\nkind: Secret\nmetadata: {}\n"),
+            Some("Secret")
+        );
+        assert_eq!(
+            top_level_kind(b"kind: \"ConfigMap\" # c\n"),
+            Some("ConfigMap")
+        );
+        assert_eq!(top_level_kind(b"kind: List\nitems: []\n"), None);
+        assert_eq!(top_level_kind(b"kind: A\nx: |\n  y\nkind: B\n"), None);
+        assert_eq!(top_level_kind(b"{\"kind\":\"Secret\"}"), None);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct TlsReport {
 }
 
 fn candidate(t: &[u8]) -> bool {
+    if let Some(kind) = crate::stream::top_level_kind(t) {
+        return matches!(kind, "Secret" | "Ingress" | "Gateway");
+    }
     [
         b"kubernetes.io/tls".as_slice(),
         b"BEGIN CERTIFICATE",
