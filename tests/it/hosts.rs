@@ -685,3 +685,39 @@ fn flux_ci_flow_encrypts_to_the_cluster_key() {
     );
     assert_eq!(flux[0]["spec"]["decryption"]["provider"], "sops");
 }
+
+/// Helm 4.2's `separate` strategy (Flux's `postRenderStrategy`) calls the post-renderer
+/// twice: hooks, then manifests. Splitting a real Helm 4 render that way gives exactly the
+/// values of one combined call.
+#[test]
+fn helm4_hooks_and_manifests_rendered_apart_inject_the_same_values() {
+    let h = Helm::new("helm4");
+    let raw = h.run(&["template", "demo", &chart()]).ok().stdout_str();
+    let docs: Vec<&str> = raw.split("\n---\n").collect();
+    let (hooks, manifests): (Vec<&str>, Vec<&str>) =
+        docs.iter().partition(|d| d.contains("helm.sh/hook"));
+    assert!(!hooks.is_empty() && !manifests.is_empty());
+    let join = |v: &[&str]| {
+        v.iter()
+            .map(|d| format!("---\n{}\n", d.trim_start_matches("---\n")))
+            .collect::<String>()
+    };
+    let combined = secret_values(&ks(&["render"]).demo_keys().stdin(&raw).run().ok().stdout);
+    let mut apart = secret_values(
+        &ks(&["render"])
+            .demo_keys()
+            .stdin(join(&hooks))
+            .run()
+            .ok()
+            .stdout,
+    );
+    apart.extend(secret_values(
+        &ks(&["render"])
+            .demo_keys()
+            .stdin(join(&manifests))
+            .run()
+            .ok()
+            .stdout,
+    ));
+    assert_eq!(apart, combined);
+}
