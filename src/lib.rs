@@ -38,7 +38,10 @@ use crate::settings::Settings;
 /// Reads all of stdin once, with the size cap of [`stream::MAX_INPUT`]. `size_hint` (a
 /// regular file's length) lets the buffer be allocated once at full size.
 fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<secret::SecretBytes, Error> {
-    let cap = size_hint.unwrap_or(1 << 16).min(stream::MAX_INPUT as u64) as usize + 1;
+    if size_hint.is_some_and(|n| n > stream::MAX_INPUT as u64) {
+        return Err(InputError::TooLarge(stream::MAX_INPUT).into());
+    }
+    let cap = size_hint.unwrap_or(1 << 16) as usize + 1;
     let mut buf = secret::SecretBytes::new(Vec::with_capacity(cap));
     stdin
         .take(stream::MAX_INPUT as u64 + 1)
