@@ -211,9 +211,9 @@ impl<'a> Walker<'a> {
                 // A KRM function's own config and results are not applied to a cluster.
                 "functionConfig" | "results" if is_resource_list => {}
                 "stringData" if kind == "Secret" => {
-                    self.secret_section(map, v, Section::StringData, &loc, obj)
+                    self.secret_section(v, Section::StringData, &loc, obj)
                 }
-                "data" if kind == "Secret" => self.secret_section(map, v, Section::Data, &loc, obj),
+                "data" if kind == "Secret" => self.secret_section(v, Section::Data, &loc, obj),
                 _ => {
                     self.stray(k, &loc, "");
                     self.stray(v, &loc, &format!(".{key}"));
@@ -292,15 +292,7 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn secret_section(
-        &mut self,
-        secret: &Mapping,
-        node: &Node,
-        section: Section,
-        loc: &Location,
-        obj: &Node,
-    ) {
-        let _ = secret;
+    fn secret_section(&mut self, node: &Node, section: Section, loc: &Location, obj: &Node) {
         let Node::Map(map) = node else {
             self.stray(node, loc, &format!(".{}", section.name()));
             return;
