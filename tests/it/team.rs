@@ -76,101 +76,46 @@ fn plan_lists_injections_with_fingerprints_never_values() {
     assert!(!String::from_utf8_lossy(&json.stdout).contains("api-secret-1"));
 }
 
+/// keyseed run in project `t` with identity `id`: `args`, then `-i ID`, with `stdin`.
+fn in_project(t: &Tmp, id: &std::path::Path, args: &[&str], stdin: &str) -> Out {
+    ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()
+}
+
 #[test]
 fn lock_fails_on_rotation_unless_updated() {
     let (t, id) = project("lock");
     let lock = t.path("keyseed.lock");
-    ks(&["render", "--lock"])
-        .arg(&lock)
-        .arg("-i")
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
+    let lock = lock.to_str().unwrap();
+    let check = ["render", "--lock", lock];
+    let update = ["render", "--update-lock", "--lock", lock];
+    in_project(&t, &id, &check, INPUT)
         .fails()
         .stderr_has("--update-lock");
-    ks(&["render", "--update-lock", "--lock"])
-        .arg(&lock)
-        .arg("-i")
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
-        .ok();
-    let text = std::fs::read_to_string(&lock).unwrap();
+    in_project(&t, &id, &update, INPUT).ok();
+    let text = std::fs::read_to_string(lock).unwrap();
     assert!(
         text.contains("backend-keys\tencryption-key-0\tbase64:32\t0\t"),
         "{text}"
     );
     assert!(!text.contains("api-secret-1"));
     // Same render: passes. A rotation (the format changes the value): fails, names it.
-    ks(&["render", "--lock"])
-        .arg(&lock)
-        .arg("-i")
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
-        .ok();
+    in_project(&t, &id, &check, INPUT).ok();
     let rotated = INPUT.replace("base64:32 gen=0..1", "base64:24 gen=0..1");
-    ks(&["render", "--lock"])
-        .arg(&lock)
-        .arg("-i")
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(&rotated)
-        .run()
+    in_project(&t, &id, &check, &rotated)
         .fails()
         .stderr_has("would rotate backend-keys/encryption-key-0");
     // A changed static value is a rotation too.
-    ks(&["values", "set", "api", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin("api-secret-2")
-        .run()
-        .ok();
-    ks(&["render", "--lock"])
-        .arg(&lock)
-        .arg("-i")
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
+    in_project(&t, &id, &["values", "set", "api"], "api-secret-2").ok();
+    in_project(&t, &id, &check, INPUT)
         .fails()
         .stderr_has("would rotate backend-keys/api");
     // Adding a generation is not a rotation of the old ones.
-    ks(&["values", "set", "api", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin("api-secret-1")
-        .run()
-        .ok();
+    in_project(&t, &id, &["values", "set", "api"], "api-secret-1").ok();
     let more = INPUT.replace("gen=0..1", "gen=0..2");
-    ks(&["render", "--lock"])
-        .arg(&lock)
-        .arg("-i")
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(&more)
-        .run()
-        .ok();
+    in_project(&t, &id, &check, &more).ok();
     // --update-lock accepts a rotation and records it.
-    ks(&["render", "--update-lock", "--lock"])
-        .arg(&lock)
-        .arg("-i")
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(&rotated)
-        .run()
-        .ok();
-    ks(&["render", "--lock"])
-        .arg(&lock)
-        .arg("-i")
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(&rotated)
-        .run()
-        .ok();
+    in_project(&t, &id, &update, &rotated).ok();
+    in_project(&t, &id, &check, &rotated).ok();
 }
 
 #[test]
