@@ -74,37 +74,15 @@ pub struct WorkloadRefs {
 /// with `stringData` merged over it, as the API server does; ConfigMap `data` and decoded
 /// `binaryData`).
 pub fn object_data(obj: &Node) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let kind = obj.get_str("kind").unwrap_or("");
-    let sections: &[(&str, bool)] = if kind == "Secret" {
-        &[("data", true), ("stringData", false)]
-    } else {
-        &[("data", false), ("binaryData", true)]
-    };
-    for (section, b64) in sections {
-        if let Some(Node::Map(m)) = obj.get(section) {
-            for (k, v) in &m.entries {
-                let (Some(k), Some(v)) = (k.scalar(), v.scalar()) else {
-                    continue;
-                };
-                let bytes = if *b64 {
-                    use base64::Engine as _;
-                    let clean: String = v
-                        .value
-                        .chars()
-                        .filter(|c| !c.is_ascii_whitespace())
-                        .collect();
-                    base64::engine::general_purpose::STANDARD
-                        .decode(clean)
-                        .unwrap_or_else(|_| v.value.as_bytes().to_vec())
-                } else {
-                    v.value.as_bytes().to_vec()
-                };
-                out.insert(k.value.clone(), bytes);
-            }
-        }
-    }
-    out
+    crate::inject::data_entries(obj)
+        .into_iter()
+        .map(|e| {
+            (
+                e.key.to_string(),
+                e.bytes.unwrap_or_else(|| e.raw.as_bytes().to_vec()),
+            )
+        })
+        .collect()
 }
 
 fn lp(out: &mut Vec<u8>, b: &[u8]) {

@@ -53,33 +53,10 @@ fn is_ca_bundle_key(key: &str) -> bool {
 /// The values of a Secret as the workload sees them: `data` decoded, `stringData` over it.
 /// Each comes with its field path.
 fn secret_values(obj: &Node) -> BTreeMap<String, (String, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    for section in ["data", "stringData"] {
-        let Some(Node::Map(m)) = obj.get(section) else {
-            continue;
-        };
-        for (k, v) in &m.entries {
-            let (Some(k), Some(v)) = (k.scalar(), v.scalar()) else {
-                continue;
-            };
-            let bytes = if section == "data" {
-                use base64::Engine as _;
-                let clean: String = v
-                    .value
-                    .chars()
-                    .filter(|c| !c.is_ascii_whitespace())
-                    .collect();
-                match base64::engine::general_purpose::STANDARD.decode(clean) {
-                    Ok(b) => b,
-                    Err(_) => continue,
-                }
-            } else {
-                v.value.as_bytes().to_vec()
-            };
-            out.insert(k.value.clone(), (field_path(section, &k.value), bytes));
-        }
-    }
-    out
+    inject::data_entries(obj)
+        .into_iter()
+        .filter_map(|e| Some((e.key.to_string(), (field_path(e.section, e.key), e.bytes?))))
+        .collect()
 }
 
 fn push(report: &mut TlsReport, location: &Location, f: TlsFinding) {
