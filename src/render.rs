@@ -128,7 +128,7 @@ pub fn plan<'a>(
                 if let Some(fc) = roots.first().and_then(krm::resource_list_config) {
                     resource_lists += 1;
                     match fc.map(krm::from_function_config).transpose() {
-                        Ok(Some(f)) => apply_function_settings(settings, f, &mut ctx, &mut seed),
+                        Ok(Some(f)) => settings.explicit.fill(f, &mut ctx, &mut seed),
                         Ok(None) => {}
                         Err(message) => findings.push(Finding {
                             location: inject::document_location(i + 1, text, roots),
@@ -333,27 +333,6 @@ fn config_candidate(text: &str, entries: &[config::SecretEntry]) -> bool {
         && entries
             .iter()
             .any(|e| memchr::memmem::find(text.as_bytes(), e.name.as_bytes()).is_some())
-}
-
-/// A KRM functionConfig fills in what flags and `KEYSEED_*` did not set.
-fn apply_function_settings(
-    settings: &Settings,
-    f: krm::FunctionSettings,
-    ctx: &mut inject::PlanContext,
-    seed: &mut keys::SeedPath,
-) {
-    let mut s = Settings {
-        seed: seed.clone(),
-        identities: Default::default(),
-        plan: ctx.clone(),
-        error_file: None,
-        explicit: settings.explicit,
-        config: None,
-        now: None,
-    };
-    s.apply_function(f);
-    *ctx = s.plan;
-    *seed = s.seed;
 }
 
 /// A rendered stream: runs of the input that are unchanged, and changed documents. Writing it

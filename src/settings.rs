@@ -131,14 +131,27 @@ impl Settings {
     /// Fills in scope, namespace and seed from a KRM functionConfig or a kustomize plugin
     /// config, where no flag or `KEYSEED_*` variable set them.
     pub fn apply_function(&mut self, f: crate::krm::FunctionSettings) {
-        if let (false, Some(s)) = (self.explicit.scope, f.scope) {
-            self.plan.scope = s;
+        self.explicit.fill(f, &mut self.plan, &mut self.seed);
+    }
+}
+
+impl Explicit {
+    /// Fills scope, namespace and seed from a function or plugin config where no flag or
+    /// `KEYSEED_*` variable set them.
+    pub fn fill(
+        &self,
+        f: crate::krm::FunctionSettings,
+        plan: &mut PlanContext,
+        seed: &mut SeedPath,
+    ) {
+        if let (false, Some(s)) = (self.scope, f.scope) {
+            plan.scope = s;
         }
-        if let (false, Some(n)) = (self.explicit.namespace, f.namespace) {
-            self.plan.namespace = Some(n);
+        if let (false, Some(n)) = (self.namespace, f.namespace) {
+            plan.namespace = Some(n);
         }
-        if let (false, Some(p)) = (self.explicit.seed, f.seed) {
-            self.seed = SeedPath {
+        if let (false, Some(p)) = (self.seed, f.seed) {
+            *seed = SeedPath {
                 path: p,
                 origin: "`seed` in the function or plugin config",
             };
