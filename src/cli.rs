@@ -117,41 +117,41 @@ pub struct PlanArgs {
     pub format: String,
 }
 
+/// The certificate and key files `keyseed cert` reads.
+#[derive(Debug, Args)]
+pub struct CertFiles {
+    /// PEM file(s) with the certificates, in chain order unless bundling with --fix-order;
+    /// repeatable.
+    #[arg(
+        long,
+        required = true,
+        value_name = "FILE",
+        env = "KEYSEED_CERT",
+        value_delimiter = ','
+    )]
+    pub cert: Vec<PathBuf>,
+    /// The private key (PKCS#1, PKCS#8 or SEC1 PEM); it must match the leaf.
+    #[arg(long, value_name = "FILE", env = "KEYSEED_KEY")]
+    pub key: Option<PathBuf>,
+}
+
 /// `keyseed cert …`.
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
     /// Validate a PEM chain (leaf → intermediates → optional root) and its key.
     Check {
-        /// PEM file(s) with the certificates, in chain order; repeatable.
-        #[arg(
-            long,
-            required = true,
-            value_name = "FILE",
-            env = "KEYSEED_CERT",
-            value_delimiter = ','
-        )]
-        cert: Vec<PathBuf>,
-        /// The private key (PKCS#1, PKCS#8 or SEC1 PEM).
-        #[arg(long, value_name = "FILE", env = "KEYSEED_KEY")]
-        key: Option<PathBuf>,
+        /// Certificates and key.
+        #[command(flatten)]
+        files: CertFiles,
         /// A host the leaf must cover; repeatable.
         #[arg(long, value_name = "HOST", env = "KEYSEED_HOST", value_delimiter = ',')]
         host: Vec<String>,
     },
     /// Order, validate and print a chain as one base64 line, ready for a values file.
     Bundle {
-        /// PEM file(s) with the certificates; repeatable.
-        #[arg(
-            long,
-            required = true,
-            value_name = "FILE",
-            env = "KEYSEED_CERT",
-            value_delimiter = ','
-        )]
-        cert: Vec<PathBuf>,
-        /// The private key, to check it matches the leaf.
-        #[arg(long, value_name = "FILE", env = "KEYSEED_KEY")]
-        key: Option<PathBuf>,
+        /// Certificates and key.
+        #[command(flatten)]
+        files: CertFiles,
         /// Put the certificates in leaf → intermediates → root order first.
         #[arg(long, env = "KEYSEED_FIX_ORDER")]
         fix_order: bool,

@@ -592,14 +592,12 @@ pub fn cert(settings: &Settings, cmd: &crate::cli::CertCommand) -> Result<Output
         message,
         hint: None,
     };
-    let (files, key, hosts, fix) = match cmd {
-        C::Check { cert, key, host } => (cert, key, host.clone(), false),
-        C::Bundle {
-            cert,
-            key,
-            fix_order,
-        } => (cert, key, Vec::new(), *fix_order),
+    let (files, hosts, fix) = match cmd {
+        C::Check { files, host } => (files, host.clone(), false),
+        C::Bundle { files, fix_order } => (files, Vec::new(), *fix_order),
     };
+    let key = &files.key;
+    let files = &files.cert;
     let mut chain = tls::read_chain(files, &mut findings).map_err(bad)?;
     if fix {
         if let Some(c) = &chain {
