@@ -26,6 +26,20 @@ pub struct CertContext {
     pub scope: String,
 }
 
+impl CertContext {
+    /// The config's `certificates:` with the scope in effect.
+    pub fn new(settings: &crate::settings::Settings, scope: &str) -> Self {
+        CertContext {
+            certificates: settings
+                .config
+                .as_ref()
+                .map(|c| c.certificates.clone())
+                .unwrap_or_default(),
+            scope: scope.to_string(),
+        }
+    }
+}
+
 /// An ECDSA P-256 key that signs deterministically (RFC 6979).
 struct P256Signer {
     sk: p256::ecdsa::SigningKey,

@@ -250,14 +250,7 @@ pub fn derive(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
         });
     }
     let mut seed = keys::open_seed(&settings.seed, &settings.identities)?;
-    seed.certs = crate::certs::CertContext {
-        certificates: settings
-            .config
-            .as_ref()
-            .map(|c| c.certificates.clone())
-            .unwrap_or_default(),
-        scope: settings.plan.scope.clone(),
-    };
+    seed.certs = crate::certs::CertContext::new(settings, &settings.plan.scope);
     let inj = crate::inject::Injection {
         location: Default::default(),
         section: crate::inject::Section::StringData,
@@ -315,10 +308,7 @@ pub fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), FileError> {
 /// `keyseed init`.
 pub fn init(settings: &Settings, args: &InitArgs) -> Result<Output, Error> {
     let seed_path = settings.seed.path.clone();
-    let recipients_path = seed_path
-        .parent()
-        .map(|p| p.join("keyseed.recipients"))
-        .unwrap_or_else(|| PathBuf::from("keyseed.recipients"));
+    let recipients_path = recipients_path(settings);
     let mut recipients = args.recipient.clone();
     for f in &args.recipients_file {
         recipients.extend(keys::read_recipients_file(f)?);
@@ -356,13 +346,12 @@ pub fn init(settings: &Settings, args: &InitArgs) -> Result<Output, Error> {
     }
     let seed = SeedFile::generate();
     let cipher = keys::encrypt(&seed.to_plaintext(), &recipients)?;
-    let mut rtext = String::from("# age recipients keyseed.age is encrypted to (one per line)\n");
-    for r in &recipients {
-        rtext.push_str(r);
-        rtext.push('\n');
-    }
     write_new(&seed_path, &cipher, 0o644)?;
-    write_new(&recipients_path, rtext.as_bytes(), 0o644)?;
+    write_new(
+        &recipients_path,
+        recipients_text(&recipients).as_bytes(),
+        0o644,
+    )?;
     report.push_str(&format!(
         "wrote {} and {}\n",
         seed_path.display(),

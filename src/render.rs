@@ -443,14 +443,7 @@ fn render_parts(
     let plan = plan(text, settings, opts)?;
     let open = || -> Result<keys::SeedFile, Error> {
         let mut s = keys::open_seed(&plan.seed, &settings.identities)?;
-        s.certs = crate::certs::CertContext {
-            certificates: settings
-                .config
-                .as_ref()
-                .map(|c| c.certificates.clone())
-                .unwrap_or_default(),
-            scope: plan.ctx.scope.clone(),
-        };
+        s.certs = crate::certs::CertContext::new(settings, &plan.ctx.scope);
         Ok(s)
     };
     let mut seed = if plan.injections().next().is_some() {
