@@ -604,17 +604,7 @@ fn kubectl_kustomize_runs_the_legacy_exec_plugin() {
 #[test]
 fn flux_ci_flow_encrypts_to_the_cluster_key() {
     let t = Tmp::new("flux");
-    let kg = host(
-        "age-keygen",
-        &["-o", t.path("cluster.key").to_str().unwrap()],
-        b"",
-    )
-    .ok();
-    let recipient = kg
-        .stderr
-        .trim()
-        .trim_start_matches("Public key: ")
-        .to_string();
+    let (_, recipient) = age_keygen(&t, "cluster.key");
     let pathdir = t.path("bin");
     std::fs::create_dir_all(&pathdir).unwrap();
     std::os::unix::fs::symlink(tool("helm3"), pathdir.join("helm")).unwrap();

@@ -15,17 +15,7 @@ fn rendered(out: Out) -> std::collections::BTreeMap<String, String> {
 fn seeds_encrypted_by_go_age_render() {
     let t = Tmp::new("goage");
     let plain = t.write("plain.yaml", PLAIN);
-    let kg = host(
-        "age-keygen",
-        &["-o", t.path("x25519.txt").to_str().unwrap()],
-        b"",
-    )
-    .ok();
-    let public = kg
-        .stderr
-        .trim()
-        .trim_start_matches("Public key: ")
-        .to_string();
+    let (_, public) = age_keygen(&t, "x25519.txt");
     host(
         "ssh-keygen",
         &[

@@ -13,44 +13,21 @@ fn project(name: &str) -> (Tmp, std::path::PathBuf) {
         .cwd(&t.0)
         .run()
         .ok();
-    ks(&["values", "set", "api", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin("api-secret-1\n")
-        .run()
-        .ok();
+    in_project(&t, &id, &["values", "set", "api"], "api-secret-1\n").ok();
     (t, id)
 }
 
-fn fresh_identity(t: &Tmp, name: &str) -> (std::path::PathBuf, String) {
-    let p = t.path(name);
-    let out = host("age-keygen", &["-o", p.to_str().unwrap()], b"").ok();
-    (
-        p,
-        out.stderr
-            .trim()
-            .trim_start_matches("Public key: ")
-            .to_string(),
-    )
+/// keyseed run in project `t` with identity `id`: `args`, then `-i ID`, with `stdin`.
+fn in_project(t: &Tmp, id: &std::path::Path, args: &[&str], stdin: &str) -> Out {
+    ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()
 }
 
 #[test]
 fn plan_lists_injections_with_fingerprints_never_values() {
     let (t, id) = project("plan");
-    let out = ks(&["render", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
-        .ok();
+    let out = in_project(&t, &id, &["render"], INPUT).ok();
     let values = secret_values(&out.stdout);
-    let table = ks(&["plan", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
-        .ok()
-        .stdout_str();
+    let table = in_project(&t, &id, &["plan"], INPUT).ok().stdout_str();
     assert!(table.starts_with("RESOURCE"), "{table}");
     assert!(
         table.contains("Secret backend-keys")
@@ -61,12 +38,7 @@ fn plan_lists_injections_with_fingerprints_never_values() {
     for v in values.values() {
         assert!(!table.contains(v.as_str()), "plan printed a value");
     }
-    let json = ks(&["plan", "--format", "json", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
-        .ok();
+    let json = in_project(&t, &id, &["plan", "--format", "json"], INPUT).ok();
     let j: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let inj = j["injected"].as_array().unwrap();
     assert_eq!(inj.len(), 3);
@@ -74,11 +46,6 @@ fn plan_lists_injections_with_fingerprints_never_values() {
     assert_eq!(inj[0]["generation"], "0");
     assert_eq!(inj[0]["fingerprint"].as_str().unwrap().len(), 16);
     assert!(!String::from_utf8_lossy(&json.stdout).contains("api-secret-1"));
-}
-
-/// keyseed run in project `t` with identity `id`: `args`, then `-i ID`, with `stdin`.
-fn in_project(t: &Tmp, id: &std::path::Path, args: &[&str], stdin: &str) -> Out {
-    ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()
 }
 
 #[test]
@@ -121,26 +88,12 @@ fn lock_fails_on_rotation_unless_updated() {
 #[test]
 fn recipients_add_and_remove_control_who_can_render() {
     let (t, me) = project("recipients");
-    let (alice, alice_pub) = fresh_identity(&t, "alice.txt");
-    let before = ks(&["render", "-i"])
-        .arg(&me)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
-        .ok()
-        .stdout;
-    ks(&["render", "-i"])
-        .arg(&alice)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
+    let (alice, alice_pub) = age_keygen(&t, "alice.txt");
+    let before = in_project(&t, &me, &["render"], INPUT).ok().stdout;
+    in_project(&t, &alice, &["render"], INPUT)
         .fails()
         .stderr_has("none of the identities");
-    ks(&["recipients", "add", &alice_pub, "-i"])
-        .arg(&me)
-        .cwd(&t.0)
-        .run()
-        .ok();
+    in_project(&t, &me, &["recipients", "add", &alice_pub], "").ok();
     let list = ks(&["recipients", "list"])
         .cwd(&t.0)
         .run()
@@ -149,13 +102,7 @@ fn recipients_add_and_remove_control_who_can_render() {
     assert!(list.contains(&alice_pub));
     // Alice renders the very same values; the seed did not change, only its encryption.
     assert_eq!(
-        ks(&["render", "-i"])
-            .arg(&alice)
-            .cwd(&t.0)
-            .stdin(INPUT)
-            .run()
-            .ok()
-            .stdout,
+        in_project(&t, &alice, &["render"], INPUT).ok().stdout,
         before
     );
     // Go age agrees the new file opens with Alice's key.
@@ -176,39 +123,18 @@ fn recipients_add_and_remove_control_who_can_render() {
         .find(|l| l.starts_with("age1") && !l.contains(&alice_pub))
         .unwrap()
         .to_string();
-    ks(&["recipients", "remove", &me_pub, "-i"])
-        .arg(&alice)
-        .cwd(&t.0)
-        .run()
-        .ok();
-    ks(&["render", "-i"])
-        .arg(&me)
-        .cwd(&t.0)
-        .stdin(INPUT)
-        .run()
+    in_project(&t, &alice, &["recipients", "remove", &me_pub], "").ok();
+    in_project(&t, &me, &["render"], INPUT)
         .fails()
         .stderr_has("none of the identities");
     assert_eq!(
-        ks(&["render", "-i"])
-            .arg(&alice)
-            .cwd(&t.0)
-            .stdin(INPUT)
-            .run()
-            .ok()
-            .stdout,
+        in_project(&t, &alice, &["render"], INPUT).ok().stdout,
         before
     );
-    ks(&["recipients", "remove", &alice_pub, "-i"])
-        .arg(&alice)
-        .cwd(&t.0)
-        .run()
+    in_project(&t, &alice, &["recipients", "remove", &alice_pub], "")
         .fails()
         .stderr_has("last recipient");
-    ks(&["recipients", "add", "age1notakey", "-i"])
-        .arg(&alice)
-        .cwd(&t.0)
-        .run()
-        .fails();
+    in_project(&t, &alice, &["recipients", "add", "age1notakey"], "").fails();
     // An ssh-ed25519 recipient, and an identity file holding several keys.
     host(
         "ssh-keygen",
@@ -225,11 +151,7 @@ fn recipients_add_and_remove_control_who_can_render() {
     )
     .ok();
     let ssh_pub = std::fs::read_to_string(t.path("ssh.pub")).unwrap();
-    ks(&["recipients", "add", ssh_pub.trim(), "-i"])
-        .arg(&alice)
-        .cwd(&t.0)
-        .run()
-        .ok();
+    in_project(&t, &alice, &["recipients", "add", ssh_pub.trim()], "").ok();
     assert_eq!(
         ks(&["render", "-i", "ssh"])
             .cwd(&t.0)
@@ -248,13 +170,7 @@ fn recipients_add_and_remove_control_who_can_render() {
         ),
     );
     assert_eq!(
-        ks(&["render", "-i"])
-            .arg(&both)
-            .cwd(&t.0)
-            .stdin(INPUT)
-            .run()
-            .ok()
-            .stdout,
+        in_project(&t, &both, &["render"], INPUT).ok().stdout,
         before
     );
     // No temp files are left behind.
@@ -269,12 +185,7 @@ fn recipients_add_and_remove_control_who_can_render() {
 #[test]
 fn values_set_list_rm_never_print_values() {
     let (t, id) = project("values");
-    ks(&["values", "set", "db-password", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin("s3cr3t-value\n")
-        .run()
-        .ok();
+    in_project(&t, &id, &["values", "set", "db-password"], "s3cr3t-value\n").ok();
     let f = t.write("cert.pem", "-----BEGIN X-----\nabc\n-----END X-----\n");
     ks(&["values", "set", "pem", "--from-file"])
         .arg(&f)
@@ -283,19 +194,11 @@ fn values_set_list_rm_never_print_values() {
         .cwd(&t.0)
         .run()
         .ok();
-    let list = ks(&["values", "list", "-i"]).arg(&id).cwd(&t.0).run().ok();
+    let list = in_project(&t, &id, &["values", "list"], "").ok();
     assert_eq!(list.stdout_str(), "api\ndb-password\npem\n");
     assert!(!list.stderr.contains("s3cr3t"));
     let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  a: \"<keyseed:value:db-password>\"\n  b: \"<keyseed:value:pem>\"\n";
-    let v = secret_values(
-        &ks(&["render", "-i"])
-            .arg(&id)
-            .cwd(&t.0)
-            .stdin(input)
-            .run()
-            .ok()
-            .stdout,
-    );
+    let v = secret_values(&in_project(&t, &id, &["render"], input).ok().stdout);
     assert_eq!(
         v["s/a"], "s3cr3t-value",
         "one trailing newline from stdin is dropped"
@@ -304,30 +207,14 @@ fn values_set_list_rm_never_print_values() {
         v["s/b"], "-----BEGIN X-----\nabc\n-----END X-----\n",
         "--from-file is byte for byte"
     );
-    ks(&["values", "rm", "db-password", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .run()
-        .ok();
-    ks(&["render", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin(input)
-        .run()
+    in_project(&t, &id, &["values", "rm", "db-password"], "").ok();
+    in_project(&t, &id, &["render"], input)
         .fails()
         .stderr_has("static value `db-password` is not in seed file");
-    ks(&["values", "rm", "nope", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .run()
+    in_project(&t, &id, &["values", "rm", "nope"], "")
         .fails()
         .stderr_has("no static value `nope`");
-    ks(&["values", "set", "bad name", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin("x")
-        .run()
-        .fails();
+    in_project(&t, &id, &["values", "set", "bad name"], "x").fails();
     // The rewritten seed still decrypts with Go age.
     host(
         "age",
@@ -348,12 +235,7 @@ fn failed_rewrite_leaves_the_seed_intact() {
     let before = std::fs::read(t.path("keyseed.age")).unwrap();
     // A broken recipients file makes re-encryption fail before anything is written.
     std::fs::write(t.path("keyseed.recipients"), "age1broken\n").unwrap();
-    ks(&["values", "set", "x", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin("y")
-        .run()
-        .fails();
+    in_project(&t, &id, &["values", "set", "x"], "y").fails();
     assert_eq!(std::fs::read(t.path("keyseed.age")).unwrap(), before);
     // A read-only directory makes the write itself fail: the old seed survives.
     let me_pub = std::fs::read_to_string(&id)
@@ -366,11 +248,7 @@ fn failed_rewrite_leaves_the_seed_intact() {
     std::fs::write(t.path("keyseed.recipients"), format!("{me_pub}\n")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let out = ks(&["values", "set", "x", "-i"])
-        .arg(&id)
-        .cwd(&t.0)
-        .stdin("y")
-        .run();
+    let out = in_project(&t, &id, &["values", "set", "x"], "y");
     std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o755)).unwrap();
     if out.code == Some(0) {
         // Running as root ignores directory permissions; nothing more to check then.

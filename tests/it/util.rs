@@ -220,6 +220,18 @@ pub fn host(name: &str, args: &[&str], stdin: &[u8]) -> Out {
     run_with_stdin(cmd, stdin)
 }
 
+/// A new age identity made by Go `age-keygen` in `t/name`: (file, public key).
+pub fn age_keygen(t: &Tmp, name: &str) -> (PathBuf, String) {
+    let path = t.path(name);
+    let out = host("age-keygen", &["-o", path.to_str().unwrap()], b"").ok();
+    let public = out
+        .stderr
+        .trim()
+        .trim_start_matches("Public key: ")
+        .to_string();
+    (path, public)
+}
+
 /// Runs a Python snippet with the project's PyPI packages.
 pub fn python(code: &str, stdin: &[u8]) -> Out {
     host("python3", &["-c", code], stdin)
