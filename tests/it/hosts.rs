@@ -91,6 +91,17 @@ impl Helm {
     fn run(&self, args: &[&str]) -> Out {
         run_with_stdin(self.cmd(args), b"")
     }
+    /// Installs keyseed's CLI plugin from the checkout, and with `postrender` (Helm 4 only)
+    /// its post-renderer plugin.
+    fn install_keyseed(&self, postrender: bool) {
+        self.run(&["plugin", "install", root().to_str().unwrap()])
+            .ok();
+        if postrender {
+            let dir = root().join("helm/keyseed-postrender");
+            self.run(&["plugin", "install", dir.to_str().unwrap()]).ok();
+        }
+    }
+
     fn without(mut self, key: &str) -> Self {
         self.envs.retain(|(k, _)| k != key);
         self
@@ -129,7 +140,7 @@ fn check_demo_render(out: &[u8]) -> std::collections::BTreeMap<String, String> {
 #[test]
 fn helm3_cli_plugin_and_post_renderer() {
     let h = Helm::new("helm3");
-    h.run(&["plugin", "install", root().to_str().unwrap()]).ok();
+    h.install_keyseed(false);
     assert_other_plugin_still_works(&h);
     let d = h
         .run(&[
@@ -176,13 +187,7 @@ fn helm3_cli_plugin_and_post_renderer() {
 #[test]
 fn helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3() {
     let h = Helm::new("helm4");
-    h.run(&["plugin", "install", root().to_str().unwrap()]).ok();
-    h.run(&[
-        "plugin",
-        "install",
-        root().join("helm/keyseed-postrender").to_str().unwrap(),
-    ])
-    .ok();
+    h.install_keyseed(true);
     let list = h.run(&["plugin", "list"]).ok().stdout_str();
     assert!(
         list.contains("keyseed-postrender") && list.contains("postrenderer/v1"),
@@ -236,13 +241,7 @@ fn helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3() {
 #[test]
 fn helm4_failure_reason_reaches_the_user() {
     let h = Helm::new("helm4");
-    h.run(&["plugin", "install", root().to_str().unwrap()]).ok();
-    h.run(&[
-        "plugin",
-        "install",
-        root().join("helm/keyseed-postrender").to_str().unwrap(),
-    ])
-    .ok();
+    h.install_keyseed(true);
     // A chart with a typo in a placeholder.
     let t = Tmp::new("badchart");
     copy_dir(&root().join("charts-example/demo"), &t.path("demo"));

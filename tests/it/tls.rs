@@ -460,24 +460,24 @@ fn findings_name_position_subject_and_fix() {
             "pkey", "-in", "leaf.key", "-aes256", "-passout", "pass:x", "-out", "enc.key",
         ],
     );
-    let enc = ks(&["cert", "check", "--now", NOW, "--cert"])
-        .arg(pki.dir.path("chain.pem"))
-        .arg("--key")
-        .arg(pki.dir.path("enc.key"))
-        .run()
-        .fails();
+    let enc = keyseed_verdict(
+        &pki.dir.path("chain.pem"),
+        Some(&pki.dir.path("enc.key")),
+        NOW,
+    )
+    .fails();
     enc.stderr_has("encrypted");
     // SEC1 (`EC PRIVATE KEY`) and PKCS#8 keys both match.
     openssl(&pki.dir.0, &["ec", "-in", "leaf.key", "-out", "sec1.key"]);
     assert!(std::fs::read_to_string(pki.dir.path("sec1.key"))
         .unwrap()
         .contains("BEGIN EC PRIVATE KEY"));
-    ks(&["cert", "check", "--now", NOW, "--cert"])
-        .arg(pki.dir.path("chain.pem"))
-        .arg("--key")
-        .arg(pki.dir.path("sec1.key"))
-        .run()
-        .ok();
+    keyseed_verdict(
+        &pki.dir.path("chain.pem"),
+        Some(&pki.dir.path("sec1.key")),
+        NOW,
+    )
+    .ok();
     // Hosts.
     ks(&[
         "cert",
