@@ -56,16 +56,19 @@ fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<secret::Se
 /// Runs one parsed command line. Returns what to write; writes nothing itself.
 /// `stdin_len` is stdin's size when it is a regular file.
 pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Output, Error> {
-    let settings = match &cli.command {
-        // These read no config: a broken keyseed.yaml must not hide the last error.
-        Command::LastError | Command::Init(_) => Settings::resolve(&cli.global),
-        _ => Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?,
+    let reads_config = !matches!(cli.command, Command::LastError | Command::Init(_));
+    // Under Argo CD a config path is checked before it is read (it may name the seed).
+    if let (true, Some(c)) = (reads_config, &cli.global.config) {
+        settings::check_argocd_path(c, "config file")?;
+    }
+    let settings = if reads_config {
+        Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?
+    } else {
+        // A broken keyseed.yaml must not hide the last error, nor stop `init`.
+        Settings::resolve(&cli.global)
     };
-    if !matches!(cli.command, Command::Init(_) | Command::LastError) {
+    if reads_config {
         settings::check_argocd_path(&settings.seed.path, "seed file")?;
-        if let Some(c) = &cli.global.config {
-            settings::check_argocd_path(c, "config file")?;
-        }
     }
     match &cli.command {
         Command::Init(a) => commands::init(&settings, a),

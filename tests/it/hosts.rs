@@ -442,6 +442,13 @@ fn argocd_cmp_generate_renders_and_fails_closed() {
     let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", "link.age")]);
     assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
     std::fs::remove_file(t.path("charts-example/demo/link.age")).unwrap();
+    // The same holds for a config file named on the command line.
+    let out = ks(&["check", "--config", "/etc/keyseed.yaml"])
+        .env("ARGOCD_APP_NAME", "demo")
+        .stdin("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+        .run()
+        .fails();
+    out.stderr_has("refusing config file `/etc/keyseed.yaml` under Argo CD: the path is absolute");
     // A missing seed fails the same way.
     std::fs::remove_file(t.path("charts-example/demo/templates/typo.yaml")).unwrap();
     let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", "missing.age")]);
