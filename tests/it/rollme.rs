@@ -197,3 +197,27 @@ fn helm3_and_helm4_renders_get_the_same_annotations() {
     }
     assert_eq!(results[0]["demo-demo"], results[1]["demo-demo"]);
 }
+
+#[test]
+fn empty_annotations_and_json_templates_are_annotated() {
+    let objs = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n---\n";
+    let empty = format!("{objs}apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    metadata:\n      annotations:\n      labels: {{app: web}}\n    spec:\n      containers:\n        - name: c\n          envFrom: [{{configMapRef: {{name: c}}}}]\n");
+    let out = render(&empty);
+    let a = annotations(&out);
+    assert_eq!(a["web"].len(), 64);
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .contains("      labels: {app: web}\n"));
+    // A JSON workload stays JSON.
+    let json = format!("{objs}{{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{{\"name\":\"j\"}},\"spec\":{{\"template\":{{\"spec\":{{\"containers\":[{{\"name\":\"c\",\"envFrom\":[{{\"configMapRef\":{{\"name\":\"c\"}}}}]}}]}}}}}}}}\n");
+    let out = String::from_utf8(render(&json)).unwrap();
+    let line = out.lines().last().unwrap();
+    let v: serde_json::Value = serde_json::from_str(line).expect("still JSON");
+    assert_eq!(
+        v["spec"]["template"]["metadata"]["annotations"][ANN]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+}

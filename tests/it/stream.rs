@@ -263,3 +263,48 @@ fn regression_json_escaped_placeholders_are_not_missed() {
         .replace("stringData", "data");
     render(cm.as_bytes()).fails().stderr_has("outside a Secret");
 }
+
+#[test]
+fn oversized_stdin_file_is_refused_before_reading() {
+    // A regular file on stdin larger than the 1 GiB cap: refused from its size alone.
+    let t = Tmp::new("huge");
+    let f = std::fs::File::create(t.path("huge.yaml")).unwrap();
+    f.set_len((1 << 30) + 1).unwrap();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_keyseed"));
+    c.arg("render")
+        .env("HOME", t.path("home"))
+        .stdin(std::fs::File::open(t.path("huge.yaml")).unwrap());
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than 1073741824 bytes"));
+}
+
+#[test]
+fn error_file_records_a_failure_and_a_success_clears_it() {
+    let t = Tmp::new("errfile");
+    let f = t.path("err.txt");
+    let bad =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: \"<keyseed:nope>\"}\n";
+    ks(&["render", "--error-file"])
+        .arg(&f)
+        .demo_keys()
+        .stdin(bad)
+        .run()
+        .fails();
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(text.contains("unknown format `nope`"), "{text}");
+    let last = ks(&["last-error", "--error-file"])
+        .arg(&f)
+        .run()
+        .ok()
+        .stdout_str();
+    assert_eq!(last, text);
+    ks(&["render", "--error-file"])
+        .arg(&f)
+        .demo_keys()
+        .stdin(bad.replace("nope", "hex:2"))
+        .run()
+        .ok();
+    assert!(!f.exists());
+}
