@@ -15,6 +15,7 @@ use crate::rollme;
 use crate::secret::SecretBytes;
 use crate::settings::Settings;
 use crate::stream;
+use crate::validate;
 use crate::yaml;
 
 /// Options of one render.
@@ -460,7 +461,7 @@ fn render_parts(
             None => &plan.input.as_bytes()[doc.range.clone()],
         };
         let Some(seed) = seed.as_ref().filter(|_| !doc.injections.is_empty()) else {
-            leftovers(&doc.location, original, &mut findings);
+            validate::leftovers(&doc.location, original, &mut findings);
             match &doc.text {
                 Some(t) => out.push(Part::Changed(SecretBytes::new(t.as_bytes().to_vec()))),
                 None => out.push(Part::Input(doc.range.clone())),
@@ -470,11 +471,11 @@ fn render_parts(
         let mut edits =
             inject::edits(seed, &doc.injections, &plan.seed.path, &mut report.injected)?;
         let changed = edit::apply(original, &mut edits);
-        leftovers(&doc.location, changed.expose(), &mut findings);
+        validate::leftovers(&doc.location, changed.expose(), &mut findings);
         // Self-check: an edited document must still parse.
         let reparsed = std::str::from_utf8(changed.expose()).ok().map(yaml::parse);
         if let Some(Ok(roots)) = &reparsed {
-            secret_limits(&doc.location, roots, &mut findings);
+            validate::secret_limits(&doc.location, roots, &mut findings);
         }
         if !matches!(reparsed, Some(Ok(_))) {
             findings.push(Finding {
@@ -502,7 +503,7 @@ fn render_parts(
     }
 
     // Rollout annotations over the final documents.
-    let rollme = rollme_settings(settings);
+    let rollme = rollme::RollmeSettings::from_settings(settings);
     let analysis = rollme::analyze(&texts, &plan.ctx, &rollme);
     report.namespace = plan.ctx.namespace.clone();
     if analysis.needs_key() {
@@ -522,73 +523,4 @@ fn render_parts(
     }
     report.workloads = analysis.workloads;
     Ok((out, report))
-}
-
-/// Rollme settings from the config (defaults otherwise).
-pub fn rollme_settings(settings: &Settings) -> rollme::RollmeSettings {
-    let mut r = rollme::RollmeSettings::default();
-    if let Some(c) = settings.config.as_ref().and_then(|c| c.rollme.as_ref()) {
-        if let Some(a) = &c.annotation {
-            r.annotation = a.clone();
-        }
-        if let Some(k) = &c.kinds {
-            r.kinds = k.clone();
-        }
-    }
-    r
-}
-
-/// After render no `<keyseed:` text may remain anywhere (comments included).
-fn leftovers(location: &Location, doc: &[u8], findings: &mut Vec<Finding>) {
-    if memchr::memmem::find(doc, PREFIX.as_bytes()).is_some() {
-        findings.push(Finding {
-            location: location.clone(),
-            field: String::new(),
-            message: "`<keyseed:` text remains after render (in a comment or a field keyseed does not fill)".into(),
-            hint: Some("remove the text, or move the placeholder into a Secret's stringData/data".into()),
-        });
-    }
-}
-
-/// Kubernetes' limits on a Secret keyseed changed: data keys match `[-._a-zA-Z0-9]+` and the
-/// data (keys plus decoded values, `stringData` included) is at most 1 MiB.
-fn secret_limits(location: &Location, roots: &[yaml::Node], findings: &mut Vec<Finding>) {
-    const MAX: usize = 1024 * 1024;
-    for obj in inject::resources(roots) {
-        if obj.get_str("kind") != Some("Secret") {
-            continue;
-        }
-        let mut total = 0usize;
-        for section in ["data", "stringData"] {
-            let Some(yaml::Node::Map(m)) = obj.get(section) else {
-                continue;
-            };
-            for (k, v) in &m.entries {
-                let key = k.scalar().map(|s| s.value.as_str()).unwrap_or("");
-                if !crate::placeholder::is_key_name(key) {
-                    findings.push(Finding {
-                        location: location.clone(),
-                        field: inject::field_path(section, key),
-                        message: "a Secret data key must match [-._a-zA-Z0-9]+".into(),
-                        hint: None,
-                    });
-                }
-                let value = v.scalar().map(|s| s.value.as_str()).unwrap_or("");
-                total += key.len()
-                    + if section == "data" {
-                        inject::decode_b64(value).map_or(value.len() * 3 / 4, |d| d.len())
-                    } else {
-                        value.len()
-                    };
-            }
-        }
-        if total > MAX {
-            findings.push(Finding {
-                location: location.clone(),
-                field: String::new(),
-                message: format!("the Secret holds {total} bytes of data; Kubernetes allows at most {MAX} (1 MiB)"),
-                hint: Some("split the values over several Secrets".into()),
-            });
-        }
-    }
 }

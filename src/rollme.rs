@@ -39,6 +39,22 @@ pub struct RollmeSettings {
     pub kinds: Vec<String>,
 }
 
+impl RollmeSettings {
+    /// The config's `rollme:` section, defaults for what it leaves out.
+    pub fn from_settings(settings: &crate::settings::Settings) -> Self {
+        let mut r = RollmeSettings::default();
+        if let Some(c) = settings.config.as_ref().and_then(|c| c.rollme.as_ref()) {
+            if let Some(a) = &c.annotation {
+                r.annotation = a.clone();
+            }
+            if let Some(k) = &c.kinds {
+                r.kinds = k.clone();
+            }
+        }
+        r
+    }
+}
+
 impl Default for RollmeSettings {
     fn default() -> Self {
         RollmeSettings {

@@ -1,7 +1,8 @@
-//! Stream-level TLS validation (SPEC §7): finds every `kubernetes.io/tls` Secret and every
-//! Secret key holding PEM certificates in the final documents, checks them with [`crate::tls`],
-//! and checks every Ingress and Gateway host against the leaf of the Secret it names. Collects
-//! all findings; the caller fails once. Reads documents only.
+//! Validation of the final documents: TLS material (SPEC §7: every `kubernetes.io/tls` Secret
+//! and every Secret key holding PEM certificates, checked with [`crate::tls`], and every
+//! Ingress and Gateway host against the leaf of the Secret it names), Kubernetes' Secret
+//! limits, and no `<keyseed:` text left behind. Collects all findings; the caller fails once.
+//! Reads documents only.
 
 use std::collections::BTreeMap;
 
@@ -226,4 +227,59 @@ pub fn validate(texts: &[&[u8]], ctx: &PlanContext, opts: &TlsOptions) -> TlsRep
         }
     }
     report
+}
+
+/// After render no `<keyseed:` text may remain anywhere (comments included).
+pub fn leftovers(location: &Location, doc: &[u8], findings: &mut Vec<Finding>) {
+    if memchr::memmem::find(doc, crate::placeholder::PREFIX.as_bytes()).is_some() {
+        findings.push(Finding {
+            location: location.clone(),
+            field: String::new(),
+            message: "`<keyseed:` text remains after render (in a comment or a field keyseed does not fill)".into(),
+            hint: Some("remove the text, or move the placeholder into a Secret's stringData/data".into()),
+        });
+    }
+}
+
+/// Kubernetes' limits on a Secret keyseed changed: data keys match `[-._a-zA-Z0-9]+` and the
+/// data (keys plus decoded values, `stringData` included) is at most 1 MiB.
+pub fn secret_limits(location: &Location, roots: &[Node], findings: &mut Vec<Finding>) {
+    const MAX: usize = 1024 * 1024;
+    for obj in inject::resources(roots) {
+        if obj.get_str("kind") != Some("Secret") {
+            continue;
+        }
+        let mut total = 0usize;
+        for section in ["data", "stringData"] {
+            let Some(Node::Map(m)) = obj.get(section) else {
+                continue;
+            };
+            for (k, v) in &m.entries {
+                let key = k.scalar().map(|s| s.value.as_str()).unwrap_or("");
+                if !crate::placeholder::is_key_name(key) {
+                    findings.push(Finding {
+                        location: location.clone(),
+                        field: inject::field_path(section, key),
+                        message: "a Secret data key must match [-._a-zA-Z0-9]+".into(),
+                        hint: None,
+                    });
+                }
+                let value = v.scalar().map(|s| s.value.as_str()).unwrap_or("");
+                total += key.len()
+                    + if section == "data" {
+                        inject::decode_b64(value).map_or(value.len() * 3 / 4, |d| d.len())
+                    } else {
+                        value.len()
+                    };
+            }
+        }
+        if total > MAX {
+            findings.push(Finding {
+                location: location.clone(),
+                field: String::new(),
+                message: format!("the Secret holds {total} bytes of data; Kubernetes allows at most {MAX} (1 MiB)"),
+                hint: Some("split the values over several Secrets".into()),
+            });
+        }
+    }
 }
