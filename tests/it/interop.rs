@@ -16,20 +16,7 @@ fn seeds_encrypted_by_go_age_render() {
     let t = Tmp::new("goage");
     let plain = t.write("plain.yaml", PLAIN);
     let (_, public) = age_keygen(&t, "x25519.txt");
-    host(
-        "ssh-keygen",
-        &[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-f",
-            t.path("ssh_ed25519").to_str().unwrap(),
-        ],
-        b"",
-    )
-    .ok();
+    ssh_keygen(&t, "ssh_ed25519");
     let ssh_pub = t.path("ssh_ed25519.pub");
     let mut results = vec![];
     for (name, args, id) in [
@@ -99,21 +86,7 @@ fn init_output_decrypts_with_go_age() {
     assert!(text.starts_with("keyseed: 1\nseed: "), "plaintext layout");
     // And to an ssh-ed25519 recipient.
     let t2 = Tmp::new("initssh");
-    host(
-        "ssh-keygen",
-        &[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-f",
-            t2.path("k").to_str().unwrap(),
-        ],
-        b"",
-    )
-    .ok();
-    let public = std::fs::read_to_string(t2.path("k.pub")).unwrap();
+    let (_, public) = ssh_keygen(&t2, "k");
     ks(&["init", "--recipient", public.trim()])
         .cwd(&t2.0)
         .run()

@@ -136,21 +136,7 @@ fn recipients_add_and_remove_control_who_can_render() {
         .stderr_has("last recipient");
     in_project(&t, &alice, &["recipients", "add", "age1notakey"], "").fails();
     // An ssh-ed25519 recipient, and an identity file holding several keys.
-    host(
-        "ssh-keygen",
-        &[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-f",
-            t.path("ssh").to_str().unwrap(),
-        ],
-        b"",
-    )
-    .ok();
-    let ssh_pub = std::fs::read_to_string(t.path("ssh.pub")).unwrap();
+    let (_, ssh_pub) = ssh_keygen(&t, "ssh");
     in_project(&t, &alice, &["recipients", "add", ssh_pub.trim()], "").ok();
     assert_eq!(
         ks(&["render", "-i", "ssh"])

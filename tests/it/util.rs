@@ -232,6 +232,28 @@ pub fn age_keygen(t: &Tmp, name: &str) -> (PathBuf, String) {
     (path, public)
 }
 
+/// A new unencrypted ssh-ed25519 key made by `ssh-keygen` at `t/name`: (private key file,
+/// public key line).
+pub fn ssh_keygen(t: &Tmp, name: &str) -> (PathBuf, String) {
+    let path = t.path(name);
+    host(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            path.to_str().unwrap(),
+        ],
+        b"",
+    )
+    .ok();
+    let public = std::fs::read_to_string(t.path(&format!("{name}.pub"))).unwrap();
+    (path, public.trim().to_string())
+}
+
 /// Runs a Python snippet with the project's PyPI packages.
 pub fn python(code: &str, stdin: &[u8]) -> Out {
     host("python3", &["-c", code], stdin)
