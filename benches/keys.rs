@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use keyseed::placeholder::{Encoding, Format};
-use keyseed::secret::Seed;
+use keyseed::testkit::Seed;
+use keyseed::testkit::{Encoding, Format};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -59,7 +59,7 @@ fn main() {
         let times: Vec<Duration> = (0..runs)
             .map(|i| {
                 let t = Instant::now();
-                let v = keyseed::derive::derive(
+                let v = keyseed::testkit::derive(
                     &seed,
                     &format,
                     Encoding::Pkcs8,

@@ -125,17 +125,17 @@ fn main() {
             .flat_map(|k| std::fs::read(dir.join(format!("{k}.crt"))).unwrap())
             .collect();
         let key = std::fs::read(dir.join("leaf.key")).unwrap();
-        let opts = keyseed::tls::TlsOptions::new(Some("2027-01-01T00:00:00Z"), None).unwrap();
+        let opts = keyseed::testkit::TlsOptions::at(1_798_761_600, None);
         let mut times = Vec::new();
         for _ in 0..500 {
             let t = Instant::now();
             let mut out = Vec::new();
-            let c = keyseed::tls::decode_certs("tls.crt", &chain, &mut out).expect("decodes");
-            let leaf = keyseed::tls::check_chain("tls.crt", &c, false, &opts, &mut out);
-            keyseed::tls::check_key("tls.key", &key, leaf.as_ref(), &mut out);
+            let c = keyseed::testkit::decode_certs("tls.crt", &chain, &mut out).expect("decodes");
+            let leaf = keyseed::testkit::check_chain("tls.crt", &c, false, &opts, &mut out);
+            keyseed::testkit::check_key("tls.key", &key, leaf.as_ref(), &mut out);
             assert!(
                 out.iter()
-                    .all(|f| f.severity == keyseed::tls::Severity::Warning),
+                    .all(|f| f.severity == keyseed::testkit::Severity::Warning),
                 "{out:?}"
             );
             times.push(t.elapsed());

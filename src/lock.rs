@@ -1,4 +1,4 @@
-//! `keyseed.lock` (SPEC §8): a non-secret ledger of every injected value's fingerprint.
+//! `keyseed.lock`: a non-secret ledger of every injected value's fingerprint.
 //!
 //! With `--lock FILE`, a render whose fingerprints differ from the ledger fails and names what
 //! would rotate ("would rotate backend-keys/encryption-key-0"), unless `--update-lock` — a
@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Finding, Location};
-use crate::render::Report;
+use crate::diag::Finding;
+use crate::inject::edits::InjectedValue;
 
 /// Lock options of a render.
 #[derive(Debug, Clone, Default)]
@@ -33,12 +33,52 @@ pub struct Entry {
 
 const HEADER: &str = "# keyseed.lock v1: fingerprints of injected values, never the values. Commit this file.\n# secret\tkey\tformat\tgen\tfingerprint\n";
 
-/// The ledger of a report: `(secret, key)` → entry; the secret is `namespace/name` or `name`.
-pub fn entries(report: &Report) -> BTreeMap<(String, String), Entry> {
+/// Why the lock stops a render.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// The lock file cannot be read.
+    #[error("cannot read lock file `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is not five tab-separated fields.
+    #[error("{} line {line}: expected 5 tab-separated fields", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// Values would rotate.
+    #[error("{} value(s) would rotate; nothing was written to stdout", .0.len())]
+    Rotations(Vec<Finding>),
+}
+
+impl LockError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LockError::Read { .. } => Some("create it with --update-lock".into()),
+            LockError::Format { .. } => Some("regenerate it with --update-lock".into()),
+            LockError::Rotations(_) => None,
+        }
+    }
+}
+
+/// The ledger of injected values: `(secret, key)` → entry; the secret is `namespace/name`
+/// or `name`, `namespace` the default for Secrets without one.
+pub fn entries(
+    injected: &[InjectedValue],
+    namespace: Option<&String>,
+) -> BTreeMap<(String, String), Entry> {
     let mut out = BTreeMap::new();
-    for v in &report.injected {
+    for v in injected {
         let name = v.location.name.clone().unwrap_or_default();
-        let secret = match v.location.namespace.as_ref().or(report.namespace.as_ref()) {
+        let secret = match v.location.namespace.as_ref().or(namespace) {
             Some(ns) => format!("{ns}/{name}"),
             None => name,
         };
@@ -55,7 +95,7 @@ pub fn entries(report: &Report) -> BTreeMap<(String, String), Entry> {
 }
 
 /// Parses a lock file.
-pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<(String, String), Entry>, Error> {
+pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<(String, String), Entry>, LockError> {
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
@@ -63,13 +103,9 @@ pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<(String, String), Entry
         }
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != 5 {
-            return Err(Error::BadArgument {
-                message: format!(
-                    "{} line {}: expected 5 tab-separated fields",
-                    path.display(),
-                    i + 1
-                ),
-                hint: Some("regenerate it with --update-lock".into()),
+            return Err(LockError::Format {
+                path: path.to_path_buf(),
+                line: i + 1,
             });
         }
         out.insert(
@@ -96,20 +132,24 @@ pub fn format(entries: &BTreeMap<(String, String), Entry>) -> String {
     s
 }
 
-/// Compares a render with the lock; fails on any changed fingerprint unless updating, and
-/// writes the lock (atomically) when updating.
-pub fn check(opts: &LockOptions, report: &Report) -> Result<(), Error> {
+/// Compares a render with the lock; fails on any changed fingerprint unless updating.
+/// Returns the new ledger text when the lock file must be (re)written.
+pub fn check(
+    opts: &LockOptions,
+    injected: &[InjectedValue],
+    namespace: Option<&String>,
+) -> Result<Option<String>, LockError> {
     let Some(path) = &opts.path else {
-        return Ok(());
+        return Ok(None);
     };
-    let current = entries(report);
+    let current = entries(injected, namespace);
     let locked = match std::fs::read_to_string(path) {
         Ok(t) => parse(&t, path)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.update => BTreeMap::new(),
-        Err(e) => {
-            return Err(Error::BadArgument {
-                message: format!("cannot read lock file `{}`: {e}", path.display()),
-                hint: Some("create it with --update-lock".into()),
+        Err(source) => {
+            return Err(LockError::Read {
+                path: path.clone(),
+                source,
             })
         }
     };
@@ -117,23 +157,18 @@ pub fn check(opts: &LockOptions, report: &Report) -> Result<(), Error> {
     for ((secret, key), now) in &current {
         if let Some(was) = locked.get(&(secret.clone(), key.clone())) {
             if was.fingerprint != now.fingerprint {
-                findings.push(Finding {
-                    location: Location::default(),
-                    field: String::new(),
-                    message: format!(
+                findings.push(Finding::about_file(
+                    format!(
                         "would rotate {secret}/{key}: {} gen {} (fingerprint {}) becomes {} gen {} (fingerprint {}), per {}",
                         was.format, was.gen, was.fingerprint, now.format, now.gen, now.fingerprint, path.display()
                     ),
-                    hint: Some("if the rotation is intended, render once with --update-lock and commit the lock".into()),
-                });
+                    Some("if the rotation is intended, render once with --update-lock and commit the lock".into()),
+                ));
             }
         }
     }
     if !findings.is_empty() && !opts.update {
-        return Err(Error::Findings(findings));
+        return Err(LockError::Rotations(findings));
     }
-    if opts.update && current != locked {
-        crate::fsutil::write_atomic(path, format(&current).as_bytes(), 0o644)?;
-    }
-    Ok(())
+    Ok((opts.update && current != locked).then(|| format(&current)))
 }

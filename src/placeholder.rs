@@ -1,4 +1,4 @@
-//! The placeholder grammar of SPEC §4: `<keyseed:FORMAT[ option=value]...>`.
+//! The placeholder grammar: `<keyseed:FORMAT[ option=value]...>`.
 //!
 //! This module only parses text into a [`Placeholder`]; it knows nothing of YAML, Secrets or
 //! seeds. Placeholder text is not secret, so errors may quote it.
@@ -7,6 +7,8 @@ use std::fmt;
 
 /// The text every placeholder starts with.
 pub const PREFIX: &str = "<keyseed:";
+/// base64 of `<keyseed:` (a placeholder stored in a Secret's `data`).
+pub const PREFIX_B64: &str = "PGtleXNlZWQ6";
 
 /// Largest byte count a byte format (`base64:N`, `hex:N`, ...) may ask for.
 pub const MAX_BYTES: u32 = 1 << 20;
@@ -51,7 +53,7 @@ pub enum Format {
 }
 
 impl Format {
-    /// The canonical FORMAT text, which is part of the derivation `info` (SPEC §5).
+    /// The canonical FORMAT text, which is part of the derivation `info`.
     pub fn canonical(&self) -> String {
         match self {
             Format::Base64(n) => format!("base64:{n}"),
@@ -459,6 +461,37 @@ fn unescape_join(v: &str) -> Result<String, &'static str> {
     Ok(out)
 }
 
+/// Writes a placeholder back as text, with an explicit id and one generation.
+pub fn placeholder_text(ph: &Placeholder, id: &str, gen: Option<u64>) -> String {
+    let mut s = format!("{}{}", PREFIX, ph.format.canonical());
+    if ph.format.is_derived() {
+        s.push_str(&format!(" id={id}"));
+        match (gen, ph.generations) {
+            (Some(g), _) | (None, Generations::One(g)) => s.push_str(&format!(" gen={g}")),
+            (None, Generations::Range(a, b)) => s.push_str(&format!(" gen={a}..{b}")),
+        }
+        match ph.encoding {
+            Encoding::Pkcs8 => {}
+            Encoding::Pkcs1 => s.push_str(" encoding=pkcs1"),
+            Encoding::Base64 => s.push_str(" encoding=base64"),
+        }
+        if let Some(j) = &ph.join {
+            let esc = j
+                .replace('\\', "\\\\")
+                .replace(' ', "\\s")
+                .replace('\n', "\\n")
+                .replace('\t', "\\t");
+            s.push_str(&format!(" join={esc}"));
+            s.push_str(match ph.order {
+                Order::Asc => " order=asc",
+                Order::Desc => " order=desc",
+            });
+        }
+    }
+    s.push('>');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,5 +570,15 @@ mod tests {
         ] {
             assert_eq!(parse_spec(f).unwrap().format.canonical(), f);
         }
+    }
+
+    #[test]
+    fn placeholder_text_round_trips() {
+        let ph = parse("<keyseed:fernet gen=0..2 join=\\s order=asc>").unwrap();
+        let t = placeholder_text(&ph, "s/n/k", None);
+        let back = parse(&t).unwrap();
+        assert_eq!(back.join.as_deref(), Some(" "));
+        assert_eq!(back.id.as_deref(), Some("s/n/k"));
+        assert_eq!(back.generations, Generations::Range(0, 2));
     }
 }

@@ -6,9 +6,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(p) = keyseed::placeholder::parse(text) {
-        let again = keyseed::placeholder::parse_spec(&p.format.canonical()).expect("canonical parses");
+    if let Ok(p) = keyseed::testkit::parse(text) {
+        let again = keyseed::testkit::parse_spec(&p.format.canonical()).expect("canonical parses");
         assert_eq!(again.format, p.format);
     }
-    let _ = keyseed::placeholder::parse_spec(text);
+    let _ = keyseed::testkit::parse_spec(text);
 });

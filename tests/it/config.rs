@@ -1,4 +1,4 @@
-//! `keyseed.yaml` (SPEC §6, issue #7): patching and creating Secrets of charts keyseed cannot
+//! `keyseed.yaml` (issue #7): patching and creating Secrets of charts keyseed cannot
 //! edit, on real Helm 3 and Helm 4 output.
 
 use std::process::Command;
@@ -325,4 +325,45 @@ fn config_errors_are_clear() {
         .stdin(input)
         .run()
         .ok();
+}
+
+#[test]
+fn config_messages_name_the_config_file_in_use() {
+    // Regression: messages said `keyseed.yaml` even when `--config other.yaml` was given.
+    let t = Tmp::new("cfgname");
+    let cfg = t.write(
+        "other.yaml",
+        "secrets:\n  - name: backend-kyes\n    data: {k: \"<keyseed:hex:4>\"}\n",
+    );
+    let input =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: backend-keys}\nstringData: {a: b}\n";
+    let out = render_with(&cfg, input.as_bytes(), &[]).fails();
+    let name = cfg.display().to_string();
+    out.stderr_has(&format!(
+        "{name} secrets[0] (backend-kyes) matches no Secret"
+    ))
+    .stderr_has(&format!("fix the name in {name}"));
+    assert!(!out_stderr_mentions_default(&cfg, input));
+}
+
+fn out_stderr_mentions_default(cfg: &std::path::Path, input: &str) -> bool {
+    render_with(cfg, input.as_bytes(), &[])
+        .stderr
+        .contains("keyseed.yaml")
+}
+
+#[test]
+fn cert_placeholder_without_certificates_entry_names_the_config() {
+    // Regression: a `<keyseed:cert:x>` with no `certificates:` entry was reported as a missing
+    // static value with a `keyseed values set` hint.
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: \"<keyseed:cert:web-tls>\"\n  tls.key: \"<keyseed:cert-key:web-tls>\"\n";
+    let out = ks(&["render"])
+        .demo_keys()
+        .stdin(input)
+        .run()
+        .fails()
+        .stderr_has("`cert:web-tls` names no `certificates:` entry")
+        .stderr_has("add a `certificates:` entry with `secret: web-tls`");
+    assert!(!out.stderr.contains("static value"), "{}", out.stderr);
+    assert!(!out.stderr.contains("values set"), "{}", out.stderr);
 }

@@ -1,4 +1,4 @@
-//! Real hosts (SPEC §9): Helm 3.17.3 and 4.1.4 (plugins and post-renderers), the Argo CD CMP
+//! Real hosts (): Helm 3.17.3 and 4.1.4 (plugins and post-renderers), the Argo CD CMP
 //! generate command run as cmp-server runs it, kpt running `keyseed krm`, and
 //! `kubectl kustomize` running the legacy exec plugin. Every example under charts-example/
 //! is exercised here.

@@ -1,4 +1,4 @@
-//! Identities, the seed file and `init` (SPEC §1, §2): lookup order, every failure named,
+//! Identities, the seed file and `init` (§2): lookup order, every failure named,
 //! and no secret ever on stderr.
 
 use crate::util::*;

@@ -6,6 +6,7 @@ mod config;
 mod hosts;
 mod interop;
 mod keys;
+mod layering;
 mod render;
 mod rollme;
 mod stream;

@@ -1,4 +1,4 @@
-//! Rollout annotations (SPEC §8, issue #4): pods restart exactly when the data they use
+//! Rollout annotations (issue #4): pods restart exactly when the data they use
 //! changes, never on an unchanged sync.
 
 use crate::util::*;

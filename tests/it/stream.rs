@@ -1,4 +1,4 @@
-//! The manifest stream (SPEC §3): shapes from every host, byte-exact passthrough, YAML 1.1
+//! The manifest stream (): shapes from every host, byte-exact passthrough, YAML 1.1
 //! meaning of changed documents, and bounded work on hostile input.
 
 use std::time::Instant;

@@ -1,4 +1,4 @@
-//! TLS validation (SPEC §7, issue #5). Chains are built with `openssl` at test time (RSA
+//! TLS validation (issue #5). Chains are built with `openssl` at test time (RSA
 //! 2048/4096 with an RSA-PSS-signed intermediate, EC P-256 and P-384, Ed25519), and for every
 //! fixture `openssl verify` must agree with keyseed's verdict.
 

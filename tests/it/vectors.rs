@@ -1,8 +1,8 @@
 //! Derivation v1 test vectors (`tests/vectors/derive-v1.txt`): every output is pinned, and
 //! an independent Python implementation written from docs/derivation.md agrees.
 
-use keyseed::placeholder::parse_spec;
-use keyseed::secret::Seed;
+use keyseed::testkit::parse_spec;
+use keyseed::testkit::Seed;
 
 use crate::util::*;
 
@@ -50,7 +50,7 @@ fn read() -> Vec<Vector> {
 
 fn compute(v: &Vector) -> String {
     let p = parse_spec(&v.format).unwrap();
-    keyseed::derive::derive(&Seed::new(v.seed), &p.format, p.encoding, &v.id, v.gen)
+    keyseed::testkit::derive(&Seed::new(v.seed), &p.format, p.encoding, &v.id, v.gen)
         .unwrap()
         .expose()
         .to_string()

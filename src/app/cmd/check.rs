@@ -1,0 +1,34 @@
+//! `keyseed check`: placeholders, config and certificates without any seed or identity (for
+//! PR CI that holds no keys).
+
+use super::Output;
+use crate::app::args::RenderArgs;
+use crate::app::error::{render_warnings, Error};
+use crate::app::settings::Settings;
+use crate::checks::documents;
+use crate::manifest::stream;
+use crate::pipeline::{self, Options, PipelineError};
+use crate::secret::SecretBytes;
+
+/// `keyseed check`.
+pub fn run(settings: &Settings, args: &RenderArgs, stdin: SecretBytes) -> Result<Output, Error> {
+    let opts = Options {
+        allow_empty: args.allow_empty,
+        require_resource_list: false,
+    };
+    let planned = pipeline::plan(stdin, &settings.inputs(), opts)?;
+    let n = planned.injections().count();
+    let findings = documents::tls(&planned.docs, &planned.ctx, &settings.tls()?);
+    let (errors, warnings): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| f.is_error());
+    if !errors.is_empty() {
+        return Err(PipelineError::Findings(errors).into());
+    }
+    let docs = &planned.docs;
+    let documents = (0..docs.len())
+        .filter(|&i| stream::has_content(docs.bytes(i)))
+        .count();
+    Ok(Output::notes(format!(
+        "{}ok: {n} placeholder(s) in {documents} document(s)\n",
+        render_warnings(&warnings),
+    )))
+}

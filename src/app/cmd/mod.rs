@@ -1,0 +1,191 @@
+//! One module per command. Each takes the resolved settings and injected I/O and returns
+//! what to write ([`Output`]); none prints or exits. [`render_stream`] drives the pipeline
+//! for `render`, `krm` and `plan`, opening the seed between its stages.
+
+pub mod cert;
+pub mod check;
+pub mod derive;
+pub mod init;
+pub mod plan;
+pub mod recipients;
+pub mod render;
+pub mod values;
+
+use std::path::PathBuf;
+
+use crate::app::args::RenderArgs;
+use crate::app::error::Error;
+use crate::app::hosts;
+use crate::app::settings::{function_seed, SeedPath, Settings};
+use crate::derive::mac;
+use crate::lock::LockOptions;
+use crate::manifest::document::Documents;
+use crate::pipeline::{self, Options, Rendered};
+use crate::secret::SecretBytes;
+use crate::seed::file::{self, SeedFile};
+
+/// What goes to stdout on success.
+#[derive(Debug, Default)]
+pub enum Stdout {
+    /// Nothing.
+    #[default]
+    Nothing,
+    /// Bytes (a derived value, a table, a list).
+    Bytes(SecretBytes),
+    /// The rendered stream.
+    Stream(Documents),
+}
+
+/// What a command produced: bytes for stdout (written only on success) and notes for stderr.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The bytes for stdout.
+    pub stdout: Stdout,
+    /// Messages for stderr (never secret).
+    pub notes: String,
+}
+
+impl Output {
+    /// Output of some bytes and no notes.
+    pub fn bytes(b: impl Into<Vec<u8>>) -> Self {
+        Output {
+            stdout: Stdout::Bytes(SecretBytes::new(b.into())),
+            notes: String::new(),
+        }
+    }
+
+    /// Output of notes only.
+    pub fn notes(notes: String) -> Self {
+        Output {
+            stdout: Stdout::Nothing,
+            notes,
+        }
+    }
+
+    /// Writes stdout. SECRET: rendered manifests leave the process here, only on success.
+    pub fn write_stdout(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match &self.stdout {
+            Stdout::Nothing => Ok(()),
+            Stdout::Bytes(b) => {
+                w.write_all(b.expose())?;
+                w.flush()
+            }
+            Stdout::Stream(d) => d.write_to(w),
+        }
+    }
+}
+
+/// Opens a seed file after the host's path guard approved it.
+pub fn open_seed(settings: &Settings, seed: &SeedPath) -> Result<SeedFile, Error> {
+    hosts::check_argocd_path(&seed.path, "seed file")?;
+    Ok(file::open(&seed.path, seed.origin, &settings.identities)?)
+}
+
+/// Pipeline options of `render`, `krm` and `plan`.
+fn options(args: &RenderArgs, krm: bool) -> Options {
+    Options {
+        allow_empty: args.allow_empty,
+        require_resource_list: krm,
+    }
+}
+
+/// Lock options of `render`, `krm` and `plan`.
+fn lock_options(args: &RenderArgs) -> LockOptions {
+    LockOptions {
+        path: args.lock.clone(),
+        update: args.update_lock,
+    }
+}
+
+/// Runs the whole pipeline over stdin: plan, open the seed when a value or a rollout key
+/// needs it, inject, annotate, check; then the lock. Returns the render, unwritten.
+pub fn render_stream(
+    settings: &Settings,
+    args: &RenderArgs,
+    input: SecretBytes,
+    krm: bool,
+) -> Result<Rendered, Error> {
+    let planned = pipeline::plan(input, &settings.inputs(), options(args, krm))?;
+    let seed_path = planned
+        .function_seed
+        .clone()
+        .map(function_seed)
+        .unwrap_or_else(|| settings.seed.clone());
+    let mut seed = None;
+    if planned.needs_seed() {
+        seed = Some(open_seed(settings, &seed_path)?);
+    }
+    let certs = settings.certs(&planned.ctx.scope);
+    let injected = planned.inject(seed.as_ref().map(|s| (s, seed_path.path.as_path())), &certs)?;
+    let analysis = injected.analyze(&settings.rollout());
+    if analysis.needs_key() && seed.is_none() {
+        seed = Some(open_seed(settings, &seed_path)?);
+    }
+    let key = seed.as_ref().map(|s| mac::rollout_key(&s.seed));
+    let rendered = injected.finish(analysis, key.as_ref().map(|k| k.expose()), &settings.tls()?)?;
+    let lock = lock_options(args);
+    if let Some(text) = crate::lock::check(&lock, &rendered.injected, rendered.namespace.as_ref())?
+    {
+        if let Some(path) = &lock.path {
+            crate::app::fs::write_atomic(path, text.as_bytes(), 0o644)?;
+        }
+    }
+    Ok(rendered)
+}
+
+/// `keyseed last-error`: prints the error file of the last failed run.
+pub fn last_error(settings: &Settings) -> Result<Output, Error> {
+    let path = settings
+        .error_file
+        .clone()
+        .or_else(hosts::default_error_file)
+        .ok_or_else(|| Error::Usage("no error file: set --error-file or HOME".into()))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!(
+                "no error recorded in {} (the last run succeeded)\n",
+                path.display()
+            )
+        }
+        Err(source) => return Err(crate::app::error::CommandError::Read { path, source }.into()),
+    };
+    Ok(Output::bytes(text))
+}
+
+/// The recipients file next to the seed file.
+pub fn recipients_path(settings: &Settings) -> PathBuf {
+    settings
+        .seed
+        .path
+        .parent()
+        .map(|p| p.join("keyseed.recipients"))
+        .unwrap_or_else(|| PathBuf::from("keyseed.recipients"))
+}
+
+/// The text of a recipients file.
+pub fn recipients_text(recipients: &[String]) -> String {
+    let mut t = String::from("# age recipients keyseed.age is encrypted to (one per line)\n");
+    for r in recipients {
+        t.push_str(r);
+        t.push('\n');
+    }
+    t
+}
+
+/// Re-encrypts the seed file to `recipients` and rewrites both files atomically (the seed
+/// first: an interruption leaves a seed every old and new recipient can still open).
+pub fn rewrite_seed(
+    settings: &Settings,
+    seed: &SeedFile,
+    recipients: &[String],
+) -> Result<(), Error> {
+    let cipher = crate::seed::recipients::encrypt(&seed.to_plaintext(), recipients)?;
+    crate::app::fs::write_atomic(&settings.seed.path, &cipher, 0o644)?;
+    crate::app::fs::write_atomic(
+        &recipients_path(settings),
+        recipients_text(recipients).as_bytes(),
+        0o644,
+    )?;
+    Ok(())
+}

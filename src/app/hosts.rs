@@ -1,0 +1,157 @@
+//! What keyseed must do differently for each host: Argo CD's path guard (an Application may
+//! only name files in its own repository), the error file Helm 4 needs (it discards a
+//! post-renderer's stderr), and the kustomize legacy exec plugin's config file.
+
+use std::path::{Path, PathBuf};
+
+use crate::k8s::krm::{self, FunctionSettings, KrmError};
+
+/// A host contract keyseed refuses to break.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// Under Argo CD, a path outside the Application's repository.
+    #[error("refusing {what} `{}` under Argo CD: {why}", path.display())]
+    ArgoPath {
+        /// `seed file`, `config file`.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// The kustomize plugin config cannot be read.
+    #[error("cannot read kustomize plugin config `{}`", path.display())]
+    PluginRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kustomize plugin config is not a `KeyseedTransformer`.
+    #[error("kustomize plugin config `{}`", path.display())]
+    PluginConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: KrmError,
+    },
+}
+
+impl HostError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            HostError::ArgoPath { .. } => {
+                Some("Applications may only name files inside their own repository".into())
+            }
+            HostError::PluginConfig { .. } => Some(
+                "expected `kind: KeyseedTransformer` with optional spec.scope, spec.namespace, spec.seed"
+                    .into(),
+            ),
+            HostError::PluginRead { .. } => None,
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// `$XDG_CACHE_HOME/keyseed/last-error.txt`, else `~/.cache/keyseed/last-error.txt`.
+pub fn default_error_file() -> Option<PathBuf> {
+    let base = env("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("keyseed").join("last-error.txt"))
+}
+
+/// Whether keyseed runs as a Helm plugin (Helm sets `HELM_PLUGIN_NAME` for plugins).
+pub fn under_helm_plugin() -> bool {
+    env("HELM_PLUGIN_NAME").is_some()
+}
+
+/// Helm 4 discards a post-renderer's stderr, even on failure: keep the error where the user
+/// can read it (`keyseed last-error`, `helm keyseed last-error`), and on a terminal show it.
+/// Errors never hold secret values; the file is still private (0600).
+pub fn record_error(path: &Path, text: &str) {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    if let Ok(mut f) = opts.open(path) {
+        let _ = f.write_all(text.as_bytes());
+    }
+    if under_helm_plugin() {
+        if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+            let _ = write!(tty, "keyseed (post-renderer) failed:\n{text}");
+        }
+    }
+}
+
+/// Reads a kustomize legacy exec plugin's config file (`kind: KeyseedTransformer`).
+pub fn legacy_plugin_settings(path: &Path) -> Result<FunctionSettings, HostError> {
+    let text = std::fs::read_to_string(path).map_err(|source| HostError::PluginRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    krm::from_legacy_config(&text).map_err(|source| HostError::PluginConfig {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Under Argo CD (`ARGOCD_APP_NAME` set), paths an Application may choose (through
+/// `ARGOCD_ENV_*` → `--seed`, `--config`) must stay inside the repository the sidecar received:
+/// not absolute, no symlink, and inside the repository root, which is the working directory
+/// minus `ARGOCD_APP_SOURCE_PATH`. Otherwise one tenant could render with another tenant's seed
+/// through the shared identity.
+pub fn check_argocd_path(path: &Path, what: &'static str) -> Result<(), HostError> {
+    let Some(_) = env("ARGOCD_APP_NAME") else {
+        return Ok(());
+    };
+    let refuse = |why: String| HostError::ArgoPath {
+        what,
+        path: path.to_path_buf(),
+        why,
+    };
+    if path.is_absolute() {
+        return Err(refuse("the path is absolute".into()));
+    }
+    let cwd = std::env::current_dir()
+        .and_then(|c| c.canonicalize())
+        .map_err(|e| refuse(e.to_string()))?;
+    let mut root = cwd.clone();
+    if let Some(src) = env("ARGOCD_APP_SOURCE_PATH") {
+        for c in Path::new(&src).components() {
+            if matches!(c, std::path::Component::Normal(_)) {
+                root.pop();
+            }
+        }
+    }
+    // Resolve lexically first (the file may not exist), checking every step for a symlink.
+    let mut cur = cwd.clone();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                cur.pop();
+            }
+            std::path::Component::Normal(n) => {
+                cur.push(n);
+                if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(refuse("it goes through a symbolic link".into()));
+                }
+            }
+            _ => {}
+        }
+        if !cur.starts_with(&root) {
+            return Err(refuse("it is outside the repository".into()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The application layer, the only one that knows about the process: raw arguments
+//! ([`args`]) are resolved into one [`settings::Settings`], host contracts ([`hosts`]) are
+//! applied, stdin is read once, and each command ([`cmd`]) drives the layers below. Errors
+//! of every layer meet in [`error`]; files are written only through [`fs`].
+
+pub mod args;
+pub mod cmd;
+pub mod error;
+pub mod fs;
+pub mod hosts;
+pub mod settings;
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::app::args::{Cli, Command, RenderArgs};
+use crate::app::cmd::Output;
+use crate::app::error::{Error, InputError};
+use crate::app::settings::Settings;
+use crate::manifest::stream::MAX_INPUT;
+use crate::secret::SecretBytes;
+
+/// Reads all of stdin once, with the size cap of [`MAX_INPUT`]. `size_hint` (a regular
+/// file's length) lets the buffer be allocated once at full size.
+fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<SecretBytes, Error> {
+    if size_hint.is_some_and(|n| n > MAX_INPUT as u64) {
+        return Err(InputError::TooLarge(MAX_INPUT).into());
+    }
+    let cap = size_hint.unwrap_or(1 << 16) as usize + 1;
+    let mut buf = SecretBytes::new(Vec::with_capacity(cap));
+    stdin
+        .take(MAX_INPUT as u64 + 1)
+        .read_to_end(buf.expose_mut())
+        .map_err(InputError::Read)?;
+    if buf.expose().len() > MAX_INPUT {
+        return Err(InputError::TooLarge(MAX_INPUT).into());
+    }
+    Ok(buf)
+}
+
+/// Runs one parsed command line. Returns what to write; writes nothing itself.
+/// `stdin_len` is stdin's size when it is a regular file.
+pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Output, Error> {
+    let reads_config = !matches!(cli.command, Command::LastError | Command::Init(_));
+    // Under Argo CD a config path is checked before it is read (it may name the seed).
+    if let (true, Some(c)) = (reads_config, &cli.global.config) {
+        hosts::check_argocd_path(c, "config file")?;
+    }
+    let settings = if reads_config {
+        Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?
+    } else {
+        // A broken keyseed.yaml must not hide the last error, nor stop `init`.
+        Settings::resolve(&cli.global)
+    };
+    if reads_config {
+        hosts::check_argocd_path(&settings.seed.path, "seed file")?;
+    }
+    match &cli.command {
+        Command::Init(a) => cmd::init::run(&settings, a),
+        Command::Render(a) => cmd::render::run(&settings, a, read_stdin(stdin, stdin_len)?, false),
+        Command::Krm(a) => cmd::render::run(&settings, a, read_stdin(stdin, stdin_len)?, true),
+        Command::Plan(a) => cmd::plan::run(&settings, a, read_stdin(stdin, stdin_len)?),
+        Command::Check(a) => cmd::check::run(&settings, a, read_stdin(stdin, stdin_len)?),
+        Command::Derive(a) => cmd::derive::run(&settings, a),
+        Command::LastError => cmd::last_error(&settings),
+        Command::Recipients(c) => cmd::recipients::run(&settings, c),
+        Command::Cert(c) => cmd::cert::run(&settings, c),
+        Command::Values(c) => cmd::values::run(&settings, c, stdin),
+    }
+}
+
+/// A legacy kustomize exec plugin call: `keyseed CONFIG-FILE` with the resources on stdin
+/// (kustomize passes the plugin config file as the only argument).
+pub fn run_legacy_plugin(config: &Path, stdin: &mut dyn Read) -> Result<Output, Error> {
+    use clap::Parser as _;
+    let cli =
+        Cli::try_parse_from(["keyseed", "render"]).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut settings = Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?;
+    settings.apply_function(hosts::legacy_plugin_settings(config)?);
+    let input = read_stdin(stdin, None)?;
+    cmd::render::run(&settings, &RenderArgs::default(), input, false)
+}
+
+/// Whether the first argument is a kustomize legacy plugin config file rather than a command.
+pub fn is_legacy_plugin_call(arg: &std::ffi::OsStr) -> bool {
+    use clap::CommandFactory as _;
+    let s = arg.to_string_lossy();
+    if s.starts_with('-') {
+        return false;
+    }
+    let cmd = Cli::command();
+    let known = cmd
+        .get_subcommands()
+        .any(|c| c.get_name() == s || c.get_all_aliases().any(|a| a == s));
+    !known && Path::new(arg).is_file()
+}
+
+/// The whole program after argument parsing: runs, writes stdout once on success, renders
+/// the error otherwise (also into the error file Helm 4 users read). Returns the exit code.
+pub fn finish(out: Result<Output, Error>, error_file: Option<&Path>) -> u8 {
+    let fail = |e: &Error| {
+        let text = error::render(e);
+        eprint!("{text}");
+        if let Some(f) = error_file {
+            hosts::record_error(f, &text);
+        }
+        e.exit_code()
+    };
+    match out {
+        Ok(out) => {
+            eprint!("{}", out.notes);
+            let mut stdout = std::io::stdout().lock();
+            match out.write_stdout(&mut stdout) {
+                Ok(()) => {
+                    if let Some(f) = error_file {
+                        // A stale error must not outlive a successful run.
+                        let _ = std::fs::remove_file(f);
+                    }
+                    0
+                }
+                Err(e) => fail(&Error::Stdout(e)),
+            }
+        }
+        Err(e) => fail(&e),
+    }
+}

@@ -1,0 +1,368 @@
+//! Applying `keyseed.yaml` to the stream, before planning: each `secrets:` entry (and the
+//! Secret of each `certificates:` entry) must match exactly one Secret, whose keys then get
+//! the entry's placeholders (replacing whatever the chart wrote; missing keys are inserted),
+//! or, with `create: true` and no match, becomes a new Secret document. The ordinary planner
+//! then fills them, so config-driven and chart-driven placeholders behave identically.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use base64::Engine as _;
+
+use crate::config::schema::{Config, SecretEntry};
+use crate::diag::{Finding, Location};
+use crate::k8s::object::{self, Context, HELM4_FILENAME};
+use crate::manifest::document::{Documents, EditError};
+use crate::manifest::edit::{self, quote, Edit};
+use crate::manifest::yaml::{Mapping, Node, Scalar};
+use crate::placeholder::{self, placeholder_text};
+
+/// Applies the config's `secrets:` to the stream. Returns the findings (an entry that
+/// matches nothing or several Secrets); an edit that does not parse is an internal error.
+pub fn apply(
+    docs: &mut Documents,
+    config: &Config,
+    config_path: &Path,
+    ctx: &Context,
+) -> Result<Vec<Finding>, EditError> {
+    let entries = &config.secrets;
+    let mut findings = Vec::new();
+    if entries.is_empty() {
+        return Ok(findings);
+    }
+    let mut matches: Vec<Vec<Location>> = vec![Vec::new(); entries.len()];
+    for i in 0..docs.len() {
+        if !candidate(docs.bytes(i), entries) {
+            continue;
+        }
+        docs.tree(i);
+        let (text, Some(Ok(roots))) = (docs.text(i), docs.kept_tree(i)) else {
+            continue; // the planner reports a document that does not parse
+        };
+        let mut edits = Vec::new();
+        for obj in object::resources(roots) {
+            if obj.get_str("kind") != Some("Secret") {
+                continue;
+            }
+            let ns = object::namespace(obj, ctx.namespace.as_deref());
+            let name = object::name(obj);
+            for (j, e) in entries.iter().enumerate() {
+                let ns_ok = e.namespace.as_deref().is_none_or(|n| n == ns);
+                if name == Some(e.name.as_str()) && ns_ok {
+                    matches[j].push(object::location(i + 1, text, obj, None));
+                    edits.extend(patch_secret(text, obj, &entry_pairs(e, &ctx.scope)));
+                }
+            }
+        }
+        docs.apply(i, edits)?;
+    }
+    let helm4 = memchr::memmem::find(docs.input().as_bytes(), HELM4_FILENAME.as_bytes()).is_some();
+    for (j, e) in entries.iter().enumerate() {
+        let at = format!(
+            "{} secrets[{j}] ({}{})",
+            config_path.display(),
+            e.namespace
+                .as_deref()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default(),
+            e.name
+        );
+        let hint = Some(format!(
+            "fix the name in {}, or set `create: true` to have keyseed add the Secret",
+            config_path.display()
+        ));
+        match (matches[j].len(), e.create) {
+            (1, _) => {}
+            (0, true) => {
+                if !create(docs, e, &entry_pairs(e, &ctx.scope), ctx, helm4)? {
+                    findings.push(Finding::about_file(
+                        format!("{at}: cannot add a Secret to this ResourceList's `items`"),
+                        None,
+                    ));
+                }
+            }
+            (0, false) => findings.push(Finding::about_file(
+                format!(
+                    "{at} matches no Secret in the stream{}",
+                    match &ctx.namespace {
+                        Some(ns) => format!(" (documents without a namespace count as `{ns}`)"),
+                        None => String::new(),
+                    }
+                ),
+                hint,
+            )),
+            (n, _) => findings.push(Finding::about_file(
+                format!(
+                    "{at} matches {n} Secrets ({}); add `namespace:` to the entry to pick one",
+                    matches[j]
+                        .iter()
+                        .map(|l| l.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                hint,
+            )),
+        }
+    }
+    Ok(findings)
+}
+
+/// Whether a document may hold a Secret a config entry names (cheap byte test).
+fn candidate(text: &[u8], entries: &[SecretEntry]) -> bool {
+    memchr::memmem::find(text, b"Secret").is_some()
+        && entries
+            .iter()
+            .any(|e| memchr::memmem::find(text, e.name.as_bytes()).is_some())
+}
+
+/// Adds the Secret of a `create: true` entry: as the first item of a stream that is one
+/// KRM ResourceList, else as a new document at the end. `false` when a ResourceList has no
+/// `items` to add it to.
+fn create(
+    docs: &mut Documents,
+    e: &SecretEntry,
+    pairs: &[(String, String)],
+    ctx: &Context,
+    helm4: bool,
+) -> Result<bool, EditError> {
+    let is_resource_list = docs.len() == 1
+        && matches!(docs.tree(0), Ok(r) if r.first().and_then(|r| r.get_str("kind")) == Some("ResourceList"));
+    if is_resource_list {
+        let (text, Some(Ok(roots))) = (docs.text(0), docs.kept_tree(0)) else {
+            return Ok(false);
+        };
+        let Some(edit) = insert_item(text, &roots[0], e, pairs, ctx.namespace.as_deref()) else {
+            return Ok(false);
+        };
+        docs.apply(0, vec![edit])?;
+        return Ok(true);
+    }
+    let mut t = created_secret(e, pairs, ctx.namespace.as_deref(), helm4);
+    let last_ends_nl = docs.is_empty() || {
+        let last = docs.bytes(docs.len() - 1);
+        last.is_empty() || last.ends_with(b"\n")
+    };
+    if !last_ends_nl {
+        t.insert(0, '\n');
+    }
+    docs.push(t)?;
+    Ok(true)
+}
+
+/// The (key, placeholder text) pairs one entry writes into the Secret named `name`.
+fn entry_pairs(entry: &SecretEntry, scope: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (k, v) in &entry.data {
+        let Ok(ph) = placeholder::parse(v) else {
+            continue; // checked when the config was loaded
+        };
+        let id = ph
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("{scope}/{}/{k}", entry.name));
+        if k.contains("{gen}") {
+            for g in ph.generations.list() {
+                out.push((
+                    k.replace("{gen}", &g.to_string()),
+                    placeholder_text(&ph, &id, Some(g)),
+                ));
+            }
+        } else {
+            out.push((k.clone(), placeholder_text(&ph, &id, None)));
+        }
+    }
+    out
+}
+
+/// Edits that put `pairs` into the Secret `obj` (a mapping in `text`): existing keys get
+/// their value replaced, missing keys are inserted into `stringData` (or `data`, base64,
+/// when only `data` exists), and a missing `stringData` is added.
+fn patch_secret(text: &str, obj: &Node, pairs: &[(String, String)]) -> Vec<Edit> {
+    let Node::Map(root) = obj else { return vec![] };
+    let find = |section: &str, key: &str| -> Option<(Scalar, Scalar)> {
+        match obj.get(section) {
+            Some(Node::Map(m)) => m.entries.iter().find_map(|(k, v)| match (k, v) {
+                (Node::Scalar(ks), Node::Scalar(vs)) if ks.value == key => {
+                    Some((ks.clone(), vs.clone()))
+                }
+                _ => None,
+            }),
+            _ => None,
+        }
+    };
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut edits = Vec::new();
+    let mut missing = Vec::new();
+    for (k, ph) in pairs {
+        if let Some((ks, vs)) = find("stringData", k) {
+            let (range, trailing) = edit::value_range(text, &ks, &vs);
+            edits.push(Edit::plain(range, quote(ph) + &trailing));
+        } else if let Some((ks, vs)) = find("data", k) {
+            let (range, trailing) = edit::value_range(text, &ks, &vs);
+            edits.push(Edit::plain(range, quote(&b64(ph)) + &trailing));
+        } else {
+            missing.push((k.clone(), ph.clone()));
+        }
+    }
+    if missing.is_empty() {
+        return edits;
+    }
+    let (section, encode) = match (obj.get("stringData"), obj.get("data")) {
+        (Some(Node::Map(m)), _) => (Some(m), false),
+        (_, Some(Node::Map(m))) => (Some(m), true),
+        _ => (None, false),
+    };
+    let entries: Vec<(String, String)> = missing
+        .into_iter()
+        .map(|(k, v)| (k, if encode { b64(&v) } else { v }))
+        .collect();
+    match section {
+        Some(m) => edits.push(insert_into(text, m, &entries)),
+        None => {
+            // No stringData/data map: add `stringData` to the Secret itself. A `stringData:`
+            // with a null value is replaced.
+            if let Some((ks, vs)) = root.entries.iter().find_map(|(k, v)| match (k, v) {
+                (Node::Scalar(ks), Node::Scalar(vs)) if ks.value == "stringData" => Some((ks, vs)),
+                _ => None,
+            }) {
+                let flow = flow_map(&entries);
+                let r = ks.span.end..vs.span.end.max(ks.span.end);
+                let colon_and_value = &text[r.clone()];
+                let start = ks.span.end + colon_and_value.find(':').map_or(0, |i| i + 1);
+                edits.push(Edit::plain(
+                    start..vs.span.end.max(start),
+                    format!(" {flow}"),
+                ));
+            } else {
+                edits.push(insert_section(text, root, "stringData", &entries));
+            }
+        }
+    }
+    edits
+}
+
+fn flow_map(entries: &[(String, String)]) -> String {
+    let inner: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("{}: {}", quote(k), quote(v)))
+        .collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// Inserts entries (plain values, written quoted) as the first entries of a mapping.
+fn insert_into(text: &str, m: &Mapping, entries: &[(String, String)]) -> Edit {
+    let raw: Vec<(String, String)> = entries.iter().map(|(k, v)| (k.clone(), quote(v))).collect();
+    edit::insert_entries(text, m, &raw)
+}
+
+/// Adds `name: {entries}` as the first entry of a resource mapping.
+fn insert_section(text: &str, root: &Mapping, name: &str, entries: &[(String, String)]) -> Edit {
+    edit::insert_entries(text, root, &[(name.to_string(), flow_map(entries))])
+}
+
+/// A new Secret document (YAML, `# Source:` comment for Helm 3, optional Helm 4 filename
+/// annotation) with the entry's placeholders in `stringData`.
+fn created_secret(
+    entry: &SecretEntry,
+    pairs: &[(String, String)],
+    default_ns: Option<&str>,
+    helm4: bool,
+) -> String {
+    let mut s = String::from("---\n");
+    s.push_str(&format!("# Source: keyseed/created/{}.yaml\n", entry.name));
+    s.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
+    s.push_str(&format!("  name: {}\n", quote(&entry.name)));
+    if let Some(ns) = entry.namespace.as_deref().or(default_ns) {
+        s.push_str(&format!("  namespace: {}\n", quote(ns)));
+    }
+    if !entry.labels.is_empty() {
+        s.push_str("  labels:\n");
+        for (k, v) in &entry.labels {
+            s.push_str(&format!("    {}: {}\n", quote(k), quote(v)));
+        }
+    }
+    let mut annotations = entry.annotations.clone();
+    annotations.insert("keyseed.io/created".into(), "true".into());
+    if helm4 {
+        annotations.insert(
+            "postrenderer.helm.sh/postrender-filename".into(),
+            format!("keyseed/created/{}.yaml", entry.name),
+        );
+    }
+    s.push_str("  annotations:\n");
+    for (k, v) in &annotations {
+        s.push_str(&format!("    {}: {}\n", quote(k), quote(v)));
+    }
+    s.push_str(&format!(
+        "type: {}\n",
+        quote(entry.secret_type.as_deref().unwrap_or("Opaque"))
+    ));
+    s.push_str("stringData:\n");
+    for (k, v) in pairs {
+        s.push_str(&format!("  {}: {}\n", quote(k), quote(v)));
+    }
+    s
+}
+
+/// A created Secret as a one-line flow mapping (for a ResourceList's `items`).
+fn created_secret_flow(
+    entry: &SecretEntry,
+    pairs: &[(String, String)],
+    default_ns: Option<&str>,
+) -> String {
+    let map = |m: &BTreeMap<String, String>| {
+        let v: Vec<String> = m
+            .iter()
+            .map(|(k, v)| format!("{}: {}", quote(k), quote(v)))
+            .collect();
+        format!("{{{}}}", v.join(", "))
+    };
+    let mut meta = vec![format!("\"name\": {}", quote(&entry.name))];
+    if let Some(ns) = entry.namespace.as_deref().or(default_ns) {
+        meta.push(format!("\"namespace\": {}", quote(ns)));
+    }
+    if !entry.labels.is_empty() {
+        meta.push(format!("\"labels\": {}", map(&entry.labels)));
+    }
+    let mut annotations = entry.annotations.clone();
+    annotations.insert("keyseed.io/created".into(), "true".into());
+    meta.push(format!("\"annotations\": {}", map(&annotations)));
+    format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {{{}}}, \"type\": {}, \"stringData\": {}}}",
+        meta.join(", "),
+        quote(entry.secret_type.as_deref().unwrap_or("Opaque")),
+        flow_map(pairs)
+    )
+}
+
+/// An edit adding a created Secret as the first item of a ResourceList (block or flow
+/// `items`). `None` when the list has no `items` sequence.
+fn insert_item(
+    text: &str,
+    root: &Node,
+    entry: &SecretEntry,
+    pairs: &[(String, String)],
+    default_ns: Option<&str>,
+) -> Option<Edit> {
+    let Some(Node::Seq(items)) = root.get("items") else {
+        return None;
+    };
+    let item = created_secret_flow(entry, pairs, default_ns);
+    let bytes = text.as_bytes();
+    if bytes.get(items.span.start) == Some(&b'[') {
+        let at = items.span.start + 1;
+        let sep = if items.items.is_empty() { "" } else { ", " };
+        return Some(Edit::plain(at..at, format!("{item}{sep}")));
+    }
+    let first = items.items.first()?.span().start;
+    let dash = bytes[..first].iter().rposition(|&b| b == b'-')?;
+    let line_start = bytes[..dash]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let newline = edit::newline(text);
+    Some(Edit::plain(
+        dash..dash,
+        format!("- {item}{newline}{}", " ".repeat(dash - line_start)),
+    ))
+}

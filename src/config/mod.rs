@@ -1,0 +1,5 @@
+//! `keyseed.yaml`: stable secrets for charts you do not control. [`schema`] loads and checks
+//! the file; [`apply`] turns its `secrets:` into edits of the stream before planning.
+
+pub mod apply;
+pub mod schema;

@@ -1,0 +1,387 @@
+//! The schema of `keyseed.yaml` and its loading: unknown keys are errors with line and
+//! column, and everything serde cannot check (placeholders, names, dates, key formats) is
+//! checked here, so later layers receive only valid settings. It holds no secret: config
+//! `data` values must be placeholders.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::derive::certs::LeafSpec;
+use crate::placeholder::{self, Generations};
+
+/// The whole config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Derivation scope (flags and `KEYSEED_SCOPE` win).
+    pub scope: Option<String>,
+    /// Seed file, relative to the config file's directory.
+    pub seed: Option<PathBuf>,
+    /// Secrets to patch or create.
+    #[serde(default)]
+    pub secrets: Vec<SecretEntry>,
+    /// Rollout annotation settings.
+    pub rollme: Option<Rollme>,
+    /// TLS validation settings.
+    pub tls: Option<Tls>,
+    /// Deterministic certificates.
+    #[serde(default)]
+    pub certificates: Vec<Certificate>,
+    /// `certificates:` checked and parsed (filled by [`Config::parse`]).
+    #[serde(skip)]
+    pub leaves: Vec<LeafSpec>,
+}
+
+/// One `secrets:` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecretEntry {
+    /// The Secret's `metadata.name`.
+    pub name: String,
+    /// Optional namespace to match (documents without one use `--namespace`).
+    pub namespace: Option<String>,
+    /// Create the Secret when the stream has none.
+    #[serde(default)]
+    pub create: bool,
+    /// `type` of a created Secret (default `Opaque`).
+    #[serde(rename = "type")]
+    pub secret_type: Option<String>,
+    /// Labels of a created Secret.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations of a created Secret.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Data keys and their placeholders.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+/// `rollme:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Rollme {
+    /// Annotation name (default `keyseed.io/rollme`).
+    pub annotation: Option<String>,
+    /// Workload kinds to annotate.
+    pub kinds: Option<Vec<String>>,
+}
+
+/// `tls:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Tls {
+    /// Warn when a certificate expires within this many days.
+    pub min_days: Option<u32>,
+}
+
+/// One `certificates:` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Certificate {
+    /// The `kubernetes.io/tls` Secret to fill or create.
+    pub secret: String,
+    /// Derived CA id.
+    pub ca: String,
+    /// Subject common name.
+    pub common_name: Option<String>,
+    /// DNS SANs.
+    #[serde(default)]
+    pub dns_names: Vec<String>,
+    /// Fixed start of validity (`YYYY-MM-DD`).
+    pub not_before: String,
+    /// Validity in days.
+    pub days: u32,
+    /// Key type.
+    pub key: Option<String>,
+}
+
+/// A config file keyseed cannot use. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named by `--config` / `KEYSEED_CONFIG` cannot be read.
+    #[error("cannot read the config file `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not valid YAML, or not the schema (unknown key, wrong type).
+    #[error("invalid config `{}`: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// Line, column and what the parser expected (never a value: only placeholders and
+        /// names live here, but the loader does not quote input).
+        message: String,
+    },
+    /// Valid YAML of the right shape, but a setting is wrong.
+    #[error("invalid config `{}`: {at}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Which entry, e.g. `secrets[0] (backend-keys)`.
+        at: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A problem in one entry, before the file's path is attached.
+struct Invalid {
+    at: String,
+    message: String,
+}
+
+fn invalid(at: &str, message: String) -> Invalid {
+    Invalid {
+        at: at.to_string(),
+        message,
+    }
+}
+
+/// A scope that cannot be written into placeholder ids.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("scope `{0}` must not contain white space, `<` or `>`")]
+pub struct ScopeError(pub String);
+
+impl Config {
+    /// Parses config text; `path` is for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let err = |message: String| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut opts = serde_saphyr::options::Options::default();
+        opts.legacy_octal_numbers = true;
+        let cfg: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
+                let first = e.to_string().lines().next().unwrap_or("").to_string();
+                match e.location() {
+                    Some(l) => err(format!("line {} column {}: {first}", l.line(), l.column())),
+                    None => err(first),
+                }
+            })?
+        };
+        let mut cfg = cfg;
+        let located = |e: Invalid| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            at: e.at,
+            message: e.message,
+        };
+        cfg.validate_certificates().map_err(located)?;
+        cfg.validate().map_err(located)?;
+        Ok(cfg)
+    }
+
+    /// Checks `certificates:` and turns each entry into a `secrets:` entry that fills (or
+    /// creates) its `kubernetes.io/tls` Secret with `tls.crt`, `tls.key` and `ca.crt`.
+    fn validate_certificates(&mut self) -> Result<(), Invalid> {
+        for (i, c) in self.certificates.iter().enumerate() {
+            let at = format!("certificates[{i}] ({})", c.secret);
+            let key = c.key.as_deref().unwrap_or("ecdsa-p256");
+            let key = match placeholder::parse_spec(key).map(|p| p.format) {
+                Ok(f) if f.is_private_key() => f,
+                _ => {
+                    return Err(invalid(
+                        &at,
+                        format!("key `{key}` must be ecdsa-p256, ed25519 or rsa:2048|3072|4096"),
+                    ))
+                }
+            };
+            if !placeholder::is_key_name(&c.ca) {
+                return Err(invalid(
+                    &at,
+                    format!("ca `{}` must match [-._a-zA-Z0-9]+", c.ca),
+                ));
+            }
+            if c.days == 0 {
+                return Err(invalid(&at, "days must be at least 1".into()));
+            }
+            let Ok(not_before) = time::Date::parse(
+                &c.not_before,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            ) else {
+                return Err(invalid(
+                    &at,
+                    format!("not-before `{}` must be YYYY-MM-DD", c.not_before),
+                ));
+            };
+            if self.secrets.iter().any(|s| s.name == c.secret) {
+                return Err(invalid(
+                    &at,
+                    format!("Secret `{}` is also in secrets:", c.secret),
+                ));
+            }
+            if !placeholder::is_key_name(&c.secret) {
+                return Err(invalid(
+                    &at,
+                    format!("secret `{}` is not a valid name", c.secret),
+                ));
+            }
+            let leaf = LeafSpec {
+                secret: c.secret.clone(),
+                ca: c.ca.clone(),
+                common_name: c.common_name.clone(),
+                dns_names: c.dns_names.clone(),
+                not_before,
+                days: c.days,
+                key,
+            };
+            if leaf.not_after().is_none() {
+                return Err(invalid(
+                    &at,
+                    format!(
+                        "not-before {} plus {} days ends after 9999-12-31, the last date a certificate can hold",
+                        c.not_before, c.days
+                    ),
+                ));
+            }
+            self.leaves.push(leaf);
+        }
+        for c in self.certificates.clone() {
+            let mut data = BTreeMap::new();
+            data.insert(
+                "tls.crt".to_string(),
+                format!("<keyseed:cert:{}>", c.secret),
+            );
+            data.insert(
+                "tls.key".to_string(),
+                format!("<keyseed:cert-key:{}>", c.secret),
+            );
+            data.insert("ca.crt".to_string(), format!("<keyseed:ca:{}>", c.ca));
+            self.secrets.push(SecretEntry {
+                name: c.secret.clone(),
+                namespace: None,
+                create: true,
+                secret_type: Some("kubernetes.io/tls".into()),
+                labels: BTreeMap::new(),
+                annotations: BTreeMap::new(),
+                data,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks what serde cannot: placeholders, names, key names.
+    fn validate(&self) -> Result<(), Invalid> {
+        for (i, s) in self.secrets.iter().enumerate() {
+            let at = format!("secrets[{i}] ({})", s.name);
+            if s.name.is_empty() {
+                return Err(invalid(
+                    &format!("secrets[{i}]"),
+                    "`name` must not be empty".into(),
+                ));
+            }
+            if s.data.is_empty() {
+                return Err(invalid(&at, "`data` is empty".into()));
+            }
+            for (k, v) in &s.data {
+                let written = k.replace("{gen}", "0");
+                if !placeholder::is_key_name(&written) {
+                    return Err(invalid(
+                        &at,
+                        format!("data key `{k}` must match [-._a-zA-Z0-9]+"),
+                    ));
+                }
+                if !placeholder::mentions(v) {
+                    return Err(invalid(
+                        &at,
+                        format!("data `{k}`: the value is not a placeholder (config values must be placeholders such as `<keyseed:password:24>`; secrets never sit in plaintext config, use `<keyseed:value:NAME>` for a static value)"),
+                    ));
+                }
+                let ph = placeholder::parse(v).map_err(|e| {
+                    invalid(
+                        &at,
+                        format!("data `{k}`: {e} (config values must be placeholders; secrets never sit in plaintext config)"),
+                    )
+                })?;
+                let range = matches!(ph.generations, Generations::Range(..));
+                if k.contains("{gen}") != (range && ph.join.is_none()) {
+                    return Err(invalid(
+                        &at,
+                        format!("data `{k}`: a `{{gen}}` key needs `gen=A..B` (without join=), and `gen=A..B` needs a `{{gen}}` key or `join=`"),
+                    ));
+                }
+            }
+            if let Some(k) = self.secrets[..i]
+                .iter()
+                .position(|o| o.name == s.name && o.namespace == s.namespace)
+            {
+                return Err(invalid(&at, format!("the same Secret as secrets[{k}]")));
+            }
+        }
+        if let Some(scope) = &self.scope {
+            check_scope(scope).map_err(|e| invalid("scope", e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A scope becomes part of ids written into placeholders: no white space, `<` or `>`.
+pub fn check_scope(scope: &str) -> Result<(), ScopeError> {
+    if scope
+        .chars()
+        .any(|c| c.is_whitespace() || c == '<' || c == '>')
+    {
+        return Err(ScopeError(scope.to_string()));
+    }
+    Ok(())
+}
+
+/// Loads the config: an explicit path must exist; the default `./keyseed.yaml` may not.
+pub fn load(explicit: Option<&Path>) -> Result<Option<(Config, PathBuf)>, ConfigError> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("keyseed.yaml"), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Config::parse(&text, &path).map(|c| Some((c, path))),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read { path, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_with_line_and_column() {
+        let e = Config::parse(
+            "scope: prod\nsecrets:\n  - name: a\n    dta: {}\n",
+            Path::new("keyseed.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 4"), "{e}");
+        assert!(e.contains("dta"), "{e}");
+    }
+
+    #[test]
+    fn the_same_secret_twice_is_an_error() {
+        let e = Config::parse("secrets:\n  - name: a\n    data: {k: \"<keyseed:hex:4>\"}\n  - name: a\n    data: {j: \"<keyseed:hex:4>\"}\n", Path::new("c")).unwrap_err().to_string();
+        assert!(
+            e.contains("secrets[1] (a): the same Secret as secrets[0]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn config_values_must_be_placeholders() {
+        let e = Config::parse(
+            "secrets:\n  - name: a\n    data: {k: hunter2value}\n",
+            Path::new("c"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("is not a placeholder"), "{e}");
+        assert!(!e.contains("hunter2value"), "{e}");
+    }
+}

@@ -1,0 +1,244 @@
+//! Derived asymmetric keys: Ed25519, ECDSA P-256, RSA and age identities.
+//!
+//! Every key reads the derivation stream (ChaCha20 keyed by HKDF, see `derive`) and is
+//! encoded by this module's own DER writer, so no dependency upgrade can change a key or its
+//! bytes: the RSA prime search is keyseed's own (docs/derivation.md), elliptic-curve crates are
+//! used for point arithmetic only, and the PEM layout is fixed (LF, 64 columns).
+
+use num_bigint_dig::BigUint;
+use num_integer::Integer;
+use num_traits::{One, Zero};
+
+use crate::derive::der::{der_uint, seq, tlv};
+use crate::derive::kdf::Stream;
+use crate::secret::SecretBytes;
+
+/// RSA public exponent.
+pub const RSA_E: u32 = 65537;
+
+const OID_ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const OID_RSA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+];
+
+/// An Ed25519 key: the first 32 stream bytes are the secret key. PKCS#8 v1 DER (RFC 8410;
+/// v2 with the public key is not readable by OpenSSL 3.0).
+pub fn ed25519(stream: &mut Stream) -> SecretBytes {
+    let mut sk = [0u8; 32];
+    stream.fill(&mut sk);
+    let der = seq(&[
+        der_uint(&[0]),
+        seq(&[OID_ED25519.to_vec()]),
+        tlv(0x04, &tlv(0x04, &sk)),
+    ]);
+    zeroize::Zeroize::zeroize(&mut sk);
+    SecretBytes::new(der)
+}
+
+/// An ECDSA P-256 key: 32-byte big-endian candidates from the stream until one is a valid
+/// scalar (0 < d < n). PKCS#8 DER holding an RFC 5915 ECPrivateKey with the public point.
+pub fn ecdsa_p256(stream: &mut Stream) -> SecretBytes {
+    let scalar = p256_scalar(stream);
+    let d: &[u8] = scalar.expose();
+    let sk = p256::SecretKey::from_slice(d).expect("valid scalar");
+    let point =
+        p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&sk.public_key(), false);
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(point.as_bytes());
+    let ec = seq(&[der_uint(&[1]), tlv(0x04, d), tlv(0xa1, &tlv(0x03, &bits))]);
+    let der = seq(&[
+        der_uint(&[0]),
+        seq(&[OID_EC_PUBLIC_KEY.to_vec(), OID_P256.to_vec()]),
+        tlv(0x04, &ec),
+    ]);
+    SecretBytes::new(der)
+}
+
+/// The P-256 scalar: the first 32-byte big-endian stream candidate with 0 < d < n.
+pub fn p256_scalar(stream: &mut Stream) -> SecretBytes {
+    loop {
+        let mut d = SecretBytes::zeroed(32);
+        stream.fill(d.expose_mut());
+        if p256::SecretKey::from_slice(d.expose()).is_ok() {
+            return d;
+        }
+    }
+}
+
+/// Small primes for trial division before Miller–Rabin.
+fn small_primes() -> &'static [u32] {
+    static P: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let mut v: Vec<u32> = Vec::new();
+        let mut n = 3u32;
+        while v.len() < 8000 {
+            if v.iter().take_while(|&&p| p * p <= n).all(|&p| n % p != 0) {
+                v.push(n);
+            }
+            n += 2;
+        }
+        v
+    })
+}
+
+/// keyseed's RSA prime search (docs/derivation.md): read `bits/8` stream bytes as a
+/// big-endian candidate, set its two top bits and its low bit, then step by 2 to the first
+/// prime `p` with `p mod e ≠ 1`; if the search leaves the `bits`-bit range, draw a new
+/// candidate. The result is defined by arithmetic alone: any correct primality test accepts
+/// the same number.
+pub fn rsa_prime(stream: &mut Stream, bits: usize) -> BigUint {
+    let e = BigUint::from(RSA_E);
+    let limit = BigUint::one() << bits;
+    let primes = small_primes();
+    loop {
+        let mut buf = vec![0u8; bits / 8];
+        stream.fill(&mut buf);
+        buf[0] |= 0xc0;
+        *buf.last_mut().expect("non-empty") |= 1;
+        let mut p = BigUint::from_bytes_be(&buf);
+        zeroize::Zeroize::zeroize(&mut buf);
+        // Residues mod the small primes, updated incrementally while stepping by 2.
+        let mut rem: Vec<u32> = primes
+            .iter()
+            .map(|&q| num_traits::ToPrimitive::to_u32(&(&p % q)).expect("small"))
+            .collect();
+        while p < limit {
+            let sieved = rem.iter().all(|&r| r != 0);
+            if sieved && (&p % &e) != BigUint::one() && num_bigint_dig::prime::probably_prime(&p, 1)
+            {
+                return p;
+            }
+            p += 2u32;
+            for (r, &q) in rem.iter_mut().zip(primes) {
+                *r = (*r + 2) % q;
+            }
+        }
+    }
+}
+
+/// The components of a derived RSA key.
+pub struct RsaKey {
+    /// Modulus.
+    pub n: BigUint,
+    /// Private exponent `e⁻¹ mod λ(n)`.
+    d: BigUint,
+    p: BigUint,
+    q: BigUint,
+}
+
+/// An RSA key of `bits` (2048, 3072 or 4096): primes `p` then `q` from the stream (redrawn
+/// while `q == p`), ordered `p > q`; `d = e⁻¹ mod lcm(p−1, q−1)`.
+pub fn rsa(stream: &mut Stream, bits: usize) -> RsaKey {
+    let e = BigUint::from(RSA_E);
+    let p = rsa_prime(stream, bits / 2);
+    let mut q = rsa_prime(stream, bits / 2);
+    while q == p {
+        q = rsa_prime(stream, bits / 2);
+    }
+    let (p, q) = if p > q { (p, q) } else { (q, p) };
+    let lambda = (&p - 1u32).lcm(&(&q - 1u32));
+    let d = mod_inverse(&e, &lambda).expect("e is coprime with λ(n) since p, q ≢ 1 mod e");
+    RsaKey {
+        n: &p * &q,
+        d,
+        p,
+        q,
+    }
+}
+
+fn mod_inverse(a: &BigUint, m: &BigUint) -> Option<BigUint> {
+    use num_bigint_dig::{BigInt, ToBigInt};
+    let (mut old_r, mut r) = (a.to_bigint()?, m.to_bigint()?);
+    let (mut old_s, mut s) = (BigInt::one(), BigInt::zero());
+    while !r.is_zero() {
+        let q = &old_r / &r;
+        let t = &old_r - &q * &r;
+        old_r = std::mem::replace(&mut r, t);
+        let t = &old_s - &q * &s;
+        old_s = std::mem::replace(&mut s, t);
+    }
+    if old_r != BigInt::one() {
+        return None;
+    }
+    let m = m.to_bigint()?;
+    ((old_s % &m + &m) % &m).to_biguint()
+}
+
+impl RsaKey {
+    /// PKCS#1 `RSAPrivateKey` DER.
+    pub fn pkcs1(&self) -> SecretBytes {
+        let e = BigUint::from(RSA_E);
+        let one = BigUint::one();
+        let dp = &self.d % (&self.p - &one);
+        let dq = &self.d % (&self.q - &one);
+        let qinv = mod_inverse(&self.q, &self.p).expect("p, q distinct primes");
+        let int = |x: &BigUint| der_uint(&x.to_bytes_be());
+        SecretBytes::new(seq(&[
+            der_uint(&[0]),
+            int(&self.n),
+            int(&e),
+            int(&self.d),
+            int(&self.p),
+            int(&self.q),
+            int(&dp),
+            int(&dq),
+            int(&qinv),
+        ]))
+    }
+
+    /// PKCS#1 `RSAPublicKey` DER.
+    pub fn public_pkcs1(&self) -> Vec<u8> {
+        seq(&[
+            der_uint(&self.n.to_bytes_be()),
+            der_uint(&BigUint::from(RSA_E).to_bytes_be()),
+        ])
+    }
+
+    /// PKCS#8 DER wrapping the PKCS#1 key.
+    pub fn pkcs8(&self) -> SecretBytes {
+        let inner = self.pkcs1();
+        SecretBytes::new(seq(&[
+            der_uint(&[0]),
+            seq(&[OID_RSA.to_vec(), vec![0x05, 0x00]]),
+            tlv(0x04, inner.expose()),
+        ]))
+    }
+}
+
+/// An age X25519 identity: 32 stream bytes, Bech32-encoded as `AGE-SECRET-KEY-1…`.
+pub fn age_identity(stream: &mut Stream) -> String {
+    let mut sk = [0u8; 32];
+    stream.fill(&mut sk);
+    let hrp = bech32::Hrp::parse("age-secret-key-").expect("valid hrp");
+    let s = bech32::encode::<bech32::Bech32>(hrp, &sk)
+        .expect("32 bytes encode")
+        .to_uppercase();
+    zeroize::Zeroize::zeroize(&mut sk);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Seed;
+
+    #[test]
+    fn rsa_2048_is_consistent() {
+        let mut s = Stream::new(&Seed::new([9; 32]), b"rsa-test");
+        let k = rsa(&mut s, 2048);
+        assert_eq!(k.n.bits(), 2048);
+        let m = BigUint::from(12345u32);
+        let c = m.modpow(&BigUint::from(RSA_E), &k.n);
+        assert_eq!(c.modpow(&k.d, &k.n), m);
+    }
+
+    #[test]
+    fn age_identity_parses() {
+        let mut s = Stream::new(&Seed::new([1; 32]), b"age");
+        let id = age_identity(&mut s);
+        assert!(id.starts_with("AGE-SECRET-KEY-1"));
+        assert!(id.parse::<age::x25519::Identity>().is_ok());
+    }
+}

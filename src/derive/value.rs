@@ -1,0 +1,148 @@
+//! Derived values (placeholder formats of derivation v1): bytes in base64, base64url or hex,
+//! Fernet keys, uniform alphanumerics and passwords, UUIDs, and asymmetric keys as PEM.
+//!
+//! Every value reads the key-derivation function of [`crate::derive::kdf`] under the
+//! format's canonical text; changing an output for an existing (format, id, gen) is a
+//! breaking change.
+
+use base64::Engine as _;
+
+use crate::derive::der;
+use crate::derive::kdf::{bytes, hkdf, info, Stream};
+use crate::derive::keys;
+use crate::derive::mac::hex;
+use crate::placeholder::{Encoding, Format};
+use crate::secret::{SecretValue, Seed};
+
+/// `[A-Za-z0-9]`, in this order (part of derivation v1).
+pub const ALNUM: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// Password alphabet: `ALNUM` followed by the symbols (part of derivation v1).
+pub const PASSWORD: &[u8; 74] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!@#%^*+=";
+
+/// Uniform characters from `alphabet` by rejection sampling: a stream byte `b` is used only
+/// when `b < 256 - 256 % len(alphabet)`, then maps to `alphabet[b % len]`.
+fn sample(stream: &mut Stream, alphabet: &[u8], n: usize) -> String {
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let b = stream.next_byte() as usize;
+        if b < limit {
+            out.push(alphabet[b % alphabet.len()] as char);
+        }
+    }
+    out
+}
+
+/// Derives the value of a derived format for (`id`, `gen`), private keys written with
+/// `encoding`. `Format::Value` is not derived and returns `None`.
+pub fn derive(
+    seed: &Seed,
+    format: &Format,
+    encoding: Encoding,
+    id: &str,
+    gen: u64,
+) -> Option<SecretValue> {
+    let info = info(&format.canonical(), id, gen);
+    let std = base64::engine::general_purpose::STANDARD;
+    let url = base64::engine::general_purpose::URL_SAFE;
+    let value = match format {
+        Format::Base64(n) => std.encode(bytes(seed, &info, *n as usize).expose()),
+        Format::Base64Url(n) => url.encode(bytes(seed, &info, *n as usize).expose()),
+        Format::Hex(n) => hex(bytes(seed, &info, *n as usize).expose()),
+        Format::Fernet => url.encode(hkdf(seed, &info, 32).expose()),
+        Format::Uuid => {
+            let b = hkdf(seed, &info, 16);
+            let mut u = [0u8; 16];
+            u.copy_from_slice(b.expose());
+            u[6] = (u[6] & 0x0f) | 0x40; // version 4
+            u[8] = (u[8] & 0x3f) | 0x80; // RFC 9562 variant
+            let h = hex(&u);
+            zeroize::Zeroize::zeroize(&mut u);
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            )
+        }
+        Format::Alnum(n) => sample(&mut Stream::new(seed, &info), ALNUM, *n as usize),
+        Format::Password(n) => {
+            // Draw whole candidates until one holds every class; uniform over valid passwords.
+            let mut stream = Stream::new(seed, &info);
+            loop {
+                let mut cand = sample(&mut stream, PASSWORD, *n as usize);
+                let has = |f: fn(&u8) -> bool| cand.as_bytes().iter().any(f);
+                if has(u8::is_ascii_lowercase)
+                    && has(u8::is_ascii_uppercase)
+                    && has(u8::is_ascii_digit)
+                    && has(|b| !b.is_ascii_alphanumeric())
+                {
+                    break cand;
+                }
+                crate::secret::wipe(&mut cand);
+            }
+        }
+        Format::Ed25519 | Format::EcdsaP256 | Format::Rsa(_) => {
+            let mut stream = Stream::new(seed, &info);
+            let (label, der) = match format {
+                Format::Ed25519 => ("PRIVATE KEY", keys::ed25519(&mut stream)),
+                Format::EcdsaP256 => ("PRIVATE KEY", keys::ecdsa_p256(&mut stream)),
+                Format::Rsa(bits) => {
+                    let k = keys::rsa(&mut stream, *bits as usize);
+                    match encoding {
+                        Encoding::Pkcs1 => ("RSA PRIVATE KEY", k.pkcs1()),
+                        _ => ("PRIVATE KEY", k.pkcs8()),
+                    }
+                }
+                _ => unreachable!("matched above"),
+            };
+            let mut p = der::pem(label, der.expose());
+            if encoding == Encoding::Base64 {
+                let b = std.encode(p.as_bytes());
+                crate::secret::wipe(&mut p);
+                b
+            } else {
+                p
+            }
+        }
+        Format::Age => keys::age_identity(&mut Stream::new(seed, &info)),
+        Format::Value(_) | Format::Ca(_) | Format::Cert(_) | Format::CertKey(_) => return None,
+    };
+    Some(SecretValue::new(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> Seed {
+        Seed::new([7u8; 32])
+    }
+
+    #[test]
+    fn lengths_and_alphabets() {
+        let s = seed();
+        let v = derive(&s, &Format::Base64(32), Encoding::Pkcs8, "i", 0).unwrap();
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(v.expose())
+                .unwrap()
+                .len(),
+            32
+        );
+        let v = derive(&s, &Format::Hex(10000), Encoding::Pkcs8, "i", 0).unwrap();
+        assert_eq!(v.expose().len(), 20000);
+        let v = derive(&s, &Format::Alnum(500), Encoding::Pkcs8, "i", 0).unwrap();
+        assert!(v.expose().bytes().all(|b| b.is_ascii_alphanumeric()) && v.expose().len() == 500);
+        let v = derive(&s, &Format::Password(4), Encoding::Pkcs8, "i", 3).unwrap();
+        assert_eq!(v.expose().len(), 4);
+        let v = derive(&s, &Format::Uuid, Encoding::Pkcs8, "i", 0).unwrap();
+        let u = v.expose();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
+    }
+}

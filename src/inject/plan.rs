@@ -1,0 +1,430 @@
+//! Finding placeholders and planning their replacement. Needs no seed.
+//!
+//! [`plan_document`] walks a parsed document (a resource, a `List` or a KRM `ResourceList`),
+//! returns an [`Injection`] for every placeholder in a Secret's `stringData` or `data`, and a
+//! [`Finding`] for every placeholder anywhere else. `check` and `plan` use it as it is; the
+//! edits stage turns injections into byte edits once the seed is open. Values never appear
+//! in findings.
+
+use std::ops::Range;
+
+use crate::diag::{Finding, Location};
+use crate::k8s::data::decode_text;
+use crate::k8s::object::{self, field_path, Context};
+use crate::manifest::edit;
+use crate::manifest::yaml::{Mapping, Node, Scalar, Style};
+use crate::placeholder::{self, Generations, Placeholder, PREFIX, PREFIX_B64};
+
+/// Which field of a Secret holds the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// `stringData`: the value as text.
+    StringData,
+    /// `data`: the value base64-encoded.
+    Data,
+}
+
+impl Section {
+    /// The section's field name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::StringData => "stringData",
+            Section::Data => "data",
+        }
+    }
+}
+
+/// How the replacement text is laid out.
+#[derive(Debug, Clone)]
+pub enum Layout {
+    /// Replace the value scalar only.
+    Value {
+        /// Line break to write after the value (a block scalar's span holds its line break).
+        trailing: String,
+    },
+    /// Replace the whole `key: value` entry with one entry per generation.
+    Entries {
+        /// Column of the key, for block mappings.
+        col: usize,
+        /// The mapping is `{...}` flow style.
+        flow: bool,
+        /// Line break of the document (`\n` or `\r\n`).
+        newline: String,
+        /// Line break to write after the last entry.
+        trailing: String,
+    },
+}
+
+/// One placeholder to replace.
+#[derive(Debug, Clone)]
+pub struct Injection {
+    /// Where.
+    pub location: Location,
+    /// `stringData` or `data`.
+    pub section: Section,
+    /// The data key as written (`{gen}` included for a keyring).
+    pub key: String,
+    /// The parsed placeholder.
+    pub placeholder: Placeholder,
+    /// The derivation id.
+    pub id: String,
+    /// Bytes to replace in the document text.
+    pub range: Range<usize>,
+    /// How to write the replacement.
+    pub layout: Layout,
+}
+
+impl Injection {
+    /// The (data key, generation) pairs this injection writes, or one pair with `None` for a
+    /// single value or a joined keyring.
+    pub fn written_keys(&self) -> Vec<(String, Option<u64>)> {
+        crate::inject::values::written_keys(&self.key, &self.placeholder)
+    }
+
+    /// Field path for messages.
+    pub fn field(&self) -> String {
+        field_path(self.section.name(), &self.key)
+    }
+}
+
+struct Walker<'a> {
+    number: usize,
+    text: &'a str,
+    ctx: &'a Context,
+    injections: Vec<Injection>,
+    findings: Vec<Finding>,
+}
+
+/// Plans every placeholder of one stream document. `number` counts from 1.
+pub fn plan_document(
+    number: usize,
+    text: &str,
+    roots: &[Node],
+    ctx: &Context,
+) -> (Vec<Injection>, Vec<Finding>) {
+    let mut w = Walker::new(number, text, ctx);
+    for root in roots {
+        w.object(root, None);
+    }
+    (w.injections, w.findings)
+}
+
+impl<'a> Walker<'a> {
+    fn new(number: usize, text: &'a str, ctx: &'a Context) -> Self {
+        Walker {
+            number,
+            text,
+            ctx,
+            injections: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn location(&self, obj: &Node, item: Option<String>) -> Location {
+        object::location(self.number, self.text, obj, item)
+    }
+
+    fn object(&mut self, obj: &Node, item: Option<String>) {
+        let Node::Map(map) = obj else {
+            self.stray(obj, &self.location(obj, item.clone()), "");
+            return;
+        };
+        let loc = self.location(obj, item.clone());
+        let kind = obj.get_str("kind").unwrap_or("");
+        let is_list = kind.ends_with("List") && matches!(obj.get("items"), Some(Node::Seq(_)));
+        let is_resource_list = kind == "ResourceList";
+        for (k, v) in &map.entries {
+            let key = k.scalar().map(|s| s.value.as_str()).unwrap_or("");
+            match key {
+                "items" if is_list || is_resource_list => {
+                    if let Node::Seq(seq) = v {
+                        for (i, it) in seq.items.iter().enumerate() {
+                            let path = match &item {
+                                Some(p) => format!("{p}.items[{i}]"),
+                                None => format!(".items[{i}]"),
+                            };
+                            self.object(it, Some(path));
+                        }
+                    }
+                }
+                // A KRM function's own config and results are not applied to a cluster.
+                "functionConfig" | "results" if is_resource_list => {}
+                "stringData" if kind == "Secret" => {
+                    self.secret_section(v, Section::StringData, &loc, obj)
+                }
+                "data" if kind == "Secret" => self.secret_section(v, Section::Data, &loc, obj),
+                _ => {
+                    self.stray(k, &loc, "");
+                    self.stray(v, &loc, &format!(".{key}"));
+                }
+            }
+        }
+    }
+
+    /// Reports any placeholder text outside a Secret's data.
+    fn stray(&mut self, node: &Node, loc: &Location, path: &str) {
+        match node {
+            Node::Scalar(s)
+                if s.value.starts_with("<keyseed:ca:")
+                    && !matches!(s.style, Style::Literal | Style::Folded) =>
+            {
+                // Public material: a derived CA may go anywhere; a `caBundle` gets base64.
+                match placeholder::parse(&s.value) {
+                    Ok(ph) if matches!(ph.format, placeholder::Format::Ca(_)) => {
+                        let key = path.rsplit('.').next().unwrap_or("").to_string();
+                        let section = if key == "caBundle" {
+                            Section::Data
+                        } else {
+                            Section::StringData
+                        };
+                        self.injections.push(Injection {
+                            location: loc.clone(),
+                            section,
+                            key,
+                            id: ph.format.canonical(),
+                            placeholder: ph,
+                            range: s.span.clone(),
+                            layout: Layout::Value {
+                                trailing: String::new(),
+                            },
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.finding(loc, path, e.to_string(), e.hint()),
+                }
+            }
+            Node::Scalar(s) => {
+                let mentioned = placeholder::mentions(&s.value)
+                    || (s.value.contains(PREFIX_B64)
+                        && decode_text(&s.value).is_some_and(|d| d.contains(PREFIX)));
+                if mentioned {
+                    self.finding(
+                        loc,
+                        if path.is_empty() { "." } else { path },
+                        "a keyseed placeholder outside a Secret's `stringData` or `data`".into(),
+                        Some(
+                            "secret values never land in non-secret objects; move the value into a Secret and reference it (secretKeyRef, envFrom, a volume)"
+                                .into(),
+                        ),
+                    );
+                }
+            }
+            Node::Map(m) => {
+                for (k, v) in &m.entries {
+                    let key = k.scalar().map(|s| s.value.clone()).unwrap_or_default();
+                    self.stray(k, loc, path);
+                    let p = format!("{path}.{key}");
+                    self.stray(v, loc, &p);
+                }
+            }
+            Node::Seq(s) => {
+                for (i, it) in s.items.iter().enumerate() {
+                    self.stray(it, loc, &format!("{path}[{i}]"));
+                }
+            }
+            Node::Alias(_) => {}
+        }
+    }
+
+    fn secret_section(&mut self, node: &Node, section: Section, loc: &Location, obj: &Node) {
+        let Node::Map(map) = node else {
+            self.stray(node, loc, &format!(".{}", section.name()));
+            return;
+        };
+        // Kubernetes (go-yaml) rejects a mapping with a repeated key; say so for a Secret
+        // keyseed is about to change.
+        let changes = map.entries.iter().any(|(_, v)| {
+            v.scalar()
+                .is_some_and(|s| placeholder::mentions(&s.value) || s.value.contains(PREFIX_B64))
+        });
+        let mut seen = std::collections::BTreeSet::new();
+        for (k, v) in &map.entries {
+            let Some(ks) = k.scalar() else {
+                self.stray(k, loc, &format!(".{}", section.name()));
+                self.stray(v, loc, &format!(".{}", section.name()));
+                continue;
+            };
+            let field = field_path(section.name(), &ks.value);
+            if !seen.insert(ks.value.as_str()) && changes {
+                self.finding(
+                    loc,
+                    &field,
+                    format!("the key `{}` appears twice", ks.value),
+                    Some("remove one of them".into()),
+                );
+                continue;
+            };
+
+            if placeholder::mentions(&ks.value) {
+                self.finding(
+                    loc,
+                    &field,
+                    "a data key cannot be a placeholder".into(),
+                    None,
+                );
+            }
+            let Node::Scalar(vs) = v else {
+                self.stray(v, loc, &field);
+                continue;
+            };
+            let text = match section {
+                Section::StringData => {
+                    if !placeholder::mentions(&vs.value) {
+                        continue;
+                    }
+                    vs.value.clone()
+                }
+                Section::Data => {
+                    if placeholder::mentions(&vs.value) {
+                        self.finding(
+                            loc,
+                            &field,
+                            "a placeholder in `data` must be base64-encoded".into(),
+                            Some("put the placeholder in `stringData`, or base64-encode it (`printf '%s' '<keyseed:…>' | base64`)".into()),
+                        );
+                        continue;
+                    }
+                    if !vs.value.contains(PREFIX_B64) {
+                        continue;
+                    }
+                    match decode_text(&vs.value) {
+                        Some(d) if placeholder::mentions(&d) => d,
+                        _ => continue,
+                    }
+                }
+            };
+            let ph = match placeholder::parse(&text) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.finding(loc, &field, e.to_string(), e.hint());
+                    continue;
+                }
+            };
+            self.plan(loc, obj, map, ks, vs, section, ph);
+        }
+    }
+
+    fn finding(&mut self, loc: &Location, field: &str, message: String, hint: Option<String>) {
+        self.findings
+            .push(Finding::error(loc, field, message, hint));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        &mut self,
+        loc: &Location,
+        obj: &Node,
+        map: &Mapping,
+        key: &Scalar,
+        value: &Scalar,
+        section: Section,
+        ph: Placeholder,
+    ) {
+        let field = field_path(section.name(), &key.value);
+        let planned = check_generations(&key.value, &ph)
+            .and_then(|()| self.id(obj, &key.value, &ph))
+            .and_then(|id| {
+                let mut inj = Injection {
+                    location: loc.clone(),
+                    section,
+                    key: key.value.clone(),
+                    placeholder: ph,
+                    id,
+                    range: 0..0,
+                    layout: Layout::Value {
+                        trailing: String::new(),
+                    },
+                };
+                check_keyring_keys(&inj, map)?;
+                let (vrange, trailing) = edit::value_range(self.text, key, value);
+                if inj.key.contains("{gen}") {
+                    inj.range = key.span.start..vrange.end;
+                    inj.layout = Layout::Entries {
+                        col: key.col,
+                        flow: map.flow,
+                        newline: edit::newline(self.text).to_string(),
+                        trailing,
+                    };
+                } else {
+                    inj.range = vrange;
+                    inj.layout = Layout::Value { trailing };
+                }
+                Ok(inj)
+            });
+        match planned {
+            Ok(inj) => self.injections.push(inj),
+            Err(Problem(message, hint)) => self.finding(loc, &field, message, hint),
+        }
+    }
+
+    /// The derivation id: `id=`, else `scope/secret-name/data-key`.
+    fn id(&self, obj: &Node, key: &str, ph: &Placeholder) -> Result<String, Problem> {
+        if let Some(id) = &ph.id {
+            return Ok(id.clone());
+        }
+        let name = object::name(obj).ok_or_else(|| {
+            Problem(
+                "the Secret has no `metadata.name` to build the derivation id from".into(),
+                Some("add `id=…` to the placeholder".into()),
+            )
+        })?;
+        Ok(format!("{}/{}/{}", self.ctx.scope, name, key))
+    }
+}
+
+/// A problem with one placeholder: message and hint.
+struct Problem(String, Option<String>);
+
+impl Problem {
+    fn new(message: &str) -> Self {
+        Problem(message.into(), None)
+    }
+}
+
+/// A `{gen}` key needs `gen=A..B` without `join=`; `gen=A..B` needs a `{gen}` key or `join=`.
+fn check_generations(key: &str, ph: &Placeholder) -> Result<(), Problem> {
+    let keyring = key.contains("{gen}");
+    let range = matches!(ph.generations, Generations::Range(..));
+    if keyring && !range {
+        return Err(Problem::new(
+            "a data key with `{gen}` needs a generation range `gen=A..B`",
+        ));
+    }
+    if keyring && ph.join.is_some() {
+        return Err(Problem::new(
+            "`join=` writes one value; it cannot be used with a `{gen}` key",
+        ));
+    }
+    if range && !keyring && ph.join.is_none() {
+        return Err(Problem::new(
+            "`gen=A..B` writes several values: put `{gen}` in the data key (e.g. `encryption-key-{gen}`) or add `join=SEP`",
+        ));
+    }
+    Ok(())
+}
+
+/// Every key a keyring writes must be a valid Secret key the mapping does not hold yet.
+fn check_keyring_keys(inj: &Injection, map: &Mapping) -> Result<(), Problem> {
+    if !inj.key.contains("{gen}") {
+        return Ok(());
+    }
+    for (k, _) in inj.written_keys() {
+        if !placeholder::is_key_name(&k) {
+            return Err(Problem(
+                format!("data key `{k}` is not a valid Secret key ([-._a-zA-Z0-9]+)"),
+                None,
+            ));
+        }
+        let clash = map
+            .entries
+            .iter()
+            .any(|(other, _)| other.scalar().is_some_and(|s| s.value == k));
+        if clash {
+            return Err(Problem(
+                format!("the keyring writes `{k}`, which the Secret already has"),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}

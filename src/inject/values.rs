@@ -1,0 +1,149 @@
+//! Producing the values a placeholder stands for, once the seed is open: derived values,
+//! static values from the seed file, derived CAs and `certificates:` leaves, keyrings and
+//! joined keyrings. Values live only in [`SecretValue`]s.
+
+use std::path::Path;
+
+use crate::derive::certs::{self, CertContext, CertError};
+use crate::derive::value;
+use crate::placeholder::{Format, Generations, Order, Placeholder};
+use crate::secret::SecretValue;
+use crate::seed::file::SeedFile;
+
+/// A value that cannot be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ValueError {
+    /// A `value:NAME` placeholder names a value the seed file does not have.
+    #[error("static value `{name}` is not in seed file `{}`", path.display())]
+    MissingValue {
+        /// The name.
+        name: String,
+        /// The seed file.
+        path: std::path::PathBuf,
+    },
+    /// A `cert:`/`cert-key:` placeholder names a Secret no `certificates:` entry has.
+    #[error("`{format}` names no `certificates:` entry (no entry has `secret: {secret}`)")]
+    NoCertificate {
+        /// The placeholder's format, e.g. `cert:backend-tls`.
+        format: String,
+        /// The Secret it names.
+        secret: String,
+    },
+    /// A certificate cannot be made from its entry.
+    #[error(transparent)]
+    Cert(#[from] CertError),
+}
+
+impl ValueError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ValueError::MissingValue { name, .. } => Some(format!(
+                "add it with `keyseed values set {name} < value-file`"
+            )),
+            ValueError::NoCertificate { secret, .. } => Some(format!(
+                "add a `certificates:` entry with `secret: {secret}` to the config, or fix the name"
+            )),
+            ValueError::Cert(_) => None,
+        }
+    }
+}
+
+/// The (data key, generation) pairs a placeholder under `key` writes: one per generation for
+/// a keyring key (`{gen}` in it), else the key itself with no generation.
+pub fn written_keys(key: &str, ph: &Placeholder) -> Vec<(String, Option<u64>)> {
+    if key.contains("{gen}") {
+        ph.generations
+            .list()
+            .into_iter()
+            .map(|g| (key.replace("{gen}", &g.to_string()), Some(g)))
+            .collect()
+    } else {
+        vec![(key.to_string(), None)]
+    }
+}
+
+/// What values are made from: the open seed file and the certificate settings.
+pub struct Source<'a> {
+    /// The decrypted seed file.
+    pub seed: &'a SeedFile,
+    /// Its path, for messages.
+    pub seed_path: &'a Path,
+    /// `certificates:` and the scope.
+    pub certs: &'a CertContext,
+}
+
+impl Source<'_> {
+    /// The value of one (placeholder, id, generation).
+    pub fn value(&self, ph: &Placeholder, id: &str, gen: u64) -> Result<SecretValue, ValueError> {
+        let seed = &self.seed.seed;
+        match &ph.format {
+            Format::Value(name) => self
+                .seed
+                .values
+                .get(name)
+                .map(|v| SecretValue::new(v.expose().to_string()))
+                .ok_or_else(|| ValueError::MissingValue {
+                    name: name.clone(),
+                    path: self.seed_path.to_path_buf(),
+                }),
+            Format::Ca(id) => Ok(SecretValue::new(certs::ca_pem(seed, id))),
+            Format::Cert(s) | Format::CertKey(s) => {
+                let entry = self
+                    .certs
+                    .certificates
+                    .iter()
+                    .find(|c| &c.secret == s)
+                    .ok_or_else(|| ValueError::NoCertificate {
+                        format: ph.format.canonical(),
+                        secret: s.clone(),
+                    })?;
+                if matches!(ph.format, Format::Cert(_)) {
+                    Ok(SecretValue::new(certs::leaf_cert_pem(
+                        seed, self.certs, entry,
+                    )?))
+                } else {
+                    Ok(certs::leaf_key_pem(seed, self.certs, entry))
+                }
+            }
+            f => Ok(value::derive(seed, f, ph.encoding, id, gen)
+                .expect("every other format is derived")),
+        }
+    }
+
+    /// The (data key, value) pairs a placeholder under data key `key` writes: one per
+    /// generation of a keyring, or one value (a joined keyring: every generation joined with
+    /// `join=`, in `order=`).
+    pub fn values(
+        &self,
+        ph: &Placeholder,
+        id: &str,
+        key: &str,
+    ) -> Result<Vec<(String, SecretValue)>, ValueError> {
+        if let Some(sep) = &ph.join {
+            let mut gens = ph.generations.list();
+            if ph.order == Order::Desc {
+                gens.reverse();
+            }
+            let mut joined = String::new();
+            for (i, g) in gens.iter().enumerate() {
+                if i > 0 {
+                    joined.push_str(sep);
+                }
+                joined.push_str(self.value(ph, id, *g)?.expose());
+            }
+            let v = SecretValue::new(joined.clone());
+            crate::secret::wipe(&mut joined);
+            return Ok(vec![(key.to_string(), v)]);
+        }
+        let mut out = Vec::new();
+        for (k, gen) in written_keys(key, ph) {
+            let g = gen.unwrap_or(match ph.generations {
+                Generations::One(g) => g,
+                Generations::Range(a, _) => a,
+            });
+            out.push((k, self.value(ph, id, g)?));
+        }
+        Ok(out)
+    }
+}

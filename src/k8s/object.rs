@@ -1,0 +1,92 @@
+//! Resources of a document and where they are: a document is one resource, a `List`, or a
+//! KRM `ResourceList`; a [`Location`] names the document, the item, the kind, namespace and
+//! name. Namespace defaulting (`--namespace` for resources without one) lives here only.
+
+use crate::diag::Location;
+use crate::manifest::edit::quote;
+use crate::manifest::stream;
+use crate::manifest::yaml::Node;
+
+/// Helm 4's annotation naming the template a document came from.
+pub const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
+
+/// The resources of a document: itself, or the items of a List / ResourceList.
+pub fn resources(roots: &[Node]) -> Vec<&Node> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Node> = roots.iter().rev().collect();
+    while let Some(n) = stack.pop() {
+        let kind = n.get_str("kind").unwrap_or("");
+        match n.get("items") {
+            Some(Node::Seq(items)) if kind.ends_with("List") => {
+                stack.extend(items.items.iter().rev());
+            }
+            _ => out.push(n),
+        }
+    }
+    out
+}
+
+/// `metadata.name`.
+pub fn name(obj: &Node) -> Option<&str> {
+    obj.get("metadata").and_then(|m| m.get_str("name"))
+}
+
+/// `metadata.namespace`, else the default namespace (`--namespace`), else empty.
+pub fn namespace<'a>(obj: &'a Node, default: Option<&'a str>) -> &'a str {
+    obj.get("metadata")
+        .and_then(|m| m.get_str("namespace"))
+        .or(default)
+        .unwrap_or("")
+}
+
+/// The location of a resource of document `number` (from 1), `item` its List path.
+pub fn location(number: usize, text: &str, obj: &Node, item: Option<String>) -> Location {
+    let meta = obj.get("metadata");
+    let source = meta
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get_str(HELM4_FILENAME))
+        .map(String::from)
+        .or_else(|| stream::source_comment(text.as_bytes()));
+    Location {
+        document: number,
+        source,
+        item,
+        kind: obj.get_str("kind").map(String::from),
+        name: meta.and_then(|m| m.get_str("name")).map(String::from),
+        namespace: meta.and_then(|m| m.get_str("namespace")).map(String::from),
+    }
+}
+
+/// The location of a document's (first) resource, for messages about the whole document.
+pub fn document_location(number: usize, text: &str, roots: &[Node]) -> Location {
+    match roots.first() {
+        Some(r) => location(number, text, r, None),
+        None => Location {
+            source: stream::source_comment(text.as_bytes()),
+            ..Location::document(number)
+        },
+    }
+}
+
+/// `.section.key`, the key quoted when it is not a simple identifier.
+pub fn field_path(section: &str, key: &str) -> String {
+    let simple = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    if simple {
+        format!(".{section}.{key}")
+    } else {
+        format!(".{section}.{}", quote(key))
+    }
+}
+
+/// What resources do not say themselves: the derivation scope (the first part of default
+/// ids) and the namespace of resources without `metadata.namespace`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// `--scope`: the first part of default ids.
+    pub scope: String,
+    /// `--namespace`: namespace of resources without `metadata.namespace`.
+    pub namespace: Option<String>,
+}

@@ -1,0 +1,278 @@
+//! The documents of one stream as they travel through the pipeline.
+//!
+//! [`Documents`] owns the input bytes once. A document is a byte range of the input until a
+//! stage changes it; then it owns its new bytes. Every change goes through
+//! [`Documents::apply`], which applies [`Edit`]s and parses the result at once: an edit that
+//! does not parse is refused (the caller reports an internal error) and the parsed tree is
+//! kept, so later stages read the tree of the final bytes instead of parsing them again.
+//! Trees of unchanged documents are parsed on demand and kept only where a later stage asks
+//! for it ([`Documents::tree`]); read-only analysis of many documents uses
+//! [`Documents::view`], which borrows a kept tree or parses one that is dropped after use, so
+//! memory stays near the input size. Writing the stream copies nothing twice.
+
+use std::ops::{Deref, Range};
+
+use crate::manifest::edit::{self, Edit};
+use crate::manifest::stream;
+use crate::manifest::yaml::{self, Node, ParseError};
+use crate::secret::SecretBytes;
+
+/// A parsed document: its root nodes, or why it does not parse.
+pub type Tree = Result<Vec<Node>, ParseError>;
+
+/// Errors reading the raw stream.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The stream is larger than keyseed accepts.
+    #[error("the manifest stream is larger than {0} bytes")]
+    TooLarge(usize),
+    /// The stream is not UTF-8.
+    #[error("the manifest stream is not valid UTF-8 (first bad byte at offset {0})")]
+    NotUtf8(usize),
+}
+
+/// Why a change to a document was refused. Either is a bug in keyseed, never bad input.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// Two edits of one document overlap, or one lies outside it.
+    #[error("edits of document {0} overlap")]
+    Overlap(usize),
+    /// The edited document no longer parses.
+    #[error("the edited document {document} no longer parses")]
+    NoLongerParses {
+        /// Document number.
+        document: usize,
+        /// The parser's complaint (positions only).
+        #[source]
+        source: ParseError,
+    },
+}
+
+struct Doc {
+    /// The range in the input (empty for a document keyseed created).
+    range: Range<usize>,
+    /// The bytes after a change (always UTF-8).
+    changed: Option<SecretBytes>,
+    /// The tree of the current bytes, when a stage kept it.
+    tree: Option<Tree>,
+}
+
+/// The stream's documents, in order.
+pub struct Documents {
+    input: SecretBytes,
+    docs: Vec<Doc>,
+}
+
+impl std::fmt::Debug for Documents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Documents({} documents, [REDACTED])", self.docs.len())
+    }
+}
+
+/// A tree to read: kept by [`Documents`] or parsed for this one use.
+pub enum View<'a> {
+    /// A tree the documents keep.
+    Kept(&'a [Node]),
+    /// A tree parsed for this use, dropped with the view.
+    Fresh(Vec<Node>),
+}
+
+impl Deref for View<'_> {
+    type Target = [Node];
+    fn deref(&self) -> &[Node] {
+        match self {
+            View::Kept(n) => n,
+            View::Fresh(n) => n,
+        }
+    }
+}
+
+impl Documents {
+    /// Splits the input (size and UTF-8 checked) into documents. Nothing is parsed yet.
+    pub fn split(input: SecretBytes) -> Result<Self, StreamError> {
+        let bytes = input.expose();
+        if bytes.len() > stream::MAX_INPUT {
+            return Err(StreamError::TooLarge(stream::MAX_INPUT));
+        }
+        std::str::from_utf8(bytes).map_err(|e| StreamError::NotUtf8(e.valid_up_to()))?;
+        let docs = stream::split(bytes)
+            .into_iter()
+            .map(|range| Doc {
+                range,
+                changed: None,
+                tree: None,
+            })
+            .collect();
+        Ok(Documents { input, docs })
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether the stream has no document at all.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Whether any document holds more than white space, markers and comments.
+    pub fn has_content(&self) -> bool {
+        (0..self.len()).any(|i| stream::has_content(self.bytes(i)))
+    }
+
+    /// The whole input, as read.
+    pub fn input(&self) -> &str {
+        // Checked to be UTF-8 in `split`.
+        std::str::from_utf8(self.input.expose()).unwrap_or_default()
+    }
+
+    /// The current bytes of document `i` (0-based).
+    pub fn bytes(&self, i: usize) -> &[u8] {
+        let d = &self.docs[i];
+        match &d.changed {
+            Some(b) => b.expose(),
+            None => &self.input.expose()[d.range.clone()],
+        }
+    }
+
+    /// The current text of document `i`.
+    pub fn text(&self, i: usize) -> &str {
+        // Input and every applied edit are UTF-8.
+        std::str::from_utf8(self.bytes(i)).unwrap_or_default()
+    }
+
+    /// Whether a stage changed document `i` (or created it).
+    pub fn is_changed(&self, i: usize) -> bool {
+        self.docs[i].changed.is_some()
+    }
+
+    /// The tree of document `i`, parsed once and kept.
+    pub fn tree(&mut self, i: usize) -> &Tree {
+        if self.docs[i].tree.is_none() {
+            let t = yaml::parse(self.text(i));
+            self.docs[i].tree = Some(t);
+        }
+        self.docs[i].tree.as_ref().expect("set above")
+    }
+
+    /// The kept tree of document `i`, if a stage kept one.
+    pub fn kept_tree(&self, i: usize) -> Option<&Tree> {
+        self.docs[i].tree.as_ref()
+    }
+
+    /// A tree of document `i` to read: the kept one, or a fresh parse dropped after use.
+    /// `None` when the document does not parse.
+    pub fn view(&self, i: usize) -> Option<View<'_>> {
+        match &self.docs[i].tree {
+            Some(Ok(t)) => Some(View::Kept(t)),
+            Some(Err(_)) => None,
+            None => yaml::parse(self.text(i)).ok().map(View::Fresh),
+        }
+    }
+
+    /// Forgets every kept tree (after the last stage that reads trees).
+    pub fn drop_trees(&mut self) {
+        for d in &mut self.docs {
+            d.tree = None;
+        }
+    }
+
+    /// Applies edits to document `i` and parses the result, which must parse; the new tree
+    /// is kept. On error the document is unchanged.
+    pub fn apply(&mut self, i: usize, mut edits: Vec<Edit>) -> Result<(), EditError> {
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let new = edit::apply(self.bytes(i), &mut edits).ok_or(EditError::Overlap(i + 1))?;
+        let tree = std::str::from_utf8(new.expose())
+            .map_err(|_| EditError::Overlap(i + 1))
+            .map(yaml::parse)?
+            .map_err(|source| EditError::NoLongerParses {
+                document: i + 1,
+                source,
+            })?;
+        let d = &mut self.docs[i];
+        d.changed = Some(new);
+        d.tree = Some(Ok(tree));
+        Ok(())
+    }
+
+    /// Appends a document keyseed created. It must parse.
+    pub fn push(&mut self, text: String) -> Result<(), EditError> {
+        let n = self.input.expose().len();
+        let number = self.docs.len() + 1;
+        let tree = yaml::parse(&text).map_err(|source| EditError::NoLongerParses {
+            document: number,
+            source,
+        })?;
+        self.docs.push(Doc {
+            range: n..n,
+            changed: Some(SecretBytes::new(text.into_bytes())),
+            tree: Some(Ok(tree)),
+        });
+        Ok(())
+    }
+
+    /// Writes every document's current bytes, in order. SECRET: this is where rendered
+    /// manifests leave the process, only after every check passed.
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let input = self.input.expose();
+        let mut run: Option<Range<usize>> = None;
+        for d in &self.docs {
+            match (&d.changed, &mut run) {
+                (None, Some(r)) if r.end == d.range.start => r.end = d.range.end,
+                (None, _) => {
+                    if let Some(r) = run.take() {
+                        w.write_all(&input[r])?;
+                    }
+                    run = Some(d.range.clone());
+                }
+                (Some(b), _) => {
+                    if let Some(r) = run.take() {
+                        w.write_all(&input[r])?;
+                    }
+                    w.write_all(b.expose())?;
+                }
+            }
+        }
+        if let Some(r) = run {
+            w.write_all(&input[r])?;
+        }
+        w.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(s: &str) -> Documents {
+        Documents::split(SecretBytes::new(s.as_bytes().to_vec())).unwrap()
+    }
+
+    #[test]
+    fn unchanged_documents_write_back_byte_for_byte() {
+        let input = "# c\na: 1\n---\nb: [x]\n---\n";
+        let d = docs(input);
+        let mut out = Vec::new();
+        d.write_to(&mut out).unwrap();
+        assert_eq!(out, input.as_bytes());
+    }
+
+    #[test]
+    fn an_edit_that_does_not_parse_is_refused_and_changes_nothing() {
+        let mut d = docs("a: 1\n---\nb: 2\n");
+        let bad = vec![Edit::plain(3..4, "[".into())];
+        assert!(matches!(
+            d.apply(0, bad),
+            Err(EditError::NoLongerParses { document: 1, .. })
+        ));
+        assert!(!d.is_changed(0));
+        d.apply(1, vec![Edit::plain(7..8, "\"3\"".into())]).unwrap();
+        let mut out = Vec::new();
+        d.write_to(&mut out).unwrap();
+        assert_eq!(out, b"a: 1\n---\nb: \"3\"\n");
+        assert!(matches!(d.kept_tree(1), Some(Ok(_))));
+    }
+}

@@ -1,0 +1,278 @@
+//! The manifest stream: raw bytes split into documents without parsing them.
+//!
+//! Splitting is byte-exact: concatenating every range [`split`] returns gives back the input.
+//! A document starts at a column-0 `---` marker line (or at the start of input) and keeps its
+//! leading comments (`# Source:` lines). A document whose content is several concatenated
+//! JSON objects is split further at top-level object boundaries. This module never parses
+//! YAML and never changes a byte.
+
+use std::ops::Range;
+
+/// Largest input keyseed accepts on stdin.
+pub const MAX_INPUT: usize = 1 << 30;
+
+/// Whether a line (with its line break) is a YAML document marker `---` or `...`.
+fn is_marker(line: &[u8]) -> bool {
+    (line.starts_with(b"---") || line.starts_with(b"..."))
+        && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// Splits `input` into document ranges. YAML 1.2 `c-forbidden`: a column-0 `---` or `...`
+/// followed by white space or end of line ends any scalar and the current document.
+/// Directive lines (`%YAML`) after `...` belong to the following document.
+pub fn split(input: &[u8]) -> Vec<Range<usize>> {
+    let mut cuts = vec![0usize];
+    let (mut pos, mut between, mut dir_start) = (0usize, true, None::<usize>);
+    while pos < input.len() {
+        let end = memchr::memchr(b'\n', &input[pos..])
+            .map(|i| pos + i + 1)
+            .unwrap_or(input.len());
+        let line = &input[pos..end];
+        let first = line.first().copied();
+        if matches!(first, Some(b'-' | b'.')) && is_marker(line) {
+            if line[0] == b'-' {
+                let cut = dir_start.take().unwrap_or(pos);
+                if cut != 0 && *cuts.last().expect("non-empty") != cut {
+                    cuts.push(cut);
+                }
+                between = false;
+            } else {
+                between = true;
+                dir_start = None;
+            }
+        } else if between && first == Some(b'%') {
+            dir_start.get_or_insert(pos);
+        }
+        pos = end;
+    }
+    cuts.push(input.len());
+    let mut out = Vec::with_capacity(cuts.len());
+    for w in cuts.windows(2) {
+        if w[0] < w[1] || out.is_empty() {
+            out.extend(split_json(input, w[0]..w[1]));
+        }
+    }
+    out
+}
+
+/// Splits a document whose content is several concatenated JSON objects (`{..}{..}` or one per
+/// line) into one range per object. Anything else comes back as the one range.
+fn split_json(input: &[u8], r: Range<usize>) -> Vec<Range<usize>> {
+    let body = &input[r.clone()];
+    let Some(first) = content_start(body) else {
+        return vec![r];
+    };
+    if body[first] != b'{' {
+        return vec![r];
+    }
+    let mut cuts = vec![];
+    let mut i = first;
+    loop {
+        let Some(end) = json_object_end(body, i) else {
+            return vec![r];
+        };
+        let mut j = end;
+        while j < body.len() && body[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j >= body.len() {
+            break;
+        }
+        if body[j] != b'{' {
+            return vec![r];
+        }
+        cuts.push(j);
+        i = j;
+    }
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut start = r.start;
+    for c in cuts {
+        out.push(start..r.start + c);
+        start = r.start + c;
+    }
+    out.push(start..r.end);
+    out
+}
+
+/// Offset of the first byte that is not white space, a marker line or a comment line (a
+/// UTF-8 BOM at the very start is skipped).
+fn content_start(body: &[u8]) -> Option<usize> {
+    let mut pos = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    while pos < body.len() {
+        let end = memchr::memchr(b'\n', &body[pos..])
+            .map(|i| pos + i + 1)
+            .unwrap_or(body.len());
+        let line = &body[pos..end];
+        let skip = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let rest = &line[skip..];
+        if !(rest.is_empty() || rest[0] == b'#' || (skip == 0 && is_marker(line))) {
+            return Some(pos + skip);
+        }
+        pos = end;
+    }
+    None
+}
+
+/// End (exclusive) of the JSON object starting at `start`, respecting strings.
+fn json_object_end(b: &[u8], start: usize) -> Option<usize> {
+    let (mut depth, mut i, mut in_str) = (0usize, start, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether a document holds anything but white space, markers and comments.
+pub fn has_content(doc: &[u8]) -> bool {
+    content_start(doc).is_some()
+}
+
+/// The `kind` of a block-style document, read without parsing: the value of its one
+/// column-0 `kind:` line. `None` (the caller must look closer) when there is no such line,
+/// more than one, or the document is a `List`/`ResourceList` (whose items have kinds of
+/// their own). Used only to skip documents cheaply, never to decide what to change.
+pub fn top_level_kind(doc: &[u8]) -> Option<&str> {
+    let mut found = None;
+    let mut pos = 0;
+    if doc.starts_with(b"kind:") {
+        found = Some(0);
+        pos = 1;
+    }
+    while let Some(i) = memchr::memmem::find(&doc[pos..], b"\nkind:") {
+        if found.is_some() {
+            return None;
+        }
+        found = Some(pos + i + 1);
+        pos = pos + i + 1;
+    }
+    let start = found? + 5;
+    let end = memchr::memchr(b'\n', &doc[start..]).map_or(doc.len(), |i| start + i);
+    let v = std::str::from_utf8(&doc[start..end]).ok()?;
+    let v = v
+        .split(" #")
+        .next()?
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'');
+    if v.is_empty() || v.ends_with("List") {
+        return None;
+    }
+    Some(v)
+}
+
+/// The first `# Source: FILE` comment of a document (Helm 3), for error locations.
+pub fn source_comment(doc: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(doc).ok()?;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("# Source:") {
+            return Some(rest.trim().to_string());
+        }
+        if !(t.is_empty() || t.starts_with('#') || t.starts_with("---")) {
+            break;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(s: &str) -> Vec<&str> {
+        split(s.as_bytes()).into_iter().map(|r| &s[r]).collect()
+    }
+
+    #[test]
+    fn split_is_byte_exact() {
+        for s in [
+            "",
+            "a: 1\n",
+            "---\n# Source: x\na: 1\n---\n# Source: y\nb: 2\n",
+            "a: 1\n---\nb: |\n  ---x\n  --- y\n---\nc: 3",
+            "a: 1\r\n---\r\nb: 2\r\n",
+            "a: 1\n...\n%YAML 1.1\n---\nb: 2\n",
+            "{\"a\":1}\n{\"b\":2}\n",
+        ] {
+            assert_eq!(parts(s).concat(), s);
+        }
+    }
+
+    #[test]
+    fn splits_on_markers_only_at_column_zero() {
+        assert_eq!(parts("a: 1\n---\nb: 2\n"), vec!["a: 1\n", "---\nb: 2\n"]);
+        assert_eq!(parts("a: |\n  ---\n  x\n").len(), 1);
+        assert_eq!(parts("a: 1\n---x: 2\n").len(), 1);
+        assert_eq!(parts("---\na: 1\n--- \nb: 2\n").len(), 2);
+    }
+
+    #[test]
+    fn directives_belong_to_the_next_document() {
+        let p = parts("a: 1\n...\n%YAML 1.1\n---\nb: 2\n");
+        assert_eq!(p, vec!["a: 1\n...\n", "%YAML 1.1\n---\nb: 2\n"]);
+    }
+
+    #[test]
+    fn concatenated_json_objects_are_separate_documents() {
+        let p = parts("{\"a\":\"}{\"}\n{\"b\":[1,{}]}");
+        assert_eq!(p, vec!["{\"a\":\"}{\"}\n", "{\"b\":[1,{}]}"]);
+        assert_eq!(parts("{\"a\":1}").len(), 1);
+    }
+
+    #[test]
+    fn regression_bom_only_input_is_empty_not_a_crash() {
+        // Found by `cargo fuzz run stream`: a lone BOM indexed past the end.
+        assert_eq!(split(b"\xEF\xBB\xBF"), vec![0..3]);
+        assert!(!has_content(b"\xEF\xBB\xBF"));
+        assert!(!has_content(b"\xEF\xBB\xBF---\n# c\n"));
+        assert_eq!(split(b"\xEF\xBB\xBF{\"a\":1}{\"b\":2}").len(), 2);
+    }
+
+    #[test]
+    fn top_level_kind_is_read_cheaply_or_not_at_all() {
+        assert_eq!(
+            top_level_kind(b"---\napiVersion: v1\nkind: Secret\nmetadata: {}\n"),
+            Some("Secret")
+        );
+        assert_eq!(
+            top_level_kind(b"kind: \"ConfigMap\" # c\n"),
+            Some("ConfigMap")
+        );
+        assert_eq!(top_level_kind(b"kind: List\nitems: []\n"), None);
+        assert_eq!(top_level_kind(b"kind: A\nx: |\n  y\nkind: B\n"), None);
+        assert_eq!(top_level_kind(b"{\"kind\":\"Secret\"}"), None);
+    }
+
+    #[test]
+    fn content_detection_skips_comments_and_markers() {
+        assert!(!has_content(b"---\n# HIDDEN\n\n"));
+        assert!(has_content(b"---\n# c\na: 1\n"));
+        assert_eq!(
+            source_comment(b"---\n# Source: demo/x.yaml\na: 1"),
+            Some("demo/x.yaml".into())
+        );
+    }
+}

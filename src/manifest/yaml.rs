@@ -1,0 +1,381 @@
+//! A read-only YAML tree with byte spans, built from `granit-parser` events.
+//!
+//! keyseed never re-emits a document: it reads this tree to find what to change and then
+//! edits the original bytes at the spans recorded here. Aliases are recorded, never expanded,
+//! so an alias bomb costs nothing; nesting is capped by the parser (a clear error, no stack
+//! overflow). This module owns parsing only; it does not know Kubernetes.
+
+use std::ops::Range;
+
+use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
+
+/// Largest number of nodes one document may hold.
+pub const MAX_NODES: usize = 20_000_000;
+
+/// How a scalar was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A plain scalar.
+    Plain,
+    /// `'single'`.
+    Single,
+    /// `"double"`.
+    Double,
+    /// `|` literal block.
+    Literal,
+    /// `>` folded block.
+    Folded,
+}
+
+/// A scalar with its span (the quotes included; for block scalars the content lines only).
+#[derive(Debug, Clone)]
+pub struct Scalar {
+    /// The scalar's text after YAML unescaping and folding.
+    pub value: String,
+    /// How it was written.
+    pub style: Style,
+    /// An explicit tag such as `!!binary`.
+    pub tag: Option<String>,
+    /// Byte span in the document text.
+    pub span: Range<usize>,
+    /// 0-based column of the first character.
+    pub col: usize,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// A node of the tree.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// A scalar.
+    Scalar(Scalar),
+    /// A mapping, in source order.
+    Map(Mapping),
+    /// A sequence.
+    Seq(Sequence),
+    /// An alias (`*name`), not expanded.
+    Alias(Range<usize>),
+}
+
+/// A mapping node.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// Key/value pairs in source order.
+    pub entries: Vec<(Node, Node)>,
+    /// `{...}` flow style.
+    pub flow: bool,
+    /// Span (start of the first key .. end) in the document text.
+    pub span: Range<usize>,
+}
+
+/// A sequence node.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    /// Items in order.
+    pub items: Vec<Node>,
+    /// Span in the document text.
+    pub span: Range<usize>,
+}
+
+impl Node {
+    /// The scalar, if this is one.
+    pub fn scalar(&self) -> Option<&Scalar> {
+        match self {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value of a mapping entry whose key is the plain string `key`.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Node::Map(m) => m
+                .entries
+                .iter()
+                .find(|(k, _)| k.scalar().is_some_and(|s| s.value == key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The string value of `key`, if it is a scalar.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key)
+            .and_then(Node::scalar)
+            .map(|s| s.value.as_str())
+    }
+
+    /// Byte span of the node.
+    pub fn span(&self) -> Range<usize> {
+        match self {
+            Node::Scalar(s) => s.span.clone(),
+            Node::Map(m) => m.span.clone(),
+            Node::Seq(s) => s.span.clone(),
+            Node::Alias(r) => r.clone(),
+        }
+    }
+}
+
+/// A parse failure, with a 1-based line and column in the document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line} column {col}: {message}")]
+pub struct ParseError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// The parser's message (it names YAML syntax, never scalar content).
+    pub message: String,
+}
+
+enum Frame {
+    Map(Mapping, Option<Node>),
+    Seq(Sequence),
+}
+
+/// Parses one document's text into its YAML documents (usually one; empty for a
+/// comment-only document).
+pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut nodes = 0usize;
+    let off = |m: &granit_parser::Marker| m.byte_offset().unwrap_or(0);
+    while let Some(ev) = parser.next_event() {
+        let (ev, span) = ev.map_err(|e| ParseError {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        nodes += 1;
+        if nodes > MAX_NODES {
+            return Err(ParseError {
+                line: span.start.line(),
+                col: span.start.col() + 1,
+                message: format!("document has more than {MAX_NODES} YAML nodes"),
+            });
+        }
+        let node = match ev {
+            Event::StreamEnd => break,
+            Event::Scalar(value, style, _anchor, tag) => Node::Scalar(Scalar {
+                value: value.into_owned(),
+                style: match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::Single,
+                    ScalarStyle::DoubleQuoted => Style::Double,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                },
+                tag: tag.map(|t| t.to_string()),
+                span: off(&span.start)..off(&span.end),
+                col: span.start.col(),
+                line: span.start.line(),
+            }),
+            Event::Alias(_) => Node::Alias(off(&span.start)..off(&span.end)),
+            Event::MappingStart(style, _, _) => {
+                stack.push(Frame::Map(
+                    Mapping {
+                        entries: Vec::new(),
+                        flow: style == StructureStyle::Flow,
+                        span: off(&span.start)..off(&span.start),
+                    },
+                    None,
+                ));
+                continue;
+            }
+            Event::SequenceStart(_, _, _) => {
+                stack.push(Frame::Seq(Sequence {
+                    items: Vec::new(),
+                    span: off(&span.start)..off(&span.start),
+                }));
+                continue;
+            }
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map(mut m, _)) => {
+                    m.span.end = off(&span.end).max(m.span.start);
+                    Node::Map(m)
+                }
+                _ => unreachable!("parser balances mapping events"),
+            },
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq(mut s)) => {
+                    s.span.end = off(&span.end).max(s.span.start);
+                    Node::Seq(s)
+                }
+                _ => unreachable!("parser balances sequence events"),
+            },
+            _ => continue,
+        };
+        match stack.last_mut() {
+            None => docs.push(node),
+            Some(Frame::Seq(s)) => s.items.push(node),
+            Some(Frame::Map(m, pending)) => match pending.take() {
+                None => *pending = Some(node),
+                Some(k) => m.entries.push((k, node)),
+            },
+        }
+    }
+    Ok(docs)
+}
+
+/// What a plain scalar means to go-yaml v2 (`sigs.k8s.io/yaml`'s reader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plain {
+    /// A string.
+    Str,
+    /// `true`/`false` (including `yes`, `on`, `y`, ...).
+    Bool(bool),
+    /// `~`, `null`, empty.
+    Null,
+    /// An integer (decimal, `0x`, `0o`, `0b`, leading-zero octal, underscores allowed).
+    Int,
+    /// A float.
+    Float,
+}
+
+/// Resolves a plain scalar the way go-yaml v2 (`resolve.go`) does.
+pub fn resolve_plain(s: &str) -> Plain {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Plain::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Plain::Bool(false)
+        }
+        "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+        | ".nan" | ".NaN" | ".NAN" => return Plain::Float,
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return Plain::Str;
+    }
+    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    let digits = plain.trim_start_matches(['-', '+']);
+    let int = if let Some(h) = digits.strip_prefix("0x") {
+        !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit())
+    } else if let Some(o) = digits.strip_prefix("0o") {
+        !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    } else if let Some(b) = digits.strip_prefix("0b") {
+        !b.is_empty() && b.bytes().all(|b| b == b'0' || b == b'1')
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    } else {
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    if int && plain.len() - digits.len() <= 1 {
+        return Plain::Int;
+    }
+    if is_float(&plain) {
+        return Plain::Float;
+    }
+    Plain::Str
+}
+
+/// go-yaml v2's float pattern `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn is_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && matches!(b[i], b'-' | b'+') {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let st = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - st
+    };
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if i < b.len() && matches!(b[i], b'e' | b'E') {
+        i += 1;
+        if i < b.len() && matches!(b[i], b'-' | b'+') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_cover_the_source_text() {
+        let t = "a: b\nc: \"q\"\nd: |\n  lit\ne: {f: 'g'}\n";
+        let d = &parse(t).unwrap()[0];
+        assert_eq!(&t[d.get("a").unwrap().span()], "b");
+        assert_eq!(&t[d.get("c").unwrap().span()], "\"q\"");
+        assert_eq!(&t[d.get("d").unwrap().span()], "lit\n");
+        let e = d.get("e").unwrap();
+        assert!(matches!(e, Node::Map(m) if m.flow));
+        assert_eq!(&t[e.get("f").unwrap().span()], "'g'");
+    }
+
+    #[test]
+    fn aliases_are_not_expanded() {
+        let mut t = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..9 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
+            t.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let docs = parse(&t).unwrap();
+        assert!(matches!(docs[0].get("l8"), Some(Node::Seq(s)) if s.items.len() == 9));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let t = "[".repeat(100_000);
+        assert!(parse(&t).is_err());
+        let mut b = String::new();
+        for i in 0..5000 {
+            b.push_str(&" ".repeat(i));
+            b.push_str("a:\n");
+        }
+        assert!(parse(&b).is_err());
+    }
+
+    #[test]
+    fn go_yaml_v2_resolution() {
+        for (s, want) in [
+            ("yes", Plain::Bool(true)),
+            ("on", Plain::Bool(true)),
+            ("y", Plain::Bool(true)),
+            ("Off", Plain::Bool(false)),
+            ("0777", Plain::Int),
+            ("0x1F", Plain::Int),
+            ("1_000", Plain::Int),
+            ("-12", Plain::Int),
+            ("1e3", Plain::Float),
+            (".5", Plain::Float),
+            ("~", Plain::Null),
+            ("08", Plain::Float),
+            ("12:30", Plain::Str),
+            ("abc", Plain::Str),
+            ("2024-01-01", Plain::Str),
+        ] {
+            assert_eq!(resolve_plain(s), want, "{s}");
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! The render pipeline, one stage after the other over one [`Documents`] value:
+//!
+//! 1. [`plan`]: split the stream, read a KRM `functionConfig`, apply `keyseed.yaml`, find
+//!    every placeholder. Needs no seed (`check` stops here).
+//! 2. [`Planned::inject`]: with the open seed, replace the placeholders.
+//! 3. [`Injected::analyze`] and [`Injected::finish`]: add rollout annotations, then run every
+//!    check over the final bytes (leftover placeholders, Secret limits, TLS).
+//!
+//! Every change goes through [`Documents::apply`], which refuses an edit that does not parse
+//! (an internal error, never written). Opening the seed is the caller's job, between stages,
+//! so this module never decides which file to trust. Nothing is written here: the caller
+//! writes [`Rendered::docs`] only after everything passed.
+
+use std::path::{Path, PathBuf};
+
+use crate::checks::documents;
+use crate::checks::tls::TlsOptions;
+use crate::config::{self, schema::Config};
+use crate::derive::certs::CertContext;
+use crate::diag::{Finding, Location};
+use crate::inject::edits::{self, InjectedValue};
+use crate::inject::plan::{plan_document, Injection};
+use crate::inject::values::{Source, ValueError};
+use crate::k8s::krm::{self, FunctionSettings};
+use crate::k8s::object::{self, Context};
+use crate::manifest::document::{Documents, EditError, StreamError};
+use crate::manifest::stream;
+use crate::placeholder::{PREFIX, PREFIX_B64};
+use crate::rollout::{self, Analysis, RolloutSettings, Workload};
+use crate::secret::SecretBytes;
+use crate::seed::file::SeedFile;
+
+/// Why a render stops.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The stream cannot be read.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// The stream holds no document.
+    #[error("the manifest stream is empty")]
+    Empty,
+    /// Problems in the stream, all of them.
+    #[error("{} problem(s) found; nothing was written to stdout", .0.len())]
+    Findings(Vec<Finding>),
+    /// A value cannot be produced.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// An edit keyseed made does not parse: a bug, never written.
+    #[error("internal error: refusing to write a document keyseed could not edit safely")]
+    Internal(#[from] EditError),
+}
+
+/// What the pipeline reads besides the stream.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs<'a> {
+    /// `keyseed.yaml` and its path, when there is one.
+    pub config: Option<(&'a Config, &'a Path)>,
+    /// Scope and default namespace from flags, the environment and the config.
+    pub ctx: Context,
+    /// Which of scope, namespace and seed a flag or `KEYSEED_*` set (a KRM functionConfig
+    /// fills only the others).
+    pub explicit: Explicit,
+}
+
+/// Settings given on the command line or in the environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Explicit {
+    /// `--scope` / `KEYSEED_SCOPE`.
+    pub scope: bool,
+    /// `--namespace` / `KEYSEED_NAMESPACE`.
+    pub namespace: bool,
+    /// `--seed` / `KEYSEED_SEED_FILE`.
+    pub seed: bool,
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Accept an empty stream.
+    pub allow_empty: bool,
+    /// `keyseed krm`: the input must be one KRM `ResourceList`.
+    pub require_resource_list: bool,
+}
+
+/// The stream after planning: placeholders found, no value written yet.
+#[derive(Debug)]
+pub struct Planned {
+    /// The documents (the config's edits applied).
+    pub docs: Documents,
+    /// The injections of each document.
+    injections: Vec<Vec<Injection>>,
+    /// Scope and namespace in effect (a functionConfig may have set them).
+    pub ctx: Context,
+    /// The seed file a KRM functionConfig names, if any (the caller checks and opens it).
+    pub function_seed: Option<PathBuf>,
+}
+
+/// Whether a document may hold a placeholder. `keyseed:` without the `<` also catches
+/// escaped forms: Go's JSON encoder (Helm's `toJson`) writes `<` as `\u003c`.
+fn may_hold_placeholder(text: &[u8]) -> bool {
+    debug_assert!(PREFIX.ends_with("keyseed:"));
+    memchr::memmem::find(text, b"keyseed:").is_some()
+        || memchr::memmem::find(text, PREFIX_B64.as_bytes()).is_some()
+}
+
+/// Stage 1: splits and plans the stream. Collects every finding before failing.
+pub fn plan(
+    input: SecretBytes,
+    inputs: &Inputs<'_>,
+    opts: Options,
+) -> Result<Planned, PipelineError> {
+    let mut docs = Documents::split(input)?;
+    if !opts.allow_empty && !docs.has_content() {
+        return Err(PipelineError::Empty);
+    }
+    let mut findings = Vec::new();
+    let mut ctx = inputs.ctx.clone();
+    let (resource_lists, function) = function_config(&mut docs, &mut findings);
+    let mut function_seed = None;
+    if let Some(f) = function {
+        function_seed = inputs.explicit.fill(f, &mut ctx);
+    }
+    if let Some((cfg, path)) = inputs.config {
+        findings.extend(config::apply::apply(&mut docs, cfg, path, &ctx)?);
+    }
+    let mut injections = Vec::with_capacity(docs.len());
+    for i in 0..docs.len() {
+        if !(docs.is_changed(i) || may_hold_placeholder(docs.bytes(i))) {
+            injections.push(Vec::new());
+            continue;
+        }
+        docs.tree(i);
+        let text = docs.text(i);
+        match docs.kept_tree(i) {
+            Some(Ok(roots)) => {
+                let (inj, f) = plan_document(i + 1, text, roots, &ctx);
+                injections.push(inj);
+                findings.extend(f);
+            }
+            Some(Err(e)) => {
+                let location = Location {
+                    source: stream::source_comment(text.as_bytes()),
+                    ..Location::document(i + 1)
+                };
+                findings.push(Finding::error(
+                    &location,
+                    "",
+                    format!("not valid YAML: {e}"),
+                    None,
+                ));
+                injections.push(Vec::new());
+            }
+            None => injections.push(Vec::new()),
+        }
+    }
+    if opts.require_resource_list && (resource_lists != 1 || docs.len() != 1) {
+        findings.push(Finding::error(
+            &Location::document(1),
+            "",
+            "`keyseed krm` expects exactly one KRM ResourceList on stdin".into(),
+            Some("use `keyseed render` for a plain manifest stream".into()),
+        ));
+    }
+    if !findings.is_empty() {
+        return Err(PipelineError::Findings(findings));
+    }
+    Ok(Planned {
+        docs,
+        injections,
+        ctx,
+        function_seed,
+    })
+}
+
+/// Finds KRM ResourceLists; returns how many there are and the settings of the last
+/// `functionConfig` that has any.
+fn function_config(
+    docs: &mut Documents,
+    findings: &mut Vec<Finding>,
+) -> (usize, Option<FunctionSettings>) {
+    let mut count = 0;
+    let mut settings = None;
+    for i in 0..docs.len() {
+        if memchr::memmem::find(docs.bytes(i), b"ResourceList").is_none() {
+            continue;
+        }
+        docs.tree(i);
+        let Some(Ok(roots)) = docs.kept_tree(i) else {
+            continue;
+        };
+        let Some(fc) = roots.first().and_then(krm::resource_list_config) else {
+            continue;
+        };
+        count += 1;
+        match fc.map(krm::from_function_config).transpose() {
+            Ok(Some(f)) => settings = Some(f),
+            Ok(None) => {}
+            Err(e) => findings.push(Finding::error(
+                &object::document_location(i + 1, docs.text(i), roots),
+                ".functionConfig",
+                e.to_string(),
+                None,
+            )),
+        }
+    }
+    (count, settings)
+}
+
+impl Explicit {
+    /// Fills scope and namespace from a function or plugin config where no flag or
+    /// `KEYSEED_*` variable set them; returns the seed it names, likewise.
+    pub fn fill(&self, f: FunctionSettings, ctx: &mut Context) -> Option<PathBuf> {
+        if let (false, Some(s)) = (self.scope, f.scope) {
+            ctx.scope = s;
+        }
+        if let (false, Some(n)) = (self.namespace, f.namespace) {
+            ctx.namespace = Some(n);
+        }
+        f.seed.filter(|_| !self.seed)
+    }
+}
+
+impl Planned {
+    /// Every planned injection, in stream order.
+    pub fn injections(&self) -> impl Iterator<Item = &Injection> {
+        self.injections.iter().flatten()
+    }
+
+    /// Whether writing the values needs the seed.
+    pub fn needs_seed(&self) -> bool {
+        self.injections().next().is_some()
+    }
+
+    /// Stage 2: writes every placeholder's value. `seed` must be open when
+    /// [`Planned::needs_seed`].
+    pub fn inject(
+        mut self,
+        seed: Option<(&SeedFile, &Path)>,
+        certs: &CertContext,
+    ) -> Result<Injected, PipelineError> {
+        let mut injected = Vec::new();
+        if let Some((seed, seed_path)) = seed {
+            let source = Source {
+                seed,
+                seed_path,
+                certs,
+            };
+            for (i, inj) in self.injections.iter().enumerate() {
+                if inj.is_empty() {
+                    continue;
+                }
+                let e = edits::edits(&source, inj, &mut injected)?;
+                self.docs.apply(i, e)?;
+            }
+        }
+        Ok(Injected {
+            docs: self.docs,
+            ctx: self.ctx,
+            injected,
+        })
+    }
+}
+
+/// The stream with every value written, before rollout annotations and checks.
+#[derive(Debug)]
+pub struct Injected {
+    docs: Documents,
+    ctx: Context,
+    injected: Vec<InjectedValue>,
+}
+
+/// A finished render: the documents to write and what was done (no values).
+#[derive(Debug)]
+pub struct Rendered {
+    /// The final documents.
+    pub docs: Documents,
+    /// Every injected value (fingerprints only).
+    pub injected: Vec<InjectedValue>,
+    /// Every workload with references, and which are in the stream.
+    pub workloads: Vec<Workload>,
+    /// Namespace used for resources without one.
+    pub namespace: Option<String>,
+    /// Warnings for stderr (TLS expiry, self-signed certificates, ...).
+    pub warnings: Vec<Finding>,
+}
+
+impl Injected {
+    /// Finds the workloads and the data they reference in the injected documents.
+    pub fn analyze(&self, settings: &RolloutSettings) -> Analysis {
+        rollout::analyze(&self.docs, &self.ctx, settings)
+    }
+
+    /// Stage 3: writes the rollout annotations (keyed with `rollout_key`, plain SHA-256
+    /// without one), then checks the final documents and fails once with every finding.
+    pub fn finish(
+        mut self,
+        analysis: Analysis,
+        rollout_key: Option<&[u8]>,
+        tls: &TlsOptions,
+    ) -> Result<Rendered, PipelineError> {
+        for (i, e) in analysis.edits(rollout_key) {
+            self.docs.apply(i, e)?;
+        }
+        let mut findings = Vec::new();
+        for i in 0..self.docs.len() {
+            let (text, tree) = (self.docs.text(i), self.docs.kept_tree(i));
+            if documents::has_leftover(text.as_bytes()) {
+                let location = match tree {
+                    Some(Ok(roots)) => object::document_location(i + 1, text, roots),
+                    _ => Location {
+                        source: stream::source_comment(text.as_bytes()),
+                        ..Location::document(i + 1)
+                    },
+                };
+                findings.push(documents::leftover(&location));
+            }
+            if let (true, Some(Ok(roots))) = (self.docs.is_changed(i), tree) {
+                documents::secret_limits(i + 1, text, roots, &mut findings);
+            }
+        }
+        findings.extend(documents::tls(&self.docs, &self.ctx, tls));
+        self.docs.drop_trees();
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            findings.into_iter().partition(Finding::is_error);
+        if !errors.is_empty() {
+            return Err(PipelineError::Findings(errors));
+        }
+        Ok(Rendered {
+            docs: self.docs,
+            injected: self.injected,
+            workloads: analysis.workloads,
+            namespace: self.ctx.namespace,
+            warnings,
+        })
+    }
+}

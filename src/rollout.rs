@@ -1,0 +1,412 @@
+//! Rollout annotations: pods restart exactly when the data they use changes.
+//!
+//! Every pod template of a workload kind that references a Secret or ConfigMap present in the
+//! stream (`env[].valueFrom`, `envFrom`, `volumes` including projected sources, in init and
+//! regular containers) gets one annotation: an HMAC-SHA256 over the referenced objects' data,
+//! canonically ordered, keyed from the seed. Metadata, unreferenced objects and references to
+//! objects outside the stream do not count. This module reads final (already injected)
+//! documents and returns edits; it never sees anything but data bytes and never prints them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+
+use crate::derive::mac;
+use crate::diag::Location;
+use crate::k8s::data;
+use crate::k8s::object::{self, Context};
+use crate::k8s::pod::{self, WORKLOAD_KINDS};
+use crate::manifest::document::Documents;
+use crate::manifest::edit::{self, quote, Edit, Slot};
+use crate::manifest::stream;
+use crate::manifest::yaml::{Mapping, Node, Scalar, Style};
+
+/// Default annotation name.
+pub const DEFAULT_ANNOTATION: &str = "keyseed.io/rollme";
+
+/// What to annotate, and with which name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutSettings {
+    /// Annotation name.
+    pub annotation: String,
+    /// Workload kinds.
+    pub kinds: Vec<String>,
+}
+
+impl Default for RolloutSettings {
+    fn default() -> Self {
+        RolloutSettings {
+            annotation: DEFAULT_ANNOTATION.into(),
+            kinds: WORKLOAD_KINDS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// An object a pod template may reference, by kind, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectRef {
+    /// `Secret` or `ConfigMap`.
+    pub kind: String,
+    /// Namespace (the document's or the default one; empty when unknown).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+fn lp(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u64).to_be_bytes());
+    out.extend_from_slice(b);
+}
+
+/// The canonical byte string hashed for a set of objects: for each object in (kind,
+/// namespace, name) order, length-prefixed kind, namespace, name, key count, then each key and
+/// value in key order (lengths as 8-byte big-endian).
+pub fn canonical(
+    objects: &BTreeMap<ObjectRef, BTreeMap<String, Vec<u8>>>,
+    refs: &[ObjectRef],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"keyseed/v1/rollme\0");
+    for r in refs {
+        let Some(data) = objects.get(r) else { continue };
+        lp(&mut out, r.kind.as_bytes());
+        lp(&mut out, r.namespace.as_bytes());
+        lp(&mut out, r.name.as_bytes());
+        out.extend_from_slice(&(data.len() as u64).to_be_bytes());
+        for (k, v) in data {
+            lp(&mut out, k.as_bytes());
+            lp(&mut out, v);
+        }
+    }
+    out
+}
+
+/// Where the annotation goes in a pod template: an existing value is replaced; otherwise
+/// `annotations:` or `metadata:` is added, or filled when it is empty (`metadata:`, `~`).
+pub fn annotation_slot(text: &str, template: &Node, annotation: &str) -> Option<Slot> {
+    let Node::Map(tmap) = template else {
+        return None;
+    };
+    let key = quote(annotation);
+    let entry = |m: &Mapping, name: &str| {
+        m.entries.iter().find_map(|(k, v)| match k {
+            Node::Scalar(ks) if ks.value == name => Some((ks.clone(), v.clone())),
+            _ => None,
+        })
+    };
+    // A null or empty value: written after its key as a flow mapping.
+    let fill = |k: &Scalar, v: &Node, before: String, after: &str| {
+        let s = edit::value_slot(text, k, v);
+        Slot {
+            range: s.range,
+            before: format!("{}{before}", s.before),
+            after: format!("{after}{}", s.after),
+        }
+    };
+    let Some((mk, meta)) = entry(tmap, "metadata") else {
+        return Some(edit::insert_slot(text, tmap, "metadata")).map(|s| Slot {
+            before: format!("{}{{\"annotations\": {{{key}: ", s.before),
+            after: format!("}}}}{}", s.after),
+            range: s.range,
+        });
+    };
+    let mm = match &meta {
+        Node::Map(mm) => mm,
+        Node::Scalar(v) if is_null(v) => {
+            return Some(fill(
+                &mk,
+                &meta,
+                format!("{{\"annotations\": {{{key}: "),
+                "}}",
+            ));
+        }
+        _ => return None,
+    };
+    match entry(mm, "annotations") {
+        Some((_, Node::Map(am))) => {
+            for (k, v) in &am.entries {
+                if let Some(ks) = k.scalar().filter(|s| s.value == annotation) {
+                    return Some(edit::value_slot(text, ks, v));
+                }
+            }
+            Some(edit::insert_slot(text, &am, annotation))
+        }
+        Some((ak, av)) if av.scalar().is_some_and(is_null) => {
+            Some(fill(&ak, &av, format!("{{{key}: "), "}"))
+        }
+        Some(_) => None,
+        None => {
+            let s = edit::insert_slot(text, mm, "annotations");
+            Some(Slot {
+                before: format!("{}{{{key}: ", s.before),
+                after: format!("}}{}", s.after),
+                range: s.range,
+            })
+        }
+    }
+}
+
+/// A null scalar in YAML 1.1: empty, `~`, `null`, `Null`, `NULL` (plain).
+fn is_null(s: &Scalar) -> bool {
+    s.style == Style::Plain && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// Words a pod spec must contain to reference a Secret or ConfigMap (a cheap pre-filter).
+const REF_WORDS: [&[u8]; 5] = [
+    b"secretKeyRef",
+    b"secretRef",
+    b"secretName",
+    b"configMap",
+    b"projected",
+];
+
+/// One workload (pod template) found in the stream.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Index of its document in the stream.
+    pub doc: usize,
+    /// Where it is, for messages and `plan`.
+    pub location: Location,
+    /// Referenced objects in the stream.
+    pub found: Vec<ObjectRef>,
+    /// Referenced objects not in the stream.
+    pub missing: Vec<ObjectRef>,
+    /// Where the annotation value goes.
+    slot: Option<Slot>,
+}
+
+/// Workloads, their references, and the digest of every referenced object in the stream.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Every workload that references at least one Secret or ConfigMap.
+    pub workloads: Vec<Workload>,
+    objects: BTreeMap<ObjectRef, [u8; 32]>,
+}
+
+/// SHA-256 of one object's canonical data (see [`canonical`]); never leaves the process.
+fn object_digest(r: &ObjectRef, data: BTreeMap<String, Vec<u8>>) -> [u8; 32] {
+    let mut m = BTreeMap::new();
+    m.insert(r.clone(), data);
+    Sha256::digest(canonical(&m, std::slice::from_ref(r))).into()
+}
+
+/// Runs `f` over `items` on up to `available_parallelism` threads (documents are
+/// independent), keeping the order. Small inputs run on the calling thread.
+fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let total: usize = items.iter().map(&weight).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || total < 32 * 1024 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| sc.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    })
+}
+
+/// The workloads of document `i` that reference a Secret or ConfigMap.
+fn workloads_of(
+    docs: &Documents,
+    i: usize,
+    ctx: &Context,
+    settings: &RolloutSettings,
+) -> Vec<Workload> {
+    let Some(roots) = docs.view(i) else {
+        return vec![];
+    };
+    let text = docs.text(i);
+    let mut out = Vec::new();
+    for obj in object::resources(&roots) {
+        let kind = obj.get_str("kind").unwrap_or("");
+        if !settings.kinds.iter().any(|k| k == kind) {
+            continue;
+        }
+        let Some(template) = pod::pod_template(obj) else {
+            continue;
+        };
+        let Some(spec) = template.get("spec") else {
+            continue;
+        };
+        let ns = object::namespace(obj, ctx.namespace.as_deref());
+        let refs: Vec<ObjectRef> = pod::references(spec)
+            .into_iter()
+            .map(|(kind, name)| ObjectRef {
+                kind,
+                namespace: ns.to_string(),
+                name,
+            })
+            .collect();
+        if refs.is_empty() {
+            continue;
+        }
+        out.push(Workload {
+            doc: i,
+            location: object::location(i + 1, text, obj, None),
+            found: refs,
+            missing: Vec::new(),
+            slot: annotation_slot(text, template, &settings.annotation),
+        });
+    }
+    out
+}
+
+/// The digests of the wanted Secrets and ConfigMaps of document `i`.
+fn objects_of(
+    docs: &Documents,
+    i: usize,
+    ctx: &Context,
+    wanted: &BTreeSet<ObjectRef>,
+) -> Vec<(ObjectRef, [u8; 32])> {
+    let Some(roots) = docs.view(i) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for obj in object::resources(&roots) {
+        let kind = obj.get_str("kind").unwrap_or("");
+        if kind != "Secret" && kind != "ConfigMap" {
+            continue;
+        }
+        let Some(name) = object::name(obj) else {
+            continue;
+        };
+        let r = ObjectRef {
+            kind: kind.into(),
+            namespace: object::namespace(obj, ctx.namespace.as_deref()).to_string(),
+            name: name.into(),
+        };
+        if wanted.contains(&r) {
+            let d = object_digest(&r, data::canonical(obj));
+            out.push((r, d));
+        }
+    }
+    out
+}
+
+/// Whether document bytes may hold a workload of `kinds` with references (cheap test).
+fn workload_candidate(t: &[u8], kinds: &[String]) -> bool {
+    let kind_hit = match stream::top_level_kind(t) {
+        Some(kind) => kinds.iter().any(|k| k == kind),
+        None => kinds
+            .iter()
+            .any(|k| memchr::memmem::find(t, k.as_bytes()).is_some()),
+    };
+    kind_hit
+        && REF_WORDS
+            .iter()
+            .any(|w| memchr::memmem::find(t, w).is_some())
+}
+
+/// Whether document bytes may hold a Secret or ConfigMap (cheap test).
+fn object_candidate(t: &[u8]) -> bool {
+    match stream::top_level_kind(t) {
+        Some(kind) => kind == "Secret" || kind == "ConfigMap",
+        None => {
+            memchr::memmem::find(t, b"Secret").is_some()
+                || memchr::memmem::find(t, b"ConfigMap").is_some()
+        }
+    }
+}
+
+/// Finds workloads and the objects they reference in the final documents.
+pub fn analyze(docs: &Documents, ctx: &Context, settings: &RolloutSettings) -> Analysis {
+    let mut a = Analysis::default();
+    if settings.kinds.is_empty() {
+        return a;
+    }
+    let candidates: Vec<usize> = (0..docs.len())
+        .filter(|&i| workload_candidate(docs.bytes(i), &settings.kinds))
+        .collect();
+    a.workloads = par_map(
+        &candidates,
+        |&i| docs.bytes(i).len(),
+        |&i| workloads_of(docs, i, ctx, settings),
+    )
+    .into_iter()
+    .flatten()
+    .collect();
+    let wanted: BTreeSet<ObjectRef> = a
+        .workloads
+        .iter()
+        .flat_map(|w| w.found.iter().cloned())
+        .collect();
+    if wanted.is_empty() {
+        return a;
+    }
+    let objects: Vec<usize> = (0..docs.len())
+        .filter(|&i| object_candidate(docs.bytes(i)))
+        .collect();
+    for found in par_map(
+        &objects,
+        |&i| docs.bytes(i).len(),
+        |&i| objects_of(docs, i, ctx, &wanted),
+    ) {
+        for (r, d) in found {
+            // The same object twice (a Helm 4 hook and a template): both count, in order.
+            let combined = match a.objects.get(&r) {
+                Some(prev) => Sha256::digest([prev.as_slice(), d.as_slice()].concat()).into(),
+                None => d,
+            };
+            a.objects.insert(r, combined);
+        }
+    }
+    for w in &mut a.workloads {
+        let (found, missing): (Vec<_>, Vec<_>) =
+            w.found.drain(..).partition(|r| a.objects.contains_key(r));
+        w.found = found;
+        w.missing = missing;
+    }
+    a
+}
+
+impl Analysis {
+    /// Whether any workload gets an annotation (so the seed-derived key is needed).
+    pub fn needs_key(&self) -> bool {
+        self.workloads.iter().any(|w| !w.found.is_empty())
+    }
+
+    /// The annotation value of a workload: HMAC-SHA256 (or SHA-256 without a key) over
+    /// `"keyseed/v1/rollme\0"` followed by the digest of each referenced object in
+    /// (kind, namespace, name) order.
+    pub fn value(&self, w: &Workload, key: Option<&[u8]>) -> Option<String> {
+        if w.found.is_empty() {
+            return None;
+        }
+        let mut msg = b"keyseed/v1/rollme\0".to_vec();
+        for r in &w.found {
+            msg.extend_from_slice(self.objects.get(r)?);
+        }
+        Some(mac::digest(key, &msg))
+    }
+
+    /// The annotation edits, by document index, for every workload with references in the
+    /// stream.
+    pub fn edits(&self, key: Option<&[u8]>) -> BTreeMap<usize, Vec<Edit>> {
+        let mut by_doc: BTreeMap<usize, Vec<Edit>> = BTreeMap::new();
+        for w in &self.workloads {
+            let (Some(slot), Some(value)) = (&w.slot, self.value(w, key)) else {
+                continue;
+            };
+            by_doc
+                .entry(w.doc)
+                .or_default()
+                .push(slot.fill(&quote(&value)));
+        }
+        by_doc
+    }
+}

@@ -1,0 +1,126 @@
+//! Errors of the seed layer: finding identities, opening and reading the seed file, and
+//! recipients. Messages name files and settings, never key material or plaintext.
+
+use std::path::PathBuf;
+
+/// Errors finding identities and opening the seed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// No identity anywhere.
+    #[error("no age identity found")]
+    NoIdentity {
+        /// Every place looked at, in order.
+        tried: Vec<String>,
+    },
+    /// An identity file named explicitly does not exist or cannot be read.
+    #[error("cannot read identity file `{path}` (from {origin})")]
+    IdentityRead {
+        /// The file.
+        path: PathBuf,
+        /// Which setting named it.
+        origin: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An identity source holds something that is not an age or OpenSSH identity.
+    #[error("{origin} does not hold a usable age identity: {why}")]
+    IdentityParse {
+        /// Which source.
+        origin: String,
+        /// What is wrong (never key material).
+        why: String,
+    },
+    /// The seed file does not exist or cannot be read.
+    #[error("cannot read seed file `{path}` (chosen by {origin})")]
+    SeedRead {
+        /// The file.
+        path: PathBuf,
+        /// How it was chosen.
+        origin: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// None of the identities opens the seed.
+    #[error("none of the identities can decrypt seed file `{path}`")]
+    WrongIdentity {
+        /// The seed file.
+        path: PathBuf,
+        /// Where the identities came from.
+        tried: Vec<String>,
+    },
+    /// The seed is passphrase-encrypted and no passphrase is set, or it is wrong.
+    #[error("seed file `{path}` is passphrase-encrypted: {why}")]
+    Passphrase {
+        /// The seed file.
+        path: PathBuf,
+        /// What went wrong.
+        why: &'static str,
+    },
+    /// The seed file is not a valid age file, or it is truncated or corrupt.
+    #[error("seed file `{path}` is corrupt or truncated: {why}")]
+    SeedCorrupt {
+        /// The seed file.
+        path: PathBuf,
+        /// What age reported (no plaintext).
+        why: String,
+    },
+    /// The decrypted seed file is not a keyseed seed document.
+    #[error("seed file `{path}` decrypts, but its content is not a keyseed seed: {why}")]
+    SeedFormat {
+        /// The seed file.
+        path: PathBuf,
+        /// What is wrong (never the content).
+        why: String,
+    },
+}
+
+impl KeyError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            KeyError::NoIdentity { tried } => Some(format!(
+                "looked in: {}; pass --identity FILE or set KEYSEED_AGE_KEY_FILE",
+                tried.join(", ")
+            )),
+            KeyError::WrongIdentity { tried, .. } => Some(format!(
+                "identities came from: {}; the seed is encrypted to the keys in keyseed.recipients, \
+                 ask a holder of one of them to run `keyseed recipients add <your public key>`",
+                tried.join(", ")
+            )),
+            KeyError::Passphrase { .. } => {
+                Some("set KEYSEED_PASSPHRASE (it is never read from stdin)".into())
+            }
+            KeyError::SeedRead { .. } => Some(
+                "create one with `keyseed init`, or point at it with --seed / KEYSEED_SEED_FILE"
+                    .into(),
+            ),
+            KeyError::SeedCorrupt { path, .. } => Some(format!(
+                "restore `{}` from git; it must be the file `keyseed init` wrote",
+                path.display()
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Errors reading or using recipients.
+#[derive(Debug, thiserror::Error)]
+pub enum RecipientError {
+    /// A recipient is not an age or SSH public key.
+    #[error("`{0}` is not an age recipient (age1…) or SSH public key (ssh-ed25519/ssh-rsa)")]
+    BadRecipient(String),
+    /// Reading a recipients file failed.
+    #[error("cannot read recipients file `{path}`")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Encryption failed.
+    #[error("failed to encrypt the seed: {0}")]
+    Encrypt(String),
+}

@@ -1,0 +1,137 @@
+//! Finding the age identities that open the seed. They are looked up in a fixed order
+//! (`--identity`, `KEYSEED_AGE_KEY`, `KEYSEED_AGE_KEY_FILE`,
+//! `$XDG_CONFIG_HOME/keyseed/keys.txt`); every identity found is used, and every place
+//! looked at is listed when none works. Identities never come from stdin, which carries
+//! manifests.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use crate::secret::{SecretBytes, SecretValue};
+use crate::seed::error::KeyError;
+
+/// Where identities may come from, resolved from flags and environment.
+#[derive(Debug, Default)]
+pub struct IdentitySources {
+    /// `--identity FILE`, in order.
+    pub files: Vec<PathBuf>,
+    /// `KEYSEED_AGE_KEY`: identity text itself (never printed).
+    pub key_text: Option<SecretValue>,
+    /// `KEYSEED_AGE_KEY_FILE`.
+    pub key_file: Option<PathBuf>,
+    /// The default `$XDG_CONFIG_HOME/keyseed/keys.txt`.
+    pub default_file: Option<PathBuf>,
+    /// `KEYSEED_PASSPHRASE`, for passphrase-encrypted seeds.
+    pub passphrase: Option<SecretValue>,
+}
+
+/// The identities found, and where they were looked for.
+pub struct Identities {
+    pub(crate) ids: Vec<Box<dyn age::Identity>>,
+    /// Every place looked at, in order, with what was found there.
+    pub tried: Vec<String>,
+}
+
+impl std::fmt::Debug for Identities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Identities({} keys, [REDACTED])", self.ids.len())
+    }
+}
+
+/// Parses identity text: an age identity file (one or more `AGE-SECRET-KEY-1…` lines with
+/// comments) or an unencrypted OpenSSH private key (ssh-ed25519 / ssh-rsa).
+fn parse_identities(text: &[u8], origin: &str) -> Result<Vec<Box<dyn age::Identity>>, KeyError> {
+    let bad = |why: &str| KeyError::IdentityParse {
+        origin: origin.to_string(),
+        why: why.to_string(),
+    };
+    if text.windows(11).any(|w| w == b"-----BEGIN ") {
+        let id = age::ssh::Identity::from_buffer(BufReader::new(text), Some(origin.to_string()))
+            .map_err(|_| bad("not a valid OpenSSH private key"))?;
+        return match id {
+            age::ssh::Identity::Unencrypted(_) => Ok(vec![Box::new(id)]),
+            age::ssh::Identity::Encrypted(_) => Err(bad(
+                "the SSH key is passphrase-protected; keyseed cannot prompt (decrypt a copy with `ssh-keygen -p`)",
+            )),
+            age::ssh::Identity::Unsupported(_) => Err(bad("this SSH key type is not supported")),
+        };
+    }
+    let file = age::IdentityFile::from_buffer(BufReader::new(text))
+        .map_err(|e| bad(&scrub_line_error(&e.to_string())))?;
+    let ids = file
+        .into_identities()
+        .map_err(|_| bad("an identity in it cannot be used"))?;
+    if ids.is_empty() {
+        return Err(bad("it holds no identity"));
+    }
+    Ok(ids
+        .into_iter()
+        .map(|b| b as Box<dyn age::Identity>)
+        .collect())
+}
+
+/// age's identity-file error names the line number only; keep only that part to be safe.
+fn scrub_line_error(msg: &str) -> String {
+    match msg.find("line") {
+        Some(i) => {
+            let n: String = msg[i..]
+                .chars()
+                .take_while(|c| !c.is_ascii_punctuation())
+                .collect();
+            format!("unsupported or malformed key on {n}")
+        }
+        None => "unsupported or malformed key".to_string(),
+    }
+}
+
+fn read_identity_file(path: &Path, origin: &'static str) -> Result<SecretBytes, KeyError> {
+    std::fs::read(path)
+        .map(SecretBytes::new)
+        .map_err(|source| KeyError::IdentityRead {
+            path: path.to_path_buf(),
+            origin,
+            source,
+        })
+}
+
+impl IdentitySources {
+    /// Loads every identity from every source, in order. An explicitly named file that is
+    /// missing is an error; the default file may be absent.
+    pub fn load(&self) -> Result<Identities, KeyError> {
+        let mut ids = Vec::new();
+        let mut tried = Vec::new();
+        for f in &self.files {
+            let text = read_identity_file(f, "--identity")?;
+            let origin = format!("--identity {}", f.display());
+            ids.extend(parse_identities(text.expose(), &origin)?);
+            tried.push(origin);
+        }
+        match &self.key_text {
+            Some(t) => {
+                ids.extend(parse_identities(t.expose().as_bytes(), "KEYSEED_AGE_KEY")?);
+                tried.push("KEYSEED_AGE_KEY".into());
+            }
+            None => tried.push("KEYSEED_AGE_KEY (not set)".into()),
+        }
+        match &self.key_file {
+            Some(f) => {
+                let text = read_identity_file(f, "KEYSEED_AGE_KEY_FILE")?;
+                let origin = format!("KEYSEED_AGE_KEY_FILE={}", f.display());
+                ids.extend(parse_identities(text.expose(), &origin)?);
+                tried.push(origin);
+            }
+            None => tried.push("KEYSEED_AGE_KEY_FILE (not set)".into()),
+        }
+        match &self.default_file {
+            Some(f) if f.exists() => {
+                let text = read_identity_file(f, "the default identity file")?;
+                let origin = f.display().to_string();
+                ids.extend(parse_identities(text.expose(), &origin)?);
+                tried.push(origin);
+            }
+            Some(f) => tried.push(format!("{} (no such file)", f.display())),
+            None => tried.push("$XDG_CONFIG_HOME/keyseed/keys.txt (no home directory)".into()),
+        }
+        Ok(Identities { ids, tried })
+    }
+}

@@ -1,0 +1,75 @@
+//! Recipients the seed is encrypted to (`keyseed.recipients`: one public key per line, `#`
+//! comments), encrypting a seed to them, and making a new identity for `init`.
+
+use std::io::Write;
+use std::path::Path;
+
+use secrecy::ExposeSecret;
+
+use crate::secret::{SecretBytes, SecretValue};
+use crate::seed::error::RecipientError;
+
+/// Parses one recipient: `age1…`, `ssh-ed25519 …` or `ssh-rsa …`.
+pub fn parse_recipient(s: &str) -> Result<Box<dyn age::Recipient + Send>, RecipientError> {
+    let s = s.trim();
+    if s.starts_with("age1") {
+        return s
+            .parse::<age::x25519::Recipient>()
+            .map(|r| Box::new(r) as _)
+            .map_err(|_| RecipientError::BadRecipient(s.to_string()));
+    }
+    if s.starts_with("ssh-") {
+        return s
+            .parse::<age::ssh::Recipient>()
+            .map(|r| Box::new(r) as _)
+            .map_err(|_| RecipientError::BadRecipient(s.to_string()));
+    }
+    Err(RecipientError::BadRecipient(s.to_string()))
+}
+
+/// Reads a recipients file: one key per line, `#` comments and blank lines ignored.
+pub fn read_recipients_file(path: &Path) -> Result<Vec<String>, RecipientError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RecipientError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
+/// Encrypts plaintext to recipients, ASCII-armored.
+pub fn encrypt(plain: &SecretBytes, recipients: &[String]) -> Result<Vec<u8>, RecipientError> {
+    let parsed = recipients
+        .iter()
+        .map(|r| parse_recipient(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let enc =
+        age::Encryptor::with_recipients(parsed.iter().map(|r| r.as_ref() as &dyn age::Recipient))
+            .map_err(|e| RecipientError::Encrypt(e.to_string()))?;
+    let mut out = Vec::new();
+    let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+        .map_err(|e| RecipientError::Encrypt(e.to_string()))?;
+    let mut w = enc
+        .wrap_output(armor)
+        .map_err(|e| RecipientError::Encrypt(e.to_string()))?;
+    w.write_all(plain.expose())
+        .and_then(|_| w.finish())
+        .and_then(|a| a.finish())
+        .map_err(|e| RecipientError::Encrypt(e.to_string()))?;
+    Ok(out)
+}
+
+/// A new X25519 identity: (secret identity text, public recipient).
+pub fn generate_identity() -> (SecretValue, String) {
+    let id = age::x25519::Identity::generate();
+    let public = id.to_public().to_string();
+    // SECRET: the identity text goes straight into a 0600 file.
+    (
+        SecretValue::new(id.to_string().expose_secret().to_string()),
+        public,
+    )
+}
