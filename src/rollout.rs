@@ -19,7 +19,7 @@ use crate::k8s::pod::{self, WORKLOAD_KINDS};
 use crate::manifest::document::Documents;
 use crate::manifest::edit::{self, quote, Edit, Slot};
 use crate::manifest::stream;
-use crate::manifest::yaml::{Mapping, Node, Scalar, Style};
+use crate::manifest::yaml::{Mapping, Node, Scalar};
 
 /// Default annotation name.
 pub const DEFAULT_ANNOTATION: &str = "keyseed.io/rollme";
@@ -112,7 +112,7 @@ pub fn annotation_slot(text: &str, template: &Node, annotation: &str) -> Option<
     };
     let mm = match &meta {
         Node::Map(mm) => mm,
-        Node::Scalar(v) if is_null(v) => {
+        Node::Scalar(v) if v.is_null() => {
             return Some(fill(
                 &mk,
                 &meta,
@@ -131,7 +131,7 @@ pub fn annotation_slot(text: &str, template: &Node, annotation: &str) -> Option<
             }
             Some(edit::insert_slot(text, &am, annotation))
         }
-        Some((ak, av)) if av.scalar().is_some_and(is_null) => {
+        Some((ak, av)) if av.scalar().is_some_and(Scalar::is_null) => {
             Some(fill(&ak, &av, format!("{{{key}: "), "}"))
         }
         Some(_) => None,
@@ -144,11 +144,6 @@ pub fn annotation_slot(text: &str, template: &Node, annotation: &str) -> Option<
             })
         }
     }
-}
-
-/// A null scalar in YAML 1.1: empty, `~`, `null`, `Null`, `NULL` (plain).
-fn is_null(s: &Scalar) -> bool {
-    s.style == Style::Plain && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL")
 }
 
 /// Words a pod spec must contain to reference a Secret or ConfigMap (a cheap pre-filter).

@@ -125,18 +125,32 @@ fn check_secret(obj: &Node, opts: &TlsOptions, out: &mut Vec<Finding>) -> Option
     let mut leaf = None;
     if is_tls {
         for k in ["tls.crt", "tls.key"] {
-            if !values.contains_key(k) {
-                out.push(Finding {
-                    severity: Severity::Error,
-                    location: None,
-                    field: field_path("data", k),
-                    message: format!("a kubernetes.io/tls Secret needs `{k}`"),
-                    hint: None,
-                });
-            }
+            let (field, message) = match values.get(k) {
+                None => (
+                    field_path("data", k),
+                    format!("a kubernetes.io/tls Secret needs `{k}`"),
+                ),
+                Some((field, b)) if b.trim_ascii().is_empty() => {
+                    (field.clone(), format!("`{k}` is empty"))
+                }
+                Some(_) => continue,
+            };
+            out.push(Finding {
+                severity: Severity::Error,
+                location: None,
+                field,
+                message,
+                hint: Some(
+                    "supply a certificate and key (e.g. in the chart's values), or add a `certificates:` entry for this Secret to the config to have keyseed derive them"
+                        .into(),
+                ),
+            });
         }
     }
     for (key, (field, bytes)) in &values {
+        if is_tls && bytes.trim_ascii().is_empty() {
+            continue; // reported above
+        }
         // `check` sees placeholders where render puts values: nothing to check yet.
         if unfilled(bytes) {
             continue;
@@ -154,7 +168,10 @@ fn check_secret(obj: &Node, opts: &TlsOptions, out: &mut Vec<Finding>) -> Option
         }
     }
     if is_tls {
-        if let Some((field, bytes)) = values.get("tls.key").filter(|(_, b)| !unfilled(b)) {
+        if let Some((field, bytes)) = values
+            .get("tls.key")
+            .filter(|(_, b)| !unfilled(b) && !b.trim_ascii().is_empty())
+        {
             tls::check_key(field, bytes, leaf.as_ref(), out);
         }
     }

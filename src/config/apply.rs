@@ -179,27 +179,16 @@ fn entry_pairs(entry: &SecretEntry, scope: &str) -> Vec<(String, String)> {
 /// when only `data` exists), and a missing `stringData` is added.
 fn patch_secret(text: &str, obj: &Node, pairs: &[(String, String)]) -> Vec<Edit> {
     let Node::Map(root) = obj else { return vec![] };
-    let find = |section: &str, key: &str| -> Option<(Scalar, Scalar)> {
-        match obj.get(section) {
-            Some(Node::Map(m)) => m.entries.iter().find_map(|(k, v)| match (k, v) {
-                (Node::Scalar(ks), Node::Scalar(vs)) if ks.value == key => {
-                    Some((ks.clone(), vs.clone()))
-                }
-                _ => None,
-            }),
-            _ => None,
-        }
-    };
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let mut edits = Vec::new();
     let mut missing = Vec::new();
     for (k, ph) in pairs {
-        if let Some((ks, vs)) = find("stringData", k) {
-            let (range, trailing) = edit::value_range(text, &ks, &vs);
-            edits.push(Edit::plain(range, quote(ph) + &trailing));
-        } else if let Some((ks, vs)) = find("data", k) {
-            let (range, trailing) = edit::value_range(text, &ks, &vs);
-            edits.push(Edit::plain(range, quote(&b64(ph)) + &trailing));
+        // An existing key gets its value replaced, whatever it was (empty, null, a block
+        // scalar, an alias): inserting it again would repeat the key, which go-yaml rejects.
+        if let Some((ks, v)) = entry(obj.get("stringData"), k) {
+            edits.push(edit::value_slot(text, ks, v).fill(&quote(ph)));
+        } else if let Some((ks, v)) = entry(obj.get("data"), k) {
+            edits.push(edit::value_slot(text, ks, v).fill(&quote(&b64(ph))));
         } else {
             missing.push((k.clone(), ph.clone()));
         }
@@ -218,27 +207,27 @@ fn patch_secret(text: &str, obj: &Node, pairs: &[(String, String)]) -> Vec<Edit>
         .collect();
     match section {
         Some(m) => edits.push(insert_into(text, m, &entries)),
-        None => {
-            // No stringData/data map: add `stringData` to the Secret itself. A `stringData:`
-            // with a null value is replaced.
-            if let Some((ks, vs)) = root.entries.iter().find_map(|(k, v)| match (k, v) {
-                (Node::Scalar(ks), Node::Scalar(vs)) if ks.value == "stringData" => Some((ks, vs)),
-                _ => None,
-            }) {
-                let flow = flow_map(&entries);
-                let r = ks.span.end..vs.span.end.max(ks.span.end);
-                let colon_and_value = &text[r.clone()];
-                let start = ks.span.end + colon_and_value.find(':').map_or(0, |i| i + 1);
-                edits.push(Edit::plain(
-                    start..vs.span.end.max(start),
-                    format!(" {flow}"),
-                ));
-            } else {
-                edits.push(insert_section(text, root, "stringData", &entries));
+        // No stringData/data mapping: a `stringData:` that is empty or null gets the
+        // entries as its value; otherwise `stringData` is added to the Secret.
+        None => match entry(Some(obj), "stringData") {
+            Some((ks, v @ Node::Scalar(_))) => {
+                edits.push(edit::value_slot(text, ks, v).fill(&flow_map(&entries)));
             }
-        }
+            _ => edits.push(insert_section(text, root, "stringData", &entries)),
+        },
     }
     edits
+}
+
+/// The entry `key` of a mapping node, if there is one.
+fn entry<'a>(map: Option<&'a Node>, key: &str) -> Option<(&'a Scalar, &'a Node)> {
+    match map? {
+        Node::Map(m) => m.entries.iter().find_map(|(k, v)| match k {
+            Node::Scalar(ks) if ks.value == key => Some((ks, v)),
+            _ => None,
+        }),
+        _ => None,
+    }
 }
 
 fn flow_map(entries: &[(String, String)]) -> String {

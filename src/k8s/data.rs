@@ -50,15 +50,17 @@ pub fn entries(obj: &Node) -> Vec<DataEntry<'_>> {
             let (Some(k), Some(v)) = (k.scalar(), v.scalar()) else {
                 continue;
             };
+            // A null value is an empty one to the API server.
+            let raw = if v.is_null() { "" } else { v.value.as_str() };
             let bytes = if b64 {
-                decode(&v.value)
+                decode(raw)
             } else {
-                Some(v.value.as_bytes().to_vec())
+                Some(raw.as_bytes().to_vec())
             };
             out.push(DataEntry {
                 section,
                 key: &k.value,
-                raw: &v.value,
+                raw,
                 bytes,
             });
         }

@@ -44,6 +44,16 @@ pub struct Scalar {
     pub line: usize,
 }
 
+impl Scalar {
+    /// Whether the scalar is null under YAML 1.1 (go-yaml v2): plain and empty (`key:`),
+    /// `~`, `null`, `Null` or `NULL`, with no tag.
+    pub fn is_null(&self) -> bool {
+        self.style == Style::Plain
+            && self.tag.is_none()
+            && matches!(self.value.as_str(), "" | "~" | "null" | "Null" | "NULL")
+    }
+}
+
 /// A node of the tree.
 #[derive(Debug, Clone)]
 pub enum Node {

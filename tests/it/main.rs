@@ -2,6 +2,7 @@
 //! `keyseed` binary; host tools come from `scripts/install-hosts` and are never skipped.
 
 mod asym;
+mod charts;
 mod config;
 mod hosts;
 mod interop;

@@ -260,11 +260,23 @@ pub fn python(code: &str, stdin: &[u8]) -> Out {
 }
 
 /// Loads every document of a YAML stream with PyYAML (a YAML 1.1 reader, like go-yaml v2)
-/// and returns them as JSON, so tests compare meaning, not bytes.
+/// and returns them as JSON, so tests compare meaning, not bytes. A mapping that repeats a
+/// key fails, as it does in go-yaml (Kubernetes).
 pub fn yaml11_json(stream: &[u8]) -> serde_json::Value {
     let out = python(
         "import sys, yaml, json, datetime\n\
-         docs = list(yaml.safe_load_all(sys.stdin.buffer.read().decode('utf-8-sig')))\n\
+         class Strict(yaml.SafeLoader):\n\
+         \x20   def construct_mapping(self, node, deep=False):\n\
+         \x20       seen = set()\n\
+         \x20       for k, _ in node.value:\n\
+         \x20           if k.tag == 'tag:yaml.org,2002:merge':\n\
+         \x20               continue\n\
+         \x20           key = self.construct_object(k, deep=True)\n\
+         \x20           if key in seen:\n\
+         \x20               raise yaml.constructor.ConstructorError(None, None, 'duplicate key %r' % (key,), k.start_mark)\n\
+         \x20           seen.add(key)\n\
+         \x20       return super().construct_mapping(node, deep)\n\
+         docs = list(yaml.load_all(sys.stdin.buffer.read().decode('utf-8-sig'), Loader=Strict))\n\
          print(json.dumps(docs, default=str))",
         stream,
     );
