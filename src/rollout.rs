@@ -19,7 +19,7 @@ use crate::k8s::pod::{self, WORKLOAD_KINDS};
 use crate::manifest::document::Documents;
 use crate::manifest::edit::{self, quote, Edit, Slot};
 use crate::manifest::stream;
-use crate::manifest::yaml::{Mapping, Node, Scalar};
+use crate::manifest::yaml::{Anchors, Mapping, Node, Scalar};
 
 /// Default annotation name.
 pub const DEFAULT_ANNOTATION: &str = "keyseed.io/rollme";
@@ -271,6 +271,7 @@ fn objects_of(
     let Some(roots) = docs.view(i) else {
         return vec![];
     };
+    let anchors = Anchors::new(&roots);
     let mut out = Vec::new();
     for obj in object::resources(&roots) {
         let kind = obj.get_str("kind").unwrap_or("");
@@ -286,7 +287,7 @@ fn objects_of(
             name: name.into(),
         };
         if wanted.contains(&r) {
-            let d = object_digest(&r, data::canonical(obj));
+            let d = object_digest(&r, data::canonical(obj, &anchors));
             out.push((r, d));
         }
     }

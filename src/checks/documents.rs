@@ -12,7 +12,7 @@ use crate::k8s::data::{self, decode_text};
 use crate::k8s::object::{self, field_path, Context};
 use crate::manifest::document::Documents;
 use crate::manifest::stream;
-use crate::manifest::yaml::Node;
+use crate::manifest::yaml::{Anchors, Node};
 use crate::placeholder::{self, PREFIX};
 
 /// base64 of `-----BEGIN CERTIFICATE-----` (a certificate in a Secret's `data`).
@@ -71,12 +71,13 @@ pub fn tls(docs: &Documents, ctx: &Context, opts: &TlsOptions) -> Vec<Finding> {
         }
         let Some(roots) = docs.view(i) else { continue };
         let text = docs.text(i);
+        let anchors = Anchors::new(&roots);
         for obj in object::resources(&roots) {
             let location = object::location(i + 1, text, obj, None);
             match obj.get_str("kind") {
                 Some("Secret") => {
                     let mut out = Vec::new();
-                    let leaf = check_secret(obj, opts, &mut out);
+                    let leaf = check_secret(obj, &anchors, opts, &mut out);
                     findings.extend(out.into_iter().map(|f| Finding {
                         location: Some(location.clone()),
                         ..f
@@ -114,9 +115,14 @@ pub fn tls(docs: &Documents, ctx: &Context, opts: &TlsOptions) -> Vec<Finding> {
 }
 
 /// Checks the certificates and key of one Secret; returns its leaf.
-fn check_secret(obj: &Node, opts: &TlsOptions, out: &mut Vec<Finding>) -> Option<Leaf> {
+fn check_secret<'a>(
+    obj: &'a Node,
+    anchors: &Anchors<'a>,
+    opts: &TlsOptions,
+    out: &mut Vec<Finding>,
+) -> Option<Leaf> {
     // The values as the workload sees them: `data` decoded, `stringData` over it.
-    let values: BTreeMap<String, (String, Vec<u8>)> = data::entries(obj)
+    let values: BTreeMap<String, (String, Vec<u8>)> = data::entries(obj, anchors)
         .into_iter()
         .filter_map(|e| Some((e.key.to_string(), (field_path(e.section, e.key), e.bytes?))))
         .collect();

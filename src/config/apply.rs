@@ -49,8 +49,11 @@ pub fn apply(
             for (j, e) in entries.iter().enumerate() {
                 let ns_ok = e.namespace.as_deref().is_none_or(|n| n == ns);
                 if name == Some(e.name.as_str()) && ns_ok {
-                    matches[j].push(object::location(i + 1, text, obj, None));
-                    edits.extend(patch_secret(text, obj, &entry_pairs(e, &ctx.scope)));
+                    let location = object::location(i + 1, text, obj, None);
+                    let pairs = entry_pairs(e, &ctx.scope);
+                    findings.extend(anchored_values(&location, obj, &pairs));
+                    edits.extend(patch_secret(text, obj, &pairs));
+                    matches[j].push(location);
                 }
             }
         }
@@ -59,8 +62,9 @@ pub fn apply(
     let helm4 = memchr::memmem::find(docs.input().as_bytes(), HELM4_FILENAME.as_bytes()).is_some();
     for (j, e) in entries.iter().enumerate() {
         let at = format!(
-            "{} secrets[{j}] ({}{})",
+            "{} {} ({}{})",
             config_path.display(),
+            e.origin.clone().unwrap_or_else(|| format!("secrets[{j}]")),
             e.namespace
                 .as_deref()
                 .map(|n| format!("{n}/"))
@@ -217,6 +221,25 @@ fn patch_secret(text: &str, obj: &Node, pairs: &[(String, String)]) -> Vec<Edit>
         },
     }
     edits
+}
+
+/// A value the config would replace that carries an anchor: an alias elsewhere would copy
+/// the new secret value into its own object (a ConfigMap, say), so it is an error.
+fn anchored_values(location: &Location, obj: &Node, pairs: &[(String, String)]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for section in ["stringData", "data"] {
+        for (k, _) in pairs {
+            if entry(obj.get(section), k).is_some_and(|(_, v)| v.anchor() != 0) {
+                out.push(Finding::error(
+                    location,
+                    &object::field_path(section, k),
+                    "the value keyseed would replace carries an anchor (`&name`): an alias could copy the secret value into another object".into(),
+                    Some("remove the anchor from the chart's output (or the aliases that use it)".into()),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The entry `key` of a mapping node, if there is one.

@@ -57,6 +57,9 @@ pub struct SecretEntry {
     /// Data keys and their placeholders.
     #[serde(default)]
     pub data: BTreeMap<String, String>,
+    /// Where the entry comes from when it is not a `secrets:` entry (`certificates[0]`).
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 /// `rollme:`.
@@ -96,6 +99,9 @@ pub struct Certificate {
     pub days: u32,
     /// Key type.
     pub key: Option<String>,
+    /// Create the Secret when the stream has none (otherwise a typo is an error).
+    #[serde(default)]
+    pub create: bool,
 }
 
 /// A config file keyseed cannot use. Every message names the file.
@@ -245,7 +251,7 @@ impl Config {
             }
             self.leaves.push(leaf);
         }
-        for c in self.certificates.clone() {
+        for (i, c) in self.certificates.clone().into_iter().enumerate() {
             let mut data = BTreeMap::new();
             data.insert(
                 "tls.crt".to_string(),
@@ -259,11 +265,12 @@ impl Config {
             self.secrets.push(SecretEntry {
                 name: c.secret.clone(),
                 namespace: None,
-                create: true,
+                create: c.create,
                 secret_type: Some("kubernetes.io/tls".into()),
                 labels: BTreeMap::new(),
                 annotations: BTreeMap::new(),
                 data,
+                origin: Some(format!("certificates[{i}]")),
             });
         }
         Ok(())

@@ -222,7 +222,7 @@ impl<'a> Walker<'a> {
                     self.stray(it, loc, &format!("{path}[{i}]"));
                 }
             }
-            Node::Alias(_) => {}
+            Node::Alias(..) => {}
         }
     }
 
@@ -300,6 +300,17 @@ impl<'a> Walker<'a> {
                     continue;
                 }
             };
+            if vs.anchor != 0 {
+                // An alias elsewhere would copy the derived value into whatever object it
+                // sits in, a ConfigMap included: refuse rather than expand or ignore.
+                self.finding(
+                    loc,
+                    &field,
+                    "a placeholder must not carry an anchor (`&name`): an alias could copy the secret value into another object".into(),
+                    Some("remove the anchor and write the placeholder itself wherever it is needed".into()),
+                );
+                continue;
+            }
             self.plan(loc, obj, map, ks, vs, section, ph);
         }
     }

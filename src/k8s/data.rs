@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 
-use crate::manifest::yaml::Node;
+use crate::manifest::yaml::{Anchors, Node};
 
 /// Decodes a base64 `data`/`binaryData` value as Kubernetes does (standard alphabet; line
 /// breaks and other white space ignored).
@@ -34,8 +34,9 @@ pub struct DataEntry<'a> {
 
 /// The data entries of a Secret (`data` decoded, then `stringData`) or a ConfigMap (`data`,
 /// then `binaryData` decoded), in that order: a later entry for the same key wins, as the
-/// API server merges `stringData` over `data`.
-pub fn entries(obj: &Node) -> Vec<DataEntry<'_>> {
+/// API server merges `stringData` over `data`. Aliases and merge keys are resolved through
+/// `anchors`, the document's anchors, as Kubernetes' reader resolves them.
+pub fn entries<'a>(obj: &'a Node, anchors: &Anchors<'a>) -> Vec<DataEntry<'a>> {
     let sections: [(&'static str, bool); 2] = if obj.get_str("kind") == Some("Secret") {
         [("data", true), ("stringData", false)]
     } else {
@@ -43,11 +44,11 @@ pub fn entries(obj: &Node) -> Vec<DataEntry<'_>> {
     };
     let mut out = Vec::new();
     for (section, b64) in sections {
-        let Some(Node::Map(m)) = obj.get(section) else {
+        let Some(Node::Map(m)) = obj.get(section).map(|n| anchors.resolve(n)) else {
             continue;
         };
-        for (k, v) in &m.entries {
-            let (Some(k), Some(v)) = (k.scalar(), v.scalar()) else {
+        for (k, v) in anchors.entries(m) {
+            let Some(v) = v.scalar() else {
                 continue;
             };
             // A null value is an empty one to the API server.
@@ -70,8 +71,8 @@ pub fn entries(obj: &Node) -> Vec<DataEntry<'_>> {
 
 /// The canonical data of a Secret or ConfigMap: key → bytes, the later entry winning
 /// (see [`entries`]); invalid base64 counts as its text.
-pub fn canonical(obj: &Node) -> BTreeMap<String, Vec<u8>> {
-    entries(obj)
+pub fn canonical<'a>(obj: &'a Node, anchors: &Anchors<'a>) -> BTreeMap<String, Vec<u8>> {
+    entries(obj, anchors)
         .into_iter()
         .map(|e| {
             (

@@ -42,6 +42,8 @@ pub struct Scalar {
     pub col: usize,
     /// 1-based line.
     pub line: usize,
+    /// The parser's id of its anchor (`&name`); 0 when it has none.
+    pub anchor: usize,
 }
 
 impl Scalar {
@@ -63,8 +65,8 @@ pub enum Node {
     Map(Mapping),
     /// A sequence.
     Seq(Sequence),
-    /// An alias (`*name`), not expanded.
-    Alias(Range<usize>),
+    /// An alias (`*name`), not expanded: its span and the id of the anchor it names.
+    Alias(Range<usize>, usize),
 }
 
 /// A mapping node.
@@ -76,6 +78,8 @@ pub struct Mapping {
     pub flow: bool,
     /// Span (start of the first key .. end) in the document text.
     pub span: Range<usize>,
+    /// The parser's id of its anchor; 0 when it has none.
+    pub anchor: usize,
 }
 
 /// A sequence node.
@@ -85,6 +89,8 @@ pub struct Sequence {
     pub items: Vec<Node>,
     /// Span in the document text.
     pub span: Range<usize>,
+    /// The parser's id of its anchor; 0 when it has none.
+    pub anchor: usize,
 }
 
 impl Node {
@@ -121,7 +127,17 @@ impl Node {
             Node::Scalar(s) => s.span.clone(),
             Node::Map(m) => m.span.clone(),
             Node::Seq(s) => s.span.clone(),
-            Node::Alias(r) => r.clone(),
+            Node::Alias(r, _) => r.clone(),
+        }
+    }
+
+    /// The parser's id of the node's anchor; 0 when it has none (or is an alias).
+    pub fn anchor(&self) -> usize {
+        match self {
+            Node::Scalar(s) => s.anchor,
+            Node::Map(m) => m.anchor,
+            Node::Seq(s) => s.anchor,
+            Node::Alias(..) => 0,
         }
     }
 }
@@ -136,6 +152,90 @@ pub struct ParseError {
     pub col: usize,
     /// The parser's message (it names YAML syntax, never scalar content).
     pub message: String,
+}
+
+/// The anchored nodes of a document, to resolve aliases the way Kubernetes' reader does.
+#[derive(Debug, Default)]
+pub struct Anchors<'a> {
+    by_id: std::collections::HashMap<usize, &'a Node>,
+}
+
+/// Most alias hops followed when resolving (an alias of an alias of ...).
+const MAX_ALIAS_HOPS: usize = 64;
+
+impl<'a> Anchors<'a> {
+    /// Indexes every anchored node of `roots`.
+    pub fn new(roots: &'a [Node]) -> Self {
+        let mut by_id = std::collections::HashMap::new();
+        let mut stack: Vec<&'a Node> = roots.iter().collect();
+        while let Some(n) = stack.pop() {
+            if n.anchor() != 0 {
+                by_id.insert(n.anchor(), n);
+            }
+            match n {
+                Node::Map(m) => {
+                    for (k, v) in &m.entries {
+                        stack.push(k);
+                        stack.push(v);
+                    }
+                }
+                Node::Seq(s) => stack.extend(s.items.iter()),
+                _ => {}
+            }
+        }
+        Anchors { by_id }
+    }
+
+    /// The node an alias stands for (aliases of aliases followed); other nodes as they are.
+    pub fn resolve(&self, mut n: &'a Node) -> &'a Node {
+        for _ in 0..MAX_ALIAS_HOPS {
+            match n {
+                Node::Alias(_, id) => match self.by_id.get(id) {
+                    Some(t) => n = t,
+                    None => return n,
+                },
+                _ => return n,
+            }
+        }
+        n
+    }
+
+    /// The entries of a mapping as YAML 1.1 reads them: merge keys (`<<: *base`,
+    /// `<<: [*a, *b]`) expanded, keys written in the mapping winning over merged ones, and
+    /// earlier merged mappings over later ones; values resolved through aliases.
+    pub fn entries(&self, m: &'a Mapping) -> Vec<(&'a Scalar, &'a Node)> {
+        let mut out: Vec<(&'a Scalar, &'a Node)> = Vec::new();
+        let mut merged: Vec<(&'a Scalar, &'a Node)> = Vec::new();
+        for (k, v) in &m.entries {
+            match k {
+                Node::Scalar(ks) if ks.value == "<<" && ks.style == Style::Plain => {
+                    let sources: Vec<&'a Node> = match self.resolve(v) {
+                        Node::Seq(s) => s.items.iter().map(|i| self.resolve(i)).collect(),
+                        other => vec![other],
+                    };
+                    for src in sources {
+                        if let Node::Map(sm) = src {
+                            for (mk, mv) in &sm.entries {
+                                if let Node::Scalar(mks) = mk {
+                                    if !merged.iter().any(|(x, _)| x.value == mks.value) {
+                                        merged.push((mks, self.resolve(mv)));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Node::Scalar(ks) => out.push((ks, self.resolve(v))),
+                _ => {}
+            }
+        }
+        for (k, v) in merged {
+            if !out.iter().any(|(x, _)| x.value == k.value) {
+                out.push((k, v));
+            }
+        }
+        out
+    }
 }
 
 enum Frame {
@@ -167,7 +267,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
         }
         let node = match ev {
             Event::StreamEnd => break,
-            Event::Scalar(value, style, _anchor, tag) => Node::Scalar(Scalar {
+            Event::Scalar(value, style, anchor, tag) => Node::Scalar(Scalar {
                 value: value.into_owned(),
                 style: match style {
                     ScalarStyle::Plain => Style::Plain,
@@ -180,23 +280,26 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
                 span: off(&span.start)..off(&span.end),
                 col: span.start.col(),
                 line: span.start.line(),
+                anchor,
             }),
-            Event::Alias(_) => Node::Alias(off(&span.start)..off(&span.end)),
-            Event::MappingStart(style, _, _) => {
+            Event::Alias(id) => Node::Alias(off(&span.start)..off(&span.end), id),
+            Event::MappingStart(style, anchor, _) => {
                 stack.push(Frame::Map(
                     Mapping {
                         entries: Vec::new(),
                         flow: style == StructureStyle::Flow,
                         span: off(&span.start)..off(&span.start),
+                        anchor,
                     },
                     None,
                 ));
                 continue;
             }
-            Event::SequenceStart(_, _, _) => {
+            Event::SequenceStart(_, anchor, _) => {
                 stack.push(Frame::Seq(Sequence {
                     items: Vec::new(),
                     span: off(&span.start)..off(&span.start),
+                    anchor,
                 }));
                 continue;
             }

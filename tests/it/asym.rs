@@ -96,7 +96,7 @@ fn certificates_are_deterministic_verified_and_fill_ca_bundles() {
     let t = Tmp::new("certs");
     let cfg = t.write(
         "keyseed.yaml",
-        "certificates:\n  - secret: backend-tls\n    ca: internal-ca\n    common-name: backend.example.com\n    dns-names: [backend.example.com, \"*.backend.example.com\"]\n    not-before: 2026-01-01\n    days: 365\n  - secret: rsa-tls\n    ca: internal-ca\n    dns-names: [rsa.example.com]\n    not-before: 2026-01-01\n    days: 365\n    key: rsa:2048\n  - secret: ed-tls\n    ca: other-ca\n    dns-names: [ed.example.com]\n    not-before: 2026-01-01\n    days: 365\n    key: ed25519\n",
+        "certificates:\n  - secret: backend-tls\n    ca: internal-ca\n    common-name: backend.example.com\n    dns-names: [backend.example.com, \"*.backend.example.com\"]\n    not-before: 2026-01-01\n    days: 365\n  - secret: rsa-tls\n    create: true\n    ca: internal-ca\n    dns-names: [rsa.example.com]\n    not-before: 2026-01-01\n    days: 365\n    key: rsa:2048\n  - secret: ed-tls\n    create: true\n    ca: other-ca\n    dns-names: [ed.example.com]\n    not-before: 2026-01-01\n    days: 365\n    key: ed25519\n",
     );
     let input = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: hook\nwebhooks:\n  - name: a.example.com\n    clientConfig:\n      caBundle: \"<keyseed:ca:internal-ca>\"\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: backend-tls\ntype: kubernetes.io/tls\ndata:\n  tls.crt: \"\"\n  tls.key: \"\"\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\nspec:\n  tls:\n    - hosts: [api.backend.example.com]\n      secretName: backend-tls\n";
     let run = || {

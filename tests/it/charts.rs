@@ -197,3 +197,53 @@ fn without_template_annotation(mut w: Value) -> Value {
     }
     w
 }
+
+#[test]
+fn a_certificates_entry_that_matches_nothing_is_an_error_unless_create() {
+    // Regression: a typo in `secret:` silently appended a stray Secret.
+    let cfg = "certificates:\n  - secret: web-tsl\n    ca: ca\n    dns-names: [web.example.com]\n    not-before: 2026-01-01\n    days: 365\n";
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\ntype: kubernetes.io/tls\ndata:\n  tls.crt:\n  tls.key:\n";
+    render_cfg(cfg, input, &["--now", "2026-06-01T00:00:00Z"])
+        .fails()
+        .stderr_has("certificates[0] (web-tsl) matches no Secret");
+    // The right name fills the chart's empty Secret.
+    let fixed = cfg.replace("web-tsl", "web-tls");
+    let out = render_cfg(&fixed, input, &["--now", "2026-06-01T00:00:00Z"]).ok();
+    let v = secret_values(&out.stdout);
+    assert!(v["web-tls/tls.crt"].starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(out.stdout_str().matches("kind: Secret").count(), 1);
+    // `create: true` adds it.
+    let create = cfg.replace("    ca: ca\n", "    ca: ca\n    create: true\n");
+    let out = render_cfg(&create, input, &["--now", "2026-06-01T00:00:00Z"])
+        .fails()
+        .stderr_has("`tls.crt` is empty");
+    let _ = out;
+}
+
+#[test]
+fn rollout_digest_follows_aliases_and_merge_keys() {
+    // Regression: rollme hashed the alias text, so changing the anchored value did not
+    // change the annotation.
+    let stream = |v: &str| {
+        format!(
+            "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: base}}\n    data: &d {{version: &v \"{v}\", mode: a}}\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: app}}\n    data:\n      pinned: *v\n      <<: *d\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          envFrom:\n            - configMapRef: {{name: app}}\n"
+        )
+    };
+    let ann = |v: &str| {
+        let out = ks(&["render"]).demo_keys().stdin(stream(v)).run().ok();
+        let docs = yaml11_json(&out.stdout);
+        docs[1]["spec"]["template"]["metadata"]["annotations"]["keyseed.io/rollme"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(ann("1"), ann("1"));
+    assert_ne!(ann("1"), ann("2"), "the aliased and merged value changed");
+}
+
+#[test]
+fn check_counts_documents_with_content_only() {
+    let input = "# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# another\n";
+    let out = ks(&["check"]).stdin(input).run().ok();
+    assert!(out.stderr.contains("in 1 document(s)"), "{}", out.stderr);
+}

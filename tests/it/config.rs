@@ -319,7 +319,7 @@ fn config_errors_are_clear() {
         .run()
         .fails()
         .stderr_has("at most 1048576 (1 MiB)");
-    let sections = t.write("sections.yaml", "rollme:\n  annotation: rollme\n  kinds: [Deployment]\ntls:\n  min-days: 30\ncertificates:\n  - secret: t\n    ca: internal\n    not-before: 2026-01-01\n    days: 365\n");
+    let sections = t.write("sections.yaml", "rollme:\n  annotation: rollme\n  kinds: [Deployment]\ntls:\n  min-days: 30\ncertificates:\n  - secret: t\n    create: true\n    ca: internal\n    not-before: 2026-01-01\n    days: 365\n");
     ks(&["check", "--config"])
         .arg(&sections)
         .stdin(input)

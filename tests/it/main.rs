@@ -4,6 +4,7 @@
 mod asym;
 mod charts;
 mod config;
+mod hardening;
 mod hosts;
 mod interop;
 mod keys;
