@@ -47,6 +47,18 @@ pub mod testkit {
     pub use crate::checks::documents::tls as check_tls;
     pub use crate::checks::tls::{check_chain, check_key, decode_certs, TlsOptions};
     pub use crate::derive::value::derive;
+
+    /// The value a placeholder stands for, with its output options (`pad=`, `hash=`), as the
+    /// vectors pin it. `None` for formats that are not derived (`value:`, `ca:`, `cert:`).
+    pub fn derive_placeholder(
+        seed: &Seed,
+        ph: &crate::placeholder::Placeholder,
+        id: &str,
+        gen: u64,
+    ) -> Option<crate::secret::SecretValue> {
+        let v = derive(seed, &ph.format, ph.encoding, id, gen)?;
+        crate::derive::value::finish(seed, ph, id, gen, v).ok()
+    }
     pub use crate::diag::{Finding, Severity};
     pub use crate::inject::plan::plan_document;
     pub use crate::k8s::object::Context;

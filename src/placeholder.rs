@@ -50,6 +50,8 @@ pub enum Format {
     Cert(String),
     /// `cert-key:SECRET`: the leaf key of the `certificates:` entry for SECRET.
     CertKey(String),
+    /// `ca-key:ID`: the PKCS#8 PEM private key of the derived CA `ID` (secret).
+    CaKey(String),
 }
 
 impl Format {
@@ -71,7 +73,24 @@ impl Format {
             Format::Ca(id) => format!("ca:{id}"),
             Format::Cert(s) => format!("cert:{s}"),
             Format::CertKey(s) => format!("cert-key:{s}"),
+            Format::CaKey(id) => format!("ca-key:{id}"),
         }
+    }
+
+    /// Whether the value is text a person types (so `hash=bcrypt` applies): every format
+    /// but keys, certificates and age identities.
+    pub fn is_character(&self) -> bool {
+        matches!(
+            self,
+            Format::Base64(_)
+                | Format::Base64Url(_)
+                | Format::Hex(_)
+                | Format::Fernet
+                | Format::Alnum(_)
+                | Format::Password(_)
+                | Format::Uuid
+                | Format::Value(_)
+        )
     }
 
     /// Whether the format is a PEM private key (so `encoding=` applies).
@@ -131,6 +150,19 @@ pub enum Order {
     Desc,
 }
 
+/// `hash=`: the value is replaced by a hash of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    /// bcrypt (`$2y$`) with this cost (4–14, default 10) and a salt derived from the seed.
+    Bcrypt {
+        /// The cost (log2 of the rounds).
+        cost: u32,
+    },
+}
+
+/// The default bcrypt cost.
+pub const BCRYPT_COST: u32 = 10;
+
 /// A parsed placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placeholder {
@@ -146,6 +178,10 @@ pub struct Placeholder {
     pub order: Order,
     /// `encoding=`: how a private key is written.
     pub encoding: Encoding,
+    /// `pad=false`: base64 without `=` padding.
+    pub pad: bool,
+    /// `hash=bcrypt` (with `cost=`): write a hash of the value instead of the value.
+    pub hash: Option<Hash>,
 }
 
 /// Why a placeholder could not be parsed.
@@ -201,11 +237,11 @@ impl PlaceholderError {
                     .into(),
             ),
             PlaceholderError::UnknownFormat(_) => Some(
-                "formats: base64:N, base64url:N, hex:N, fernet, alnum:N, password:N, uuid, value:NAME, ed25519, ecdsa-p256, rsa:2048|3072|4096, age"
+                "formats: base64:N, base64url:N, hex:N, fernet, alnum:N, password:N, uuid, value:NAME, ed25519, ecdsa-p256, rsa:2048|3072|4096, age, ca:ID, ca-key:ID, cert:SECRET, cert-key:SECRET"
                     .into(),
             ),
             PlaceholderError::UnknownOption(_) => {
-                Some("options: id=TEXT, gen=N, gen=A..B, join=SEP, order=asc|desc, encoding=pkcs8|pkcs1|base64".into())
+                Some("options: id=TEXT, gen=N, gen=A..B, join=SEP, order=asc|desc, encoding=pkcs8|pkcs1|base64, pad=false, hash=bcrypt, cost=4..14".into())
             }
             _ => None,
         }
@@ -240,8 +276,11 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
         join: None,
         order: Order::Desc,
         encoding: Encoding::Pkcs8,
+        pad: true,
+        hash: None,
     };
     let mut encoding_given = false;
+    let mut cost: Option<u32> = None;
     let mut seen: Vec<&str> = Vec::new();
     let mut order_given = false;
     for word in words {
@@ -287,8 +326,53 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
                     _ => return Err(bad("expected `asc` or `desc`")),
                 }
             }
+            "pad" => {
+                ph.pad = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad("expected `true` or `false`")),
+                };
+                if !matches!(ph.format, Format::Base64(_) | Format::Base64Url(_)) {
+                    return Err(bad("`pad` applies to base64:N and base64url:N"));
+                }
+            }
+            "hash" => {
+                if value != "bcrypt" {
+                    return Err(bad("expected `bcrypt`"));
+                }
+                if !ph.format.is_character() {
+                    return Err(bad("`hash` applies to character formats (password:N, alnum:N, base64:N, …, value:NAME)"));
+                }
+                ph.hash = Some(Hash::Bcrypt { cost: BCRYPT_COST });
+            }
+            "cost" => {
+                let n = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (4..=14).contains(n) && !value.starts_with('0'))
+                    .ok_or_else(|| bad("expected a bcrypt cost from 4 to 14"))?;
+                cost = Some(n);
+            }
             _ => return Err(PlaceholderError::UnknownOption(name.to_string())),
         }
+    }
+    match (cost, &mut ph.hash) {
+        (Some(n), Some(Hash::Bcrypt { cost })) => *cost = n,
+        (Some(n), None) => {
+            return Err(PlaceholderError::BadOption {
+                name: "cost".into(),
+                value: n.to_string(),
+                why: "`cost` applies to `hash=bcrypt`",
+            })
+        }
+        (None, _) => {}
+    }
+    if ph.hash.is_some() && ph.join.is_some() {
+        return Err(PlaceholderError::BadOption {
+            name: "hash".into(),
+            value: "bcrypt".into(),
+            why: "a joined keyring cannot be hashed",
+        });
     }
     if order_given && ph.join.is_none() {
         return Err(PlaceholderError::BadOption {
@@ -302,11 +386,11 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
             why: "`order` only applies to a keyring joined with `join=`",
         });
     }
-    if encoding_given && !ph.format.is_private_key() {
+    if encoding_given && !(ph.format.is_private_key() || matches!(ph.format, Format::CaKey(_))) {
         return Err(PlaceholderError::BadOption {
             name: "encoding".into(),
             value: String::new(),
-            why: "`encoding` applies to private keys (ed25519, ecdsa-p256, rsa:BITS)",
+            why: "`encoding` applies to private keys (ed25519, ecdsa-p256, rsa:BITS, ca-key:ID)",
         });
     }
     if ph.encoding == Encoding::Pkcs1 && !matches!(ph.format, Format::Rsa(_)) {
@@ -370,7 +454,7 @@ fn parse_format(word: &str) -> Result<Format, PlaceholderError> {
         "ed25519" => no_arg(Format::Ed25519),
         "ecdsa-p256" => no_arg(Format::EcdsaP256),
         "age" => no_arg(Format::Age),
-        "ca" | "cert" | "cert-key" => {
+        "ca" | "cert" | "cert-key" | "ca-key" => {
             let n = arg.unwrap_or("");
             if !is_key_name(n) {
                 return Err(PlaceholderError::BadValueName(n.to_string()));
@@ -378,6 +462,7 @@ fn parse_format(word: &str) -> Result<Format, PlaceholderError> {
             Ok(match name {
                 "ca" => Format::Ca(n.to_string()),
                 "cert" => Format::Cert(n.to_string()),
+                "ca-key" => Format::CaKey(n.to_string()),
                 _ => Format::CertKey(n.to_string()),
             })
         }
@@ -488,6 +573,12 @@ pub fn placeholder_text(ph: &Placeholder, id: &str, gen: Option<u64>) -> String 
             });
         }
     }
+    if !ph.pad {
+        s.push_str(" pad=false");
+    }
+    if let Some(Hash::Bcrypt { cost }) = ph.hash {
+        s.push_str(&format!(" hash=bcrypt cost={cost}"));
+    }
     s.push('>');
     s
 }
@@ -570,6 +661,37 @@ mod tests {
         ] {
             assert_eq!(parse_spec(f).unwrap().format.canonical(), f);
         }
+    }
+
+    #[test]
+    fn new_options_parse_and_round_trip() {
+        let ph = parse("<keyseed:password:24 hash=bcrypt cost=12>").unwrap();
+        assert_eq!(ph.hash, Some(Hash::Bcrypt { cost: 12 }));
+        assert_eq!(
+            parse(&placeholder_text(&ph, "a/b/c", None)).unwrap().hash,
+            ph.hash
+        );
+        assert_eq!(
+            parse("<keyseed:password:24 hash=bcrypt>").unwrap().hash,
+            Some(Hash::Bcrypt { cost: 10 })
+        );
+        let ph = parse("<keyseed:base64url:16 pad=false>").unwrap();
+        assert!(!ph.pad);
+        assert!(!parse(&placeholder_text(&ph, "x", None)).unwrap().pad);
+        for bad in [
+            "<keyseed:hex:4 pad=false>",
+            "<keyseed:ed25519 hash=bcrypt>",
+            "<keyseed:password:8 cost=10>",
+            "<keyseed:password:8 hash=bcrypt cost=3>",
+            "<keyseed:password:8 hash=bcrypt cost=15>",
+            "<keyseed:password:8 hash=md5>",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse("<keyseed:ca-key:internal>").unwrap().format,
+            Format::CaKey("internal".into())
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::derive::der;
 use crate::derive::kdf::{bytes, hkdf, info, Stream};
 use crate::derive::keys;
 use crate::derive::mac::hex;
-use crate::placeholder::{Encoding, Format};
+use crate::placeholder::{Encoding, Format, Hash, Placeholder};
 use crate::secret::{SecretValue, Seed};
 
 /// `[A-Za-z0-9]`, in this order (part of derivation v1).
@@ -109,9 +109,62 @@ pub fn derive(
             }
         }
         Format::Age => keys::age_identity(&mut Stream::new(seed, &info)),
+        // The key the derived CA `ID` signs with: the `ecdsa-p256` key of id `ca/ID`.
+        Format::CaKey(ca) => {
+            return derive(seed, &Format::EcdsaP256, encoding, &format!("ca/{ca}"), 0)
+        }
         Format::Value(_) | Format::Ca(_) | Format::Cert(_) | Format::CertKey(_) => return None,
     };
     Some(SecretValue::new(value))
+}
+
+/// A value `hash=bcrypt` cannot hash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    /// bcrypt reads at most 72 bytes; a longer value would be silently truncated.
+    #[error("bcrypt reads at most 72 bytes of a value; this one is {0} bytes")]
+    TooLong(usize),
+}
+
+/// The salt of `hash=bcrypt` for (format, id, gen): the first 16 bytes of HKDF-expand under
+/// format text `bcrypt-salt:` + the canonical format, so it never equals value material.
+pub fn bcrypt_salt(seed: &Seed, format: &Format, id: &str, gen: u64) -> [u8; 16] {
+    let okm = hkdf(
+        seed,
+        &info(&format!("bcrypt-salt:{}", format.canonical()), id, gen),
+        16,
+    );
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(okm.expose());
+    salt
+}
+
+/// Applies a placeholder's output options to its value: `pad=false` drops base64 padding;
+/// `hash=bcrypt` replaces the value with its bcrypt hash (`$2y$`, the placeholder's cost, a
+/// salt from [`bcrypt_salt`]), so the hash is as stable as the value.
+pub fn finish(
+    seed: &Seed,
+    ph: &Placeholder,
+    id: &str,
+    gen: u64,
+    value: SecretValue,
+) -> Result<SecretValue, HashError> {
+    let value = if ph.pad {
+        value
+    } else {
+        SecretValue::new(value.expose().trim_end_matches('=').to_string())
+    };
+    let Some(Hash::Bcrypt { cost }) = ph.hash else {
+        return Ok(value);
+    };
+    let n = value.expose().len();
+    let salt = bcrypt_salt(seed, &ph.format, id, gen);
+    // SECRET: the value is hashed; only the hash leaves here.
+    let parts = bcrypt::non_truncating_hash_with_salt(value.expose(), cost, salt)
+        .map_err(|_| HashError::TooLong(n))?;
+    Ok(SecretValue::new(
+        parts.format_for_version(bcrypt::Version::TwoY),
+    ))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::derive::certs::{self, CertContext, CertError};
-use crate::derive::value;
+use crate::derive::value::{self, HashError};
 use crate::placeholder::{Format, Generations, Order, Placeholder};
 use crate::secret::SecretValue;
 use crate::seed::file::SeedFile;
@@ -32,6 +32,9 @@ pub enum ValueError {
     /// A certificate cannot be made from its entry.
     #[error(transparent)]
     Cert(#[from] CertError),
+    /// `hash=` cannot hash the value.
+    #[error(transparent)]
+    Hash(#[from] HashError),
 }
 
 impl ValueError {
@@ -45,6 +48,7 @@ impl ValueError {
                 "add a `certificates:` entry with `secret: {secret}` to the config, or fix the name"
             )),
             ValueError::Cert(_) => None,
+            ValueError::Hash(_) => Some("hash a shorter value (password:N with N <= 72)".into()),
         }
     }
 }
@@ -74,8 +78,14 @@ pub struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// The value of one (placeholder, id, generation).
+    /// The value of one (placeholder, id, generation), its output options applied.
     pub fn value(&self, ph: &Placeholder, id: &str, gen: u64) -> Result<SecretValue, ValueError> {
+        let v = self.plain(ph, id, gen)?;
+        Ok(value::finish(&self.seed.seed, ph, id, gen, v)?)
+    }
+
+    /// The value before `pad=` and `hash=`.
+    fn plain(&self, ph: &Placeholder, id: &str, gen: u64) -> Result<SecretValue, ValueError> {
         let seed = &self.seed.seed;
         match &ph.format {
             Format::Value(name) => self

@@ -95,6 +95,9 @@ def check_key(seed, fmt, ident, gen, value):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519, ec, rsa
     name = fmt.split()[0]
+    if name.startswith("ca-key:"):
+        # The key derived CA ID signs with: the ecdsa-p256 key of id ca/ID, generation 0.
+        name, ident, gen = "ecdsa-p256", "ca/" + name.split(":", 1)[1], 0
     info = b"keyseed/v1\0" + name.encode() + b"\0" + ident.encode() + b"\0" + str(gen).encode()
     s = stream(seed, info)
     if name == "age":
@@ -120,7 +123,34 @@ def check_key(seed, fmt, ident, gen, value):
         return {n.p, n.q} == {p, q} and n.d == pow(65537, -1, lam) and n.public_numbers.e == 65537
     raise SystemExit(f"reference does not know format {fmt}")
 
+BCRYPT64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+def bcrypt64(b):
+    """bcrypt's own radix-64 (no padding): 16 salt bytes become 22 characters."""
+    bits = int.from_bytes(b, "big") << 4  # 128 bits + 4 zero bits = 22 six-bit groups
+    return "".join(BCRYPT64[(bits >> (6 * (21 - i))) & 63] for i in range(22))
+
+def finish(seed, fmt, ident, gen, value):
+    """Output options of docs/derivation.md: pad=false, hash=bcrypt [cost=N]."""
+    words = fmt.split()
+    opts = dict(w.split("=", 1) for w in words[1:])
+    if opts.get("pad") == "false":
+        value = value.rstrip("=")
+    if opts.get("hash") == "bcrypt":
+        import bcrypt
+        cost = int(opts.get("cost", "10"))
+        info = b"keyseed/v1\0bcrypt-salt:" + words[0].encode() + b"\0" + ident.encode() + b"\0" + str(gen).encode()
+        salt = okm(seed, info, 16)
+        h = bcrypt.hashpw(value.encode(), f"$2y${cost:02d}${bcrypt64(salt)}".encode()).decode()
+        assert bcrypt.checkpw(value.encode(), h.encode())
+        value = h
+    return value
+
 def derive(seed, fmt, ident, gen):
+    value = derive_plain(seed, fmt.split()[0], ident, gen)
+    return finish(seed, fmt, ident, gen, value)
+
+def derive_plain(seed, fmt, ident, gen):
     info = b"keyseed/v1\0" + fmt.encode() + b"\0" + ident.encode() + b"\0" + str(gen).encode()
     name, _, arg = fmt.partition(":")
     def raw(n):
@@ -167,7 +197,7 @@ def vectors(text):
 
 n = 0
 for v in vectors(sys.stdin.read()):
-    if v["format"].split()[0] in ("ed25519", "ecdsa-p256", "age") or v["format"].startswith("rsa:"):
+    if v["format"].split()[0] in ("ed25519", "ecdsa-p256", "age") or v["format"].startswith(("rsa:", "ca-key:")):
         if not check_key(bytes.fromhex(v["seed"]), v["format"], v["id"], int(v["gen"]), v["value"]):
             print(f"MISMATCH format={v['format']} id={v['id']} gen={v['gen']}")
             sys.exit(1)
