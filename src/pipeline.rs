@@ -19,6 +19,7 @@ use crate::config::{self, schema::Config};
 use crate::derive::certs::CertContext;
 use crate::diag::{Finding, Location};
 use crate::inject::edits::{self, InjectedValue};
+use crate::inject::keyrings;
 use crate::inject::plan::{plan_document, Injection};
 use crate::inject::values::{Source, ValueError};
 use crate::k8s::krm::{self, FunctionSettings};
@@ -60,6 +61,8 @@ pub struct Inputs<'a> {
     /// Which of scope, namespace and seed a flag or `KEYSEED_*` set (a KRM functionConfig
     /// fills only the others).
     pub explicit: Explicit,
+    /// Append a keyring's missing generations to `items:` lists that mount it.
+    pub project_items: bool,
 }
 
 /// Settings given on the command line or in the environment.
@@ -93,6 +96,8 @@ pub struct Planned {
     pub ctx: Context,
     /// The seed file a KRM functionConfig names, if any (the caller checks and opens it).
     pub function_seed: Option<PathBuf>,
+    /// See [`Inputs::project_items`].
+    project_items: bool,
 }
 
 /// Whether a document may hold a placeholder. `keyseed:` without the `<` also catches
@@ -122,6 +127,7 @@ pub fn plan(
     }
     if let Some((cfg, path)) = inputs.config {
         findings.extend(config::apply::apply(&mut docs, cfg, path, &ctx)?);
+        findings.extend(config::apply::apply_ca_bundles(&mut docs, cfg, path)?);
     }
     let mut injections = Vec::with_capacity(docs.len());
     for i in 0..docs.len() {
@@ -169,6 +175,7 @@ pub fn plan(
         injections,
         ctx,
         function_seed,
+        project_items: inputs.project_items,
     })
 }
 
@@ -250,6 +257,12 @@ impl Planned {
                     continue;
                 }
                 let e = edits::edits(&source, inj, &mut injected)?;
+                self.docs.apply(i, e)?;
+            }
+        }
+        if self.project_items {
+            let rings = keyrings::keyrings(self.injections(), &self.ctx);
+            for (i, e) in keyrings::item_edits(&self.docs, &rings, &self.ctx) {
                 self.docs.apply(i, e)?;
             }
         }

@@ -31,6 +31,9 @@ pub struct RolloutSettings {
     pub annotation: String,
     /// Workload kinds.
     pub kinds: Vec<String>,
+    /// Pod-template annotations (`*` globs) whose values become the rollout digest where a
+    /// chart sets them (`checksum/*`, `rollme`).
+    pub replace: Vec<String>,
 }
 
 impl Default for RolloutSettings {
@@ -38,7 +41,15 @@ impl Default for RolloutSettings {
         RolloutSettings {
             annotation: DEFAULT_ANNOTATION.into(),
             kinds: WORKLOAD_KINDS.iter().map(|s| s.to_string()).collect(),
+            replace: Vec::new(),
         }
+    }
+}
+
+impl RolloutSettings {
+    /// Whether an annotation name is one `replace` overwrites.
+    pub fn replaces(&self, name: &str) -> bool {
+        self.replace.iter().any(|p| object::glob(p, name))
     }
 }
 
@@ -166,8 +177,10 @@ pub struct Workload {
     pub found: Vec<ObjectRef>,
     /// Referenced objects not in the stream.
     pub missing: Vec<ObjectRef>,
-    /// Where the annotation value goes.
+    /// Where keyseed's own annotation value goes (when the workload references data).
     slot: Option<Slot>,
+    /// The chart's annotations `rollme.replace` overwrites.
+    replaced: Vec<Slot>,
 }
 
 /// Workloads, their references, and the digest of every referenced object in the stream.
@@ -247,18 +260,42 @@ fn workloads_of(
                 name,
             })
             .collect();
-        if refs.is_empty() {
+        let replaced = replaced_slots(text, template, settings);
+        if refs.is_empty() && replaced.is_empty() {
             continue;
         }
+        let own = !refs.is_empty() && !settings.replaces(&settings.annotation);
         out.push(Workload {
             doc: i,
             location: object::location(i + 1, text, obj, None),
             found: refs,
             missing: Vec::new(),
-            slot: annotation_slot(text, template, &settings.annotation),
+            slot: own
+                .then(|| annotation_slot(text, template, &settings.annotation))
+                .flatten(),
+            replaced,
         });
     }
     out
+}
+
+/// The value slots of a pod template's annotations that `rollme.replace` names.
+fn replaced_slots(text: &str, template: &Node, settings: &RolloutSettings) -> Vec<Slot> {
+    if settings.replace.is_empty() {
+        return Vec::new();
+    }
+    let Some(Node::Map(am)) = template.get("metadata").and_then(|m| m.get("annotations")) else {
+        return Vec::new();
+    };
+    am.entries
+        .iter()
+        .filter_map(|(k, v)| {
+            let ks = k.scalar()?;
+            settings
+                .replaces(&ks.value)
+                .then(|| edit::value_slot(text, ks, v))
+        })
+        .collect()
 }
 
 /// The digests of the wanted Secrets and ConfigMaps of document `i`.
@@ -294,8 +331,10 @@ fn objects_of(
     out
 }
 
-/// Whether document bytes may hold a workload of `kinds` with references (cheap test).
-fn workload_candidate(t: &[u8], kinds: &[String]) -> bool {
+/// Whether document bytes may hold a workload of `kinds` with references, or with an
+/// annotation to replace (cheap test).
+fn workload_candidate(t: &[u8], settings: &RolloutSettings) -> bool {
+    let kinds = &settings.kinds;
     let kind_hit = match stream::top_level_kind(t) {
         Some(kind) => kinds.iter().any(|k| k == kind),
         None => kinds
@@ -303,9 +342,10 @@ fn workload_candidate(t: &[u8], kinds: &[String]) -> bool {
             .any(|k| memchr::memmem::find(t, k.as_bytes()).is_some()),
     };
     kind_hit
-        && REF_WORDS
-            .iter()
-            .any(|w| memchr::memmem::find(t, w).is_some())
+        && (!settings.replace.is_empty()
+            || REF_WORDS
+                .iter()
+                .any(|w| memchr::memmem::find(t, w).is_some()))
 }
 
 /// Whether document bytes may hold a Secret or ConfigMap (cheap test).
@@ -326,7 +366,7 @@ pub fn analyze(docs: &Documents, ctx: &Context, settings: &RolloutSettings) -> A
         return a;
     }
     let candidates: Vec<usize> = (0..docs.len())
-        .filter(|&i| workload_candidate(docs.bytes(i), &settings.kinds))
+        .filter(|&i| workload_candidate(docs.bytes(i), settings))
         .collect();
     a.workloads = par_map(
         &candidates,
@@ -373,35 +413,37 @@ pub fn analyze(docs: &Documents, ctx: &Context, settings: &RolloutSettings) -> A
 impl Analysis {
     /// Whether any workload gets an annotation (so the seed-derived key is needed).
     pub fn needs_key(&self) -> bool {
-        self.workloads.iter().any(|w| !w.found.is_empty())
+        self.workloads
+            .iter()
+            .any(|w| !w.found.is_empty() || !w.replaced.is_empty())
     }
 
-    /// The annotation value of a workload: HMAC-SHA256 (or SHA-256 without a key) over
+    /// The rollout digest of a workload: HMAC-SHA256 (or SHA-256 without a key) over
     /// `"keyseed/v1/rollme\0"` followed by the digest of each referenced object in
-    /// (kind, namespace, name) order.
-    pub fn value(&self, w: &Workload, key: Option<&[u8]>) -> Option<String> {
-        if w.found.is_empty() {
-            return None;
-        }
+    /// (kind, namespace, name) order; with no referenced object, the digest of nothing.
+    pub fn digest(&self, w: &Workload, key: Option<&[u8]>) -> String {
         let mut msg = b"keyseed/v1/rollme\0".to_vec();
         for r in &w.found {
-            msg.extend_from_slice(self.objects.get(r)?);
+            if let Some(d) = self.objects.get(r) {
+                msg.extend_from_slice(d);
+            }
         }
-        Some(mac::digest(key, &msg))
+        mac::digest(key, &msg)
     }
 
-    /// The annotation edits, by document index, for every workload with references in the
-    /// stream.
+    /// The annotation edits, by document index: keyseed's own annotation on every workload
+    /// with references in the stream, and every annotation `rollme.replace` names.
     pub fn edits(&self, key: Option<&[u8]>) -> BTreeMap<usize, Vec<Edit>> {
         let mut by_doc: BTreeMap<usize, Vec<Edit>> = BTreeMap::new();
         for w in &self.workloads {
-            let (Some(slot), Some(value)) = (&w.slot, self.value(w, key)) else {
+            let own = w.slot.as_ref().filter(|_| !w.found.is_empty());
+            if own.is_none() && w.replaced.is_empty() {
                 continue;
-            };
-            by_doc
-                .entry(w.doc)
-                .or_default()
-                .push(slot.fill(&quote(&value)));
+            }
+            let value = quote(&self.digest(w, key));
+            let edits = by_doc.entry(w.doc).or_default();
+            edits.extend(own.map(|s| s.fill(&value)));
+            edits.extend(w.replaced.iter().map(|s| s.fill(&value)));
         }
         by_doc
     }

@@ -167,6 +167,7 @@ impl Settings {
             if let Some(k) = &c.kinds {
                 r.kinds = k.clone();
             }
+            r.replace = c.replace.clone();
         }
         r
     }
@@ -189,6 +190,12 @@ impl Settings {
             config: self.config.as_ref().map(|(c, p)| (c, p.as_path())),
             ctx: self.ctx.clone(),
             explicit: self.explicit,
+            project_items: self
+                .config
+                .as_ref()
+                .and_then(|(c, _)| c.keyrings.as_ref())
+                .and_then(|k| k.project_items)
+                .unwrap_or(true),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use crate::config::schema::{Config, SecretEntry};
+use crate::config::schema::{Config, SecretEntry, CA_BUNDLE_KINDS};
 use crate::diag::{Finding, Location};
 use crate::k8s::object::{self, Context, HELM4_FILENAME};
 use crate::manifest::document::{Documents, EditError};
@@ -109,6 +109,110 @@ pub fn apply(
         }
     }
     Ok(findings)
+}
+
+/// Sets every `caBundle` of the objects `ca-bundles:` names to `<keyseed:ca:ID>` (the
+/// planner fills it with the derived CA's PEM, base64). A pattern that matches no object is
+/// a finding (typo safety).
+pub fn apply_ca_bundles(
+    docs: &mut Documents,
+    config: &Config,
+    config_path: &Path,
+) -> Result<Vec<Finding>, EditError> {
+    let mut findings = Vec::new();
+    if config.ca_bundles.is_empty() {
+        return Ok(findings);
+    }
+    let mut matched: Vec<Vec<bool>> = config
+        .ca_bundles
+        .iter()
+        .map(|b| vec![false; b.objects.len()])
+        .collect();
+    for i in 0..docs.len() {
+        let bytes = docs.bytes(i);
+        if !CA_BUNDLE_KINDS
+            .iter()
+            .any(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
+        {
+            continue;
+        }
+        docs.tree(i);
+        let (text, Some(Ok(roots))) = (docs.text(i), docs.kept_tree(i)) else {
+            continue;
+        };
+        let mut edits = Vec::new();
+        for obj in object::resources(roots) {
+            let (Some(kind), Some(name)) = (obj.get_str("kind"), object::name(obj)) else {
+                continue;
+            };
+            for (j, b) in config.ca_bundles.iter().enumerate() {
+                for (p, pattern) in b.objects.iter().enumerate() {
+                    let Some((k, n)) = pattern.split_once('/') else {
+                        continue;
+                    };
+                    if k == kind && object::glob(n, name) {
+                        matched[j][p] = true;
+                        let raw = quote(&format!("{}ca:{}>", placeholder::PREFIX, b.ca));
+                        edits.extend(ca_bundle_edits(text, obj, &raw));
+                    }
+                }
+            }
+        }
+        docs.apply(i, edits)?;
+    }
+    for (j, b) in config.ca_bundles.iter().enumerate() {
+        for (p, pattern) in b.objects.iter().enumerate() {
+            if !matched[j][p] {
+                findings.push(Finding::about_file(
+                    format!(
+                        "{} ca-bundles[{j}] ({}): `{pattern}` matches no object in the stream",
+                        config_path.display(),
+                        b.ca
+                    ),
+                    Some(format!("fix the pattern in {}", config_path.display())),
+                ));
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// Edits setting every `caBundle` of one object to `raw`: each webhook's `clientConfig`, a
+/// CRD's conversion webhook `clientConfig`, an APIService's `spec`. A present `caBundle` is
+/// replaced; a `clientConfig` (or APIService `spec`) without one gets it.
+fn ca_bundle_edits(text: &str, obj: &Node, raw: &str) -> Vec<Edit> {
+    let mut holders: Vec<&Node> = Vec::new();
+    match obj.get_str("kind") {
+        Some("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration") => {
+            if let Some(Node::Seq(hooks)) = obj.get("webhooks") {
+                holders.extend(hooks.items.iter().filter_map(|h| h.get("clientConfig")));
+            }
+        }
+        Some("CustomResourceDefinition") => holders.extend(
+            obj.get("spec")
+                .and_then(|s| s.get("conversion"))
+                .and_then(|c| c.get("webhook"))
+                .and_then(|w| w.get("clientConfig")),
+        ),
+        Some("APIService") => holders.extend(obj.get("spec")),
+        _ => {}
+    }
+    let mut out = Vec::new();
+    for h in holders {
+        match entry(Some(h), "caBundle") {
+            Some((k, v)) => out.push(edit::value_slot(text, k, v).fill(raw)),
+            None => {
+                if let Node::Map(m) = h {
+                    out.push(edit::insert_entries(
+                        text,
+                        m,
+                        &[("caBundle".to_string(), raw.to_string())],
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Whether a document may hold a Secret a config entry names (cheap byte test).

@@ -29,6 +29,11 @@ pub struct Config {
     /// Deterministic certificates.
     #[serde(default)]
     pub certificates: Vec<Certificate>,
+    /// Webhook and APIService `caBundle`s to set from derived CAs.
+    #[serde(default)]
+    pub ca_bundles: Vec<CaBundles>,
+    /// Keyring settings.
+    pub keyrings: Option<Keyrings>,
     /// `certificates:` checked and parsed (filled by [`Config::parse`]).
     #[serde(skip)]
     pub leaves: Vec<LeafSpec>,
@@ -70,7 +75,37 @@ pub struct Rollme {
     pub annotation: Option<String>,
     /// Workload kinds to annotate.
     pub kinds: Option<Vec<String>>,
+    /// Pod-template annotations to overwrite with the rollout digest (`*` globs).
+    #[serde(default)]
+    pub replace: Vec<String>,
 }
+
+/// One `ca-bundles:` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CaBundles {
+    /// The derived CA id.
+    pub ca: String,
+    /// `Kind/name` patterns (`*` globs in the name).
+    pub objects: Vec<String>,
+}
+
+/// `keyrings:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Keyrings {
+    /// Append a keyring's missing generations to `items:` lists of volumes that mount it
+    /// (default true).
+    pub project_items: Option<bool>,
+}
+
+/// The workload kinds a `ca-bundles:` pattern may name.
+pub const CA_BUNDLE_KINDS: [&str; 4] = [
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "CustomResourceDefinition",
+    "APIService",
+];
 
 /// `tls:`.
 #[derive(Debug, Clone, Deserialize)]
@@ -326,6 +361,40 @@ impl Config {
         }
         if let Some(scope) = &self.scope {
             check_scope(scope).map_err(|e| invalid("scope", e.to_string()))?;
+        }
+        for (i, b) in self.ca_bundles.iter().enumerate() {
+            let at = format!("ca-bundles[{i}] ({})", b.ca);
+            if !placeholder::is_key_name(&b.ca) {
+                return Err(invalid(
+                    &at,
+                    format!("ca `{}` must match [-._a-zA-Z0-9]+", b.ca),
+                ));
+            }
+            if b.objects.is_empty() {
+                return Err(invalid(&at, "`objects` is empty".into()));
+            }
+            for o in &b.objects {
+                match o.split_once('/') {
+                    Some((k, n)) if CA_BUNDLE_KINDS.contains(&k) && !n.is_empty() => {}
+                    _ => {
+                        return Err(invalid(
+                            &at,
+                            format!(
+                                "object `{o}` must be KIND/NAME with KIND one of {}",
+                                CA_BUNDLE_KINDS.join(", ")
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
+        if let Some(r) = &self.rollme {
+            if r.replace.iter().any(|p| p.is_empty()) {
+                return Err(invalid(
+                    "rollme.replace",
+                    "a pattern must not be empty".into(),
+                ));
+            }
         }
         Ok(())
     }

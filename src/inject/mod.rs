@@ -1,7 +1,9 @@
 //! Placeholders, from finding them to writing values: [`plan`] finds them in parsed
 //! documents (no seed needed), [`values`] produces what they stand for from the open seed,
-//! [`edits`] turns both into byte edits and records fingerprints.
+//! [`edits`] turns both into byte edits and records fingerprints, and [`keyrings`] makes the
+//! pods that mount a keyring with an `items:` list see every generation.
 
 pub mod edits;
+pub mod keyrings;
 pub mod plan;
 pub mod values;

@@ -90,3 +90,43 @@ pub struct Context {
     /// `--namespace`: namespace of resources without `metadata.namespace`.
     pub namespace: Option<String>,
 }
+
+/// Whether `name` matches `pattern`, where `*` matches any run of characters (none
+/// included) and everything else matches itself.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_runs_of_characters() {
+        assert!(glob("checksum/*", "checksum/secret"));
+        assert!(glob("checksum/*", "checksum/"));
+        assert!(!glob("checksum/*", "rollme"));
+        assert!(glob("rollme", "rollme"));
+        assert!(!glob("rollme", "rollme2"));
+        assert!(glob("*.example.io", "widgets.example.io"));
+        assert!(glob("a*b*c", "aXbYc"));
+        assert!(!glob("a*b*c", "aXcYb"));
+        assert!(!glob("ab*ba", "aba"));
+        assert!(glob("*", ""));
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::manifest::yaml::Node;
+use crate::manifest::yaml::{Node, Sequence};
 
 /// The workload kinds whose pod templates keyseed annotates by default.
 pub const WORKLOAD_KINDS: [&str; 6] = [
@@ -80,6 +80,35 @@ pub fn references(pod_spec: &Node) -> BTreeSet<(String, String)> {
                         "ConfigMap",
                         s.get("configMap").and_then(|x| x.get_str("name")),
                     );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every `items:` list of a pod spec's Secret volumes and projected Secret sources, with the
+/// Secret's name.
+pub fn secret_items(pod_spec: &Node) -> Vec<(&str, &Sequence)> {
+    let mut out = Vec::new();
+    let Some(Node::Seq(vols)) = pod_spec.get("volumes") else {
+        return out;
+    };
+    for v in &vols.items {
+        if let Some(s) = v.get("secret") {
+            if let (Some(name), Some(Node::Seq(items))) = (s.get_str("secretName"), s.get("items"))
+            {
+                out.push((name, items));
+            }
+        }
+        if let Some(Node::Seq(srcs)) = v.get("projected").and_then(|p| p.get("sources")) {
+            for src in &srcs.items {
+                if let Some(s) = src.get("secret") {
+                    if let (Some(name), Some(Node::Seq(items))) =
+                        (s.get_str("name"), s.get("items"))
+                    {
+                        out.push((name, items));
+                    }
                 }
             }
         }
