@@ -24,26 +24,41 @@ pub struct Keyring {
     pub keys: Vec<String>,
 }
 
-/// The keyrings among planned injections.
+/// The keyrings among planned injections: a `{gen}` data key (all generations in one
+/// injection), or the generations `keyseed.yaml` expanded into one injection each, which
+/// share their Secret and their `{gen}` id.
 pub fn keyrings<'a>(
     injections: impl Iterator<Item = &'a Injection>,
     ctx: &Context,
 ) -> Vec<Keyring> {
-    injections
-        .filter(|inj| inj.key.contains("{gen}"))
-        .filter_map(|inj| {
-            Some(Keyring {
-                namespace: inj
-                    .location
-                    .namespace
-                    .clone()
-                    .or_else(|| ctx.namespace.clone())
-                    .unwrap_or_default(),
-                name: inj.location.name.clone()?,
-                keys: inj.written_keys().into_iter().map(|(k, _)| k).collect(),
-            })
-        })
-        .collect()
+    let mut out: Vec<(String, Keyring)> = Vec::new();
+    for inj in injections.filter(|i| i.key.contains("{gen}") || i.id.contains("{gen}")) {
+        let Some(name) = inj.location.name.clone() else {
+            continue;
+        };
+        let namespace = inj
+            .location
+            .namespace
+            .clone()
+            .or_else(|| ctx.namespace.clone())
+            .unwrap_or_default();
+        let keys = inj.written_keys().into_iter().map(|(k, _)| k);
+        match out
+            .iter_mut()
+            .find(|(id, k)| *id == inj.id && k.name == name && k.namespace == namespace)
+        {
+            Some((_, k)) => k.keys.extend(keys),
+            None => out.push((
+                inj.id.clone(),
+                Keyring {
+                    namespace,
+                    name,
+                    keys: keys.collect(),
+                },
+            )),
+        }
+    }
+    out.into_iter().map(|(_, k)| k).collect()
 }
 
 /// The edits appending missing keyring members to `items:` lists, by document index.

@@ -536,3 +536,186 @@ fn recipes_argo_cd() {
     );
     assert_eq!(check.stdout_str().trim(), "True", "{}", check.stderr);
 }
+
+fn otel_operator(n: u32) -> String {
+    let ca = b64(&rand(n, "generated-ca"));
+    format!(
+        "---\n# Source: opentelemetry-operator/templates/admission-webhooks/operator-webhook.yaml\napiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  name: otel-opentelemetry-operator-controller-manager-service-cert\n  namespace: observability\ndata:\n  tls.crt: {}\n  tls.key: {}\n  ca.crt: {ca}\n---\n# Source: opentelemetry-operator/templates/admission-webhooks/operator-webhook.yaml\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: otel-opentelemetry-operator-mutation\nwebhooks:\n  - admissionReviewVersions:\n      - v1\n    clientConfig:\n      caBundle: {ca}\n      service:\n        name: otel-opentelemetry-operator-webhook\n        namespace: observability\n        path: /mutate-opentelemetry-io-v1beta1-opentelemetrycollector\n    name: mopentelemetrycollectorbeta.kb.io\n  - admissionReviewVersions:\n      - v1\n    clientConfig:\n      caBundle: {ca}\n      service:\n        name: otel-opentelemetry-operator-webhook\n        namespace: observability\n        path: /mutate-v1-pod\n    name: mpod.kb.io\n---\n# Source: opentelemetry-operator/templates/admission-webhooks/operator-webhook.yaml\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: otel-opentelemetry-operator-validation\nwebhooks:\n  - clientConfig: {{service: {{name: otel-opentelemetry-operator-webhook, namespace: observability, path: /validate}}}}\n    name: vopentelemetrycollectorcreateupdatebeta.kb.io\n---\n# Source: opentelemetry-operator/templates/crds/crd-opentelemetrycollector.yaml\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: opentelemetrycollectors.opentelemetry.io\nspec:\n  group: opentelemetry.io\n  conversion:\n    strategy: Webhook\n    webhook:\n      clientConfig:\n        caBundle: {ca}\n        service:\n          name: otel-opentelemetry-operator-webhook\n          namespace: observability\n          path: /convert\n      conversionReviewVersions: [v1]\n---\n# Source: opentelemetry-operator/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: otel-opentelemetry-operator\n  namespace: observability\nspec:\n  template:\n    metadata:\n      annotations:\n        checksum/config: {}\n    spec:\n      containers:\n        - name: manager\n      volumes:\n        - name: cert\n          secret:\n            secretName: otel-opentelemetry-operator-controller-manager-service-cert\n",
+        b64(&rand(n, "generated-cert")),
+        b64(&rand(n, "generated-key")),
+        rand(n, "x")
+    )
+}
+
+#[test]
+fn recipes_otel_operator() {
+    let out = run_recipe(
+        "otel-operator",
+        otel_operator,
+        &[
+            change_checked(0, "data|tls.crt", Value::is_string),
+            change_checked(0, "data|tls.key", Value::is_string),
+            change_checked(0, "data|ca.crt", Value::is_string),
+            change_checked(1, "webhooks|0|clientConfig|caBundle", Value::is_string),
+            change_checked(1, "webhooks|1|clientConfig|caBundle", Value::is_string),
+            change_checked(2, "webhooks|0|clientConfig|caBundle", Value::is_string),
+            change_checked(
+                3,
+                "spec|conversion|webhook|clientConfig|caBundle",
+                Value::is_string,
+            ),
+            change_checked(
+                4,
+                "spec|template|metadata|annotations|keyseed.io/rollme",
+                is_digest,
+            ),
+            change_checked(
+                4,
+                "spec|template|metadata|annotations|checksum/config",
+                is_digest,
+            ),
+        ],
+        &["--now", "2026-06-01T00:00:00Z"],
+    );
+    let docs = yaml11_json(&out.stdout);
+    let v = secret_values(&out.stdout);
+    let name = "otel-opentelemetry-operator-controller-manager-service-cert";
+    let ca = &v[&format!("{name}/ca.crt")];
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    // Every caBundle is the derived CA, base64.
+    for b in [
+        &docs[1]["webhooks"][0]["clientConfig"]["caBundle"],
+        &docs[1]["webhooks"][1]["clientConfig"]["caBundle"],
+        &docs[2]["webhooks"][0]["clientConfig"]["caBundle"],
+        &docs[3]["spec"]["conversion"]["webhook"]["clientConfig"]["caBundle"],
+    ] {
+        assert_eq!(b.as_str().unwrap(), b64(ca));
+    }
+    // The serving certificate verifies against it, for the webhook's service name.
+    let t = Tmp::new("otel");
+    let (cap, crt) = (
+        t.write("ca.pem", ca),
+        t.write("tls.crt", &v[&format!("{name}/tls.crt")]),
+    );
+    let ok = host(
+        "openssl",
+        &[
+            "verify",
+            "-attime",
+            "1780000000",
+            "-verify_hostname",
+            "otel-opentelemetry-operator-webhook.observability.svc",
+            "-CAfile",
+            cap.to_str().unwrap(),
+            crt.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(ok.code, Some(0), "{}{}", ok.stdout_str(), ok.stderr);
+    // A pattern that matches nothing is an error.
+    let typo =
+        recipe("otel-operator").replace("otel-opentelemetry-operator-mutation", "otel-mutation");
+    render_cfg(&typo, &otel_operator(1), &["--now", "2026-06-01T00:00:00Z"])
+        .fails()
+        .stderr_has("`MutatingWebhookConfiguration/otel-mutation` matches no object");
+}
+
+fn lightrun(n: u32) -> String {
+    format!(
+        "---\n# Source: lightrun/templates/backend-secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: lightrun-backend\n  namespace: lightrun\ntype: Opaque\ndata:\n  encryption-key-0: \"{}\"\n  db-password: \"{}\"\n---\n# Source: lightrun/templates/tls-secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: lightrun-tls\n  namespace: lightrun\ntype: kubernetes.io/tls\ndata:\n  tls.crt:\n  tls.key:\n---\n# Source: lightrun/templates/backend-deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: lightrun-backend\n  namespace: lightrun\nspec:\n  template:\n    metadata:\n      annotations:\n        rollme: \"{}\"\n    spec:\n      containers:\n        - name: backend\n          volumeMounts:\n            - name: encryption-keys\n              mountPath: /encryption-keys\n      volumes:\n        - name: encryption-keys\n          secret:\n            secretName: lightrun-backend\n            items:\n              - key: encryption-key-0\n                path: encryption-key-0\n---\n# Source: lightrun/templates/crons-cronjob.yaml\napiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: lightrun-crons\n  namespace: lightrun\nspec:\n  schedule: \"*/5 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n            - name: crons\n          volumes:\n            - name: keys\n              projected:\n                sources:\n                  - secret:\n                      name: lightrun-backend\n                      items: [{{key: encryption-key-0, path: keys/encryption-key-0.txt}}]\n---\n# Source: lightrun/templates/ingress.yaml\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: lightrun\n  namespace: lightrun\nspec:\n  tls:\n    - hosts: [lightrun.example.com]\n      secretName: lightrun-tls\n",
+        b64(&rand(n, "key0")),
+        b64(&rand(n, "db")),
+        rand(n, "roll")
+    )
+}
+
+#[test]
+fn recipes_lightrun_keyring_reaches_the_pods() {
+    let k0 = derive("base64:32", "prod/lightrun-backend/encryption-key-{gen}");
+    let k1 = derive(
+        "<keyseed:base64:32 gen=1>",
+        "prod/lightrun-backend/encryption-key-{gen}",
+    );
+    let db = derive("password:24", "prod/lightrun-backend/db-password");
+    let vol = "spec|template|spec|volumes|0|secret|items|1";
+    let src = "spec|jobTemplate|spec|template|spec|volumes|0|projected|sources|0|secret|items|1";
+    let out = run_recipe(
+        "lightrun",
+        lightrun,
+        &[
+            change(0, "data|encryption-key-0", json!(b64(&k0))),
+            change(0, "data|encryption-key-1", json!(b64(&k1))),
+            change(0, "data|db-password", json!(b64(&db))),
+            change_checked(1, "data|tls.crt", Value::is_string),
+            change_checked(1, "data|tls.key", Value::is_string),
+            change_checked(1, "data|ca.crt", Value::is_string),
+            change(
+                2,
+                vol,
+                json!({"key": "encryption-key-1", "path": "encryption-key-1"}),
+            ),
+            change_checked(
+                2,
+                "spec|template|metadata|annotations|keyseed.io/rollme",
+                is_digest,
+            ),
+            change_checked(2, "spec|template|metadata|annotations|rollme", is_digest),
+            change(
+                3,
+                src,
+                json!({"key": "encryption-key-1", "path": "keys/encryption-key-1.txt"}),
+            ),
+            change_checked(
+                3,
+                "spec|jobTemplate|spec|template|metadata|annotations|keyseed.io/rollme",
+                is_digest,
+            ),
+        ],
+        &["--now", "2026-06-01T00:00:00Z"],
+    );
+    assert!(k0 != k1);
+    // Turned off, the items lists stay as the chart wrote them.
+    let off = format!("{}keyrings: {{project-items: false}}\n", recipe("lightrun"));
+    let plain = render_cfg(&off, &lightrun(1), &["--now", "2026-06-01T00:00:00Z"]).ok();
+    let docs = yaml11_json(&plain.stdout);
+    assert_eq!(
+        docs[2]["spec"]["template"]["spec"]["volumes"][0]["secret"]["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let _ = out;
+}
+
+fn flux_manifests(n: u32) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: orchestrator-credentials\n  namespace: flux-apps\nstringData:\n  api-token:\n  cluster-id: \"\"\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orchestrator\n  namespace: flux-apps\nspec:\n  template:\n    metadata:\n      annotations:\n        rollme: {}\n    spec:\n      containers:\n        - name: orchestrator\n          envFrom:\n            - secretRef:\n                name: orchestrator-credentials\n",
+        rand(n, "ab")
+    )
+}
+
+#[test]
+fn recipes_flux_manifests() {
+    let token = derive("alnum:40", "/orchestrator-credentials/api-token");
+    let id = derive(
+        "<keyseed:base64url:16 pad=false>",
+        "/orchestrator-credentials/cluster-id",
+    );
+    assert_eq!(id.len(), 22, "{id}");
+    run_recipe(
+        "flux-manifests",
+        flux_manifests,
+        &[
+            change(0, "stringData|api-token", json!(token)),
+            change(0, "stringData|cluster-id", json!(id)),
+            change_checked(1, "spec|template|metadata|annotations|rollme", is_digest),
+            change_checked(
+                1,
+                "spec|template|metadata|annotations|keyseed.io/rollme",
+                is_digest,
+            ),
+        ],
+        &[],
+    );
+}
