@@ -308,12 +308,14 @@ impl Injected {
     pub fn finish(
         mut self,
         analysis: Analysis,
+        rollout: &RolloutSettings,
         rollout_key: Option<&[u8]>,
         tls: &TlsOptions,
     ) -> Result<Rendered, PipelineError> {
         for (i, e) in analysis.edits(rollout_key) {
             self.docs.apply(i, e)?;
         }
+        analysis.verify(&self.docs, rollout_key, rollout)?;
         let mut findings = Vec::new();
         for i in 0..self.docs.len() {
             let (text, tree) = (self.docs.text(i), self.docs.kept_tree(i));

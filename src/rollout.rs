@@ -16,7 +16,7 @@ use crate::diag::Location;
 use crate::k8s::data;
 use crate::k8s::object::{self, Context};
 use crate::k8s::pod::{self, WORKLOAD_KINDS};
-use crate::manifest::document::Documents;
+use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::{self, quote, Edit, Slot};
 use crate::manifest::stream;
 use crate::manifest::yaml::{Anchors, Mapping, Node, Scalar};
@@ -429,6 +429,52 @@ impl Analysis {
             }
         }
         mac::digest(key, &msg)
+    }
+
+    /// Checks that the annotated documents mean what the edits intended: each annotated
+    /// workload's pod template carries the digest under keyseed's annotation and under every
+    /// replaced one. Anything else is a bug, refused before it can be written.
+    pub fn verify(
+        &self,
+        docs: &Documents,
+        key: Option<&[u8]>,
+        settings: &RolloutSettings,
+    ) -> Result<(), EditError> {
+        for w in &self.workloads {
+            let own = w.slot.is_some() && !w.found.is_empty();
+            if !own && w.replaced.is_empty() {
+                continue;
+            }
+            let unintended = |what: &str| EditError::Unintended {
+                document: w.doc + 1,
+                what: format!("{what} of {}", w.location),
+            };
+            let roots = docs.view(w.doc).ok_or_else(|| unintended("no tree"))?;
+            let obj = object::resources(&roots).into_iter().find(|o| {
+                o.get_str("kind") == w.location.kind.as_deref()
+                    && object::name(o) == w.location.name.as_deref()
+            });
+            let ann = obj
+                .and_then(pod::pod_template)
+                .and_then(|t| t.get("metadata"))
+                .and_then(|m| m.get("annotations"))
+                .ok_or_else(|| unintended("no annotations"))?;
+            let digest = self.digest(w, key);
+            let holds = |name: &str| ann.get_str(name) == Some(digest.as_str());
+            if own && !holds(&settings.annotation) {
+                return Err(unintended("the rollout annotation"));
+            }
+            let Node::Map(m) = ann else {
+                return Err(unintended("annotations"));
+            };
+            for (k, _) in &m.entries {
+                let Some(k) = k.scalar() else { continue };
+                if settings.replaces(&k.value) && !holds(&k.value) {
+                    return Err(unintended("a replaced annotation"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The annotation edits, by document index: keyseed's own annotation on every workload

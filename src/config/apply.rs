@@ -14,7 +14,7 @@ use crate::diag::{Finding, Location};
 use crate::k8s::object::{self, Context, HELM4_FILENAME};
 use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::{self, quote, Edit};
-use crate::manifest::yaml::{Mapping, Node, Scalar};
+use crate::manifest::yaml::{Anchors, Mapping, Node, Scalar};
 use crate::placeholder::{self, placeholder_text};
 
 /// Applies the config's `secrets:` to the stream. Returns the findings (an entry that
@@ -40,6 +40,7 @@ pub fn apply(
             continue; // the planner reports a document that does not parse
         };
         let mut edits = Vec::new();
+        let mut intended: Vec<(String, String, Vec<(String, String)>)> = Vec::new();
         for obj in object::resources(roots) {
             if obj.get_str("kind") != Some("Secret") {
                 continue;
@@ -54,10 +55,15 @@ pub fn apply(
                     findings.extend(anchored_values(&location, obj, &pairs));
                     edits.extend(patch_secret(text, obj, &pairs));
                     matches[j].push(location);
+                    intended.push((ns.to_string(), e.name.clone(), pairs));
                 }
             }
         }
+        if edits.is_empty() {
+            continue;
+        }
         docs.apply(i, edits)?;
+        verify(docs, i, &intended, ctx)?;
     }
     let helm4 = memchr::memmem::find(docs.input().as_bytes(), HELM4_FILENAME.as_bytes()).is_some();
     for (j, e) in entries.iter().enumerate() {
@@ -213,6 +219,42 @@ fn ca_bundle_edits(text: &str, obj: &Node, raw: &str) -> Vec<Edit> {
         }
     }
     out
+}
+
+/// Checks that an edited document means what the edits intended: every patched Secret holds
+/// each entry's placeholder under its key (in `stringData`, or base64 in `data`). Anything
+/// else is a bug, refused before it can be written.
+fn verify(
+    docs: &Documents,
+    i: usize,
+    intended: &[(String, String, Vec<(String, String)>)],
+    ctx: &Context,
+) -> Result<(), EditError> {
+    let unintended = |what: String| EditError::Unintended {
+        document: i + 1,
+        what,
+    };
+    let Some(Ok(roots)) = docs.kept_tree(i) else {
+        return Err(unintended("no tree".into()));
+    };
+    let anchors = Anchors::new(roots);
+    for (ns, name, pairs) in intended {
+        let obj = object::resources(roots).into_iter().find(|o| {
+            o.get_str("kind") == Some("Secret")
+                && object::name(o) == Some(name.as_str())
+                && object::namespace(o, ctx.namespace.as_deref()) == ns
+        });
+        let Some(obj) = obj else {
+            return Err(unintended(format!("Secret {name} is gone")));
+        };
+        let data: BTreeMap<String, Vec<u8>> = crate::k8s::data::canonical(obj, &anchors);
+        for (k, ph) in pairs {
+            if data.get(k).map(Vec::as_slice) != Some(ph.as_bytes()) {
+                return Err(unintended(format!("Secret {name} key {k}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a document may hold a Secret a config entry names (cheap byte test).

@@ -37,6 +37,14 @@ pub enum EditError {
     /// Two edits of one document overlap, or one lies outside it.
     #[error("edits of document {0} overlap")]
     Overlap(usize),
+    /// The edited document parses, but not to the intended change.
+    #[error("the edited document {document} does not hold the intended change ({what})")]
+    Unintended {
+        /// Document number.
+        document: usize,
+        /// What is missing (names and keys, never values).
+        what: String,
+    },
     /// The edited document no longer parses.
     #[error("the edited document {document} no longer parses")]
     NoLongerParses {

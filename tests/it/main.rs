@@ -11,6 +11,7 @@ mod keys;
 mod layering;
 mod render;
 mod rollme;
+mod shapes;
 mod stream;
 mod team;
 mod tls;

@@ -284,6 +284,33 @@ pub fn yaml11_json(stream: &[u8]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// [`yaml11_json`] for many streams in one Python run.
+pub fn yaml11_json_many(streams: &[Vec<u8>]) -> Vec<serde_json::Value> {
+    let input: Vec<String> = streams
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    let out = python(
+        "import sys, yaml, json\n\
+         class Strict(yaml.SafeLoader):\n\
+         \x20   def construct_mapping(self, node, deep=False):\n\
+         \x20       seen = set()\n\
+         \x20       for k, _ in node.value:\n\
+         \x20           if k.tag == 'tag:yaml.org,2002:merge':\n\
+         \x20               continue\n\
+         \x20           key = self.construct_object(k, deep=True)\n\
+         \x20           if key in seen:\n\
+         \x20               raise yaml.constructor.ConstructorError(None, None, 'duplicate key %r' % (key,), k.start_mark)\n\
+         \x20           seen.add(key)\n\
+         \x20       return super().construct_mapping(node, deep)\n\
+         out = [list(yaml.load_all(s, Loader=Strict)) for s in json.load(sys.stdin)]\n\
+         print(json.dumps(out, default=str))",
+        serde_json::to_string(&input).unwrap().as_bytes(),
+    );
+    assert_eq!(out.code, Some(0), "PyYAML failed: {}", out.stderr);
+    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+}
+
 /// The Secrets' plain values of a rendered stream, by `name/key` (data base64-decoded).
 pub fn secret_values(stream: &[u8]) -> BTreeMap<String, String> {
     use base64::Engine as _;

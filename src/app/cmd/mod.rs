@@ -117,12 +117,18 @@ pub fn render_stream(
     }
     let certs = settings.certs(&planned.ctx.scope);
     let injected = planned.inject(seed.as_ref().map(|s| (s, seed_path.path.as_path())), &certs)?;
-    let analysis = injected.analyze(&settings.rollout());
+    let rollout = settings.rollout();
+    let analysis = injected.analyze(&rollout);
     if analysis.needs_key() && seed.is_none() {
         seed = Some(open_seed(settings, &seed_path)?);
     }
     let key = seed.as_ref().map(|s| mac::rollout_key(&s.seed));
-    let rendered = injected.finish(analysis, key.as_ref().map(|k| k.expose()), &settings.tls()?)?;
+    let rendered = injected.finish(
+        analysis,
+        &rollout,
+        key.as_ref().map(|k| k.expose()),
+        &settings.tls()?,
+    )?;
     let lock = lock_options(args);
     if let Some(text) = crate::lock::check(&lock, &rendered.injected, rendered.namespace.as_ref())?
     {
