@@ -22,6 +22,7 @@ mod config;
 mod derive;
 mod diag;
 mod inject;
+mod io;
 mod k8s;
 mod lock;
 mod manifest;

@@ -143,7 +143,7 @@ pub fn check(
         return Ok(None);
     };
     let current = entries(injected, namespace);
-    let locked = match std::fs::read_to_string(path) {
+    let locked = match crate::io::read_regular_text(path, crate::io::MAX_DATA_FILE) {
         Ok(t) => parse(&t, path)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.update => BTreeMap::new(),
         Err(source) => {

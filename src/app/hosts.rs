@@ -96,9 +96,11 @@ pub fn record_error(path: &Path, text: &str) {
 
 /// Reads a kustomize legacy exec plugin's config file (`kind: KeyseedTransformer`).
 pub fn legacy_plugin_settings(path: &Path) -> Result<FunctionSettings, HostError> {
-    let text = std::fs::read_to_string(path).map_err(|source| HostError::PluginRead {
-        path: path.to_path_buf(),
-        source,
+    let text = crate::io::read_regular_text(path, crate::io::MAX_SMALL_FILE).map_err(|source| {
+        HostError::PluginRead {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     krm::from_legacy_config(&text).map_err(|source| HostError::PluginConfig {
         path: path.to_path_buf(),
@@ -107,10 +109,12 @@ pub fn legacy_plugin_settings(path: &Path) -> Result<FunctionSettings, HostError
 }
 
 /// Under Argo CD (`ARGOCD_APP_NAME` set), paths an Application may choose (through
-/// `ARGOCD_ENV_*` → `--seed`, `--config`) must stay inside the repository the sidecar received:
-/// not absolute, no symlink, and inside the repository root, which is the working directory
-/// minus `ARGOCD_APP_SOURCE_PATH`. Otherwise one tenant could render with another tenant's seed
-/// through the shared identity.
+/// `ARGOCD_ENV_*` → `--seed`, `--config`, a KRM functionConfig's or plugin config's `seed`, the
+/// config's `seed:`, an implicit `./keyseed.yaml`) must stay inside the repository the sidecar
+/// received: not absolute, no symbolic link on the way, and inside the repository root, which
+/// is the real working directory minus `ARGOCD_APP_SOURCE_PATH` (normalised: `x/../app` is
+/// `app`). Otherwise one tenant could render with another tenant's seed through the shared
+/// identity. Anything unclear is refused.
 pub fn check_argocd_path(path: &Path, what: &'static str) -> Result<(), HostError> {
     let Some(_) = env("ARGOCD_APP_NAME") else {
         return Ok(());
@@ -126,15 +130,8 @@ pub fn check_argocd_path(path: &Path, what: &'static str) -> Result<(), HostErro
     let cwd = std::env::current_dir()
         .and_then(|c| c.canonicalize())
         .map_err(|e| refuse(e.to_string()))?;
-    let mut root = cwd.clone();
-    if let Some(src) = env("ARGOCD_APP_SOURCE_PATH") {
-        for c in Path::new(&src).components() {
-            if matches!(c, std::path::Component::Normal(_)) {
-                root.pop();
-            }
-        }
-    }
-    // Resolve lexically first (the file may not exist), checking every step for a symlink.
+    let root = repository_root(&cwd).map_err(refuse)?;
+    // Walk the path lexically (the file may not exist), refusing symlinks and escapes.
     let mut cur = cwd.clone();
     for c in path.components() {
         match c {
@@ -153,5 +150,43 @@ pub fn check_argocd_path(path: &Path, what: &'static str) -> Result<(), HostErro
             return Err(refuse("it is outside the repository".into()));
         }
     }
+    // And the real file, when there is one, must be inside too.
+    if let Ok(real) = cwd.join(path).canonicalize() {
+        if !real.starts_with(&root) {
+            return Err(refuse("it is outside the repository".into()));
+        }
+    }
     Ok(())
+}
+
+/// The repository root: the working directory without `ARGOCD_APP_SOURCE_PATH`, which Argo
+/// CD passes as written in the Application (it may hold `.` and `..`).
+fn repository_root(cwd: &Path) -> Result<PathBuf, String> {
+    let src = env("ARGOCD_APP_SOURCE_PATH").unwrap_or_default();
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in Path::new(&src).components() {
+        match c {
+            std::path::Component::Normal(n) => parts.push(n),
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if parts.pop().is_none() {
+                    return Err(format!(
+                        "ARGOCD_APP_SOURCE_PATH `{src}` leaves the repository"
+                    ));
+                }
+            }
+            _ => return Err(format!("ARGOCD_APP_SOURCE_PATH `{src}` is absolute")),
+        }
+    }
+    let rel: PathBuf = parts.iter().collect();
+    if !cwd.ends_with(&rel) {
+        return Err(format!(
+            "the working directory does not end with ARGOCD_APP_SOURCE_PATH `{src}`"
+        ));
+    }
+    let mut root = cwd.to_path_buf();
+    for _ in &parts {
+        root.pop();
+    }
+    Ok(root)
 }

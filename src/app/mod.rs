@@ -42,9 +42,17 @@ fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<SecretByte
 /// `stdin_len` is stdin's size when it is a regular file.
 pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Output, Error> {
     let reads_config = !matches!(cli.command, Command::LastError | Command::Init(_));
-    // Under Argo CD a config path is checked before it is read (it may name the seed).
-    if let (true, Some(c)) = (reads_config, &cli.global.config) {
-        hosts::check_argocd_path(c, "config file")?;
+    // Under Argo CD a config path is checked before it is read (it may name the seed), the
+    // implicit ./keyseed.yaml too.
+    if reads_config {
+        let implicit = Path::new("keyseed.yaml");
+        match &cli.global.config {
+            Some(c) => hosts::check_argocd_path(c, "config file")?,
+            None if std::fs::symlink_metadata(implicit).is_ok() => {
+                hosts::check_argocd_path(implicit, "config file")?
+            }
+            None => {}
+        }
     }
     let settings = if reads_config {
         Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?

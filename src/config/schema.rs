@@ -417,7 +417,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Option<(Config, PathBuf)>, Config
         Some(p) => (p.to_path_buf(), true),
         None => (PathBuf::from("keyseed.yaml"), false),
     };
-    match std::fs::read_to_string(&path) {
+    match crate::io::read_regular_text(&path, crate::io::MAX_SMALL_FILE) {
         Ok(text) => Config::parse(&text, &path).map(|c| Some((c, path))),
         Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ConfigError::Read { path, source }),

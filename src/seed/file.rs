@@ -142,10 +142,12 @@ pub fn open(
     origin: &'static str,
     sources: &IdentitySources,
 ) -> Result<SeedFile, KeyError> {
-    let data = std::fs::read(path).map_err(|source| KeyError::SeedRead {
-        path: path.to_path_buf(),
-        origin,
-        source,
+    let data = crate::io::read_regular(path, crate::io::MAX_SEED_FILE).map_err(|source| {
+        KeyError::SeedRead {
+            path: path.to_path_buf(),
+            origin,
+            source,
+        }
     })?;
     let corrupt = |why: String| KeyError::SeedCorrupt {
         path: path.to_path_buf(),

@@ -85,7 +85,7 @@ fn scrub_line_error(msg: &str) -> String {
 }
 
 fn read_identity_file(path: &Path, origin: &'static str) -> Result<SecretBytes, KeyError> {
-    std::fs::read(path)
+    crate::io::read_regular(path, crate::io::MAX_SMALL_FILE)
         .map(SecretBytes::new)
         .map_err(|source| KeyError::IdentityRead {
             path: path.to_path_buf(),

@@ -29,9 +29,11 @@ pub fn parse_recipient(s: &str) -> Result<Box<dyn age::Recipient + Send>, Recipi
 
 /// Reads a recipients file: one key per line, `#` comments and blank lines ignored.
 pub fn read_recipients_file(path: &Path) -> Result<Vec<String>, RecipientError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RecipientError::Read {
-        path: path.to_path_buf(),
-        source,
+    let text = crate::io::read_regular_text(path, crate::io::MAX_SMALL_FILE).map_err(|source| {
+        RecipientError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     Ok(text
         .lines()

@@ -12,7 +12,7 @@ use crate::diag::{Finding, Severity};
 
 /// Reads a file named on the command line.
 fn read(path: &std::path::Path) -> Result<Vec<u8>, CommandError> {
-    std::fs::read(path).map_err(|source| CommandError::Read {
+    crate::io::read_regular(path, crate::io::MAX_DATA_FILE).map_err(|source| CommandError::Read {
         path: path.to_path_buf(),
         source,
     })

@@ -39,10 +39,11 @@ pub fn run(
             let mut raw = SecretBytes::new(Vec::new());
             match from_file {
                 Some(f) => {
-                    *raw.expose_mut() = std::fs::read(f).map_err(|source| CommandError::Read {
-                        path: f.clone(),
-                        source,
-                    })?;
+                    *raw.expose_mut() = crate::io::read_regular(f, crate::io::MAX_SMALL_FILE)
+                        .map_err(|source| CommandError::Read {
+                            path: f.clone(),
+                            source,
+                        })?;
                 }
                 None => {
                     stdin
