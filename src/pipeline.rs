@@ -142,6 +142,8 @@ pub fn plan(
                 let (inj, f) = plan_document(i + 1, text, roots, &ctx);
                 injections.push(inj);
                 findings.extend(f);
+                // Injections carry byte ranges: no later stage needs this tree.
+                docs.forget_tree(i);
             }
             Some(Err(e)) => {
                 let location = Location {
@@ -170,6 +172,9 @@ pub fn plan(
     if !findings.is_empty() {
         return Err(PipelineError::Findings(findings));
     }
+    // No later stage needs a kept tree; later stages parse on demand and drop, so memory
+    // stays near the input size.
+    docs.drop_trees();
     Ok(Planned {
         docs,
         injections,
@@ -318,19 +323,21 @@ impl Injected {
         analysis.verify(&self.docs, rollout_key, rollout)?;
         let mut findings = Vec::new();
         for i in 0..self.docs.len() {
-            let (text, tree) = (self.docs.text(i), self.docs.kept_tree(i));
+            let text = self.docs.text(i);
             if documents::has_leftover(text.as_bytes()) {
-                let location = match tree {
-                    Some(Ok(roots)) => object::document_location(i + 1, text, roots),
-                    _ => Location {
+                let location = match self.docs.view(i) {
+                    Some(roots) => object::document_location(i + 1, text, &roots),
+                    None => Location {
                         source: stream::source_comment(text.as_bytes()),
                         ..Location::document(i + 1)
                     },
                 };
                 findings.push(documents::leftover(&location));
             }
-            if let (true, Some(Ok(roots))) = (self.docs.is_changed(i), tree) {
-                documents::secret_limits(i + 1, text, roots, &mut findings);
+            if self.docs.is_changed(i) {
+                if let Some(roots) = self.docs.view(i) {
+                    documents::secret_limits(i + 1, text, &roots, &mut findings);
+                }
             }
         }
         findings.extend(documents::tls(&self.docs, &self.ctx, tls));

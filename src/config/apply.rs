@@ -234,12 +234,12 @@ fn verify(
         document: i + 1,
         what,
     };
-    let Some(Ok(roots)) = docs.kept_tree(i) else {
+    let Some(roots) = docs.view(i) else {
         return Err(unintended("no tree".into()));
     };
-    let anchors = Anchors::new(roots);
+    let anchors = Anchors::new(&roots);
     for (ns, name, pairs) in intended {
-        let obj = object::resources(roots).into_iter().find(|o| {
+        let obj = object::resources(&roots).into_iter().find(|o| {
             o.get_str("kind") == Some("Secret")
                 && object::name(o) == Some(name.as_str())
                 && object::namespace(o, ctx.namespace.as_deref()) == ns

@@ -179,6 +179,11 @@ impl Documents {
         }
     }
 
+    /// Forgets the kept tree of document `i` (no later stage needs it).
+    pub fn forget_tree(&mut self, i: usize) {
+        self.docs[i].tree = None;
+    }
+
     /// Forgets every kept tree (after the last stage that reads trees).
     pub fn drop_trees(&mut self) {
         for d in &mut self.docs {
@@ -186,14 +191,17 @@ impl Documents {
         }
     }
 
-    /// Applies edits to document `i` and parses the result, which must parse; the new tree
-    /// is kept. On error the document is unchanged.
+    /// Applies edits to document `i` and parses the result, which must parse. The tree of
+    /// the new bytes is not kept: a later stage that reads it parses it on demand
+    /// ([`Documents::view`]), so no more than one tree per worker is alive at a time and
+    /// memory stays bounded whatever the number of changed documents. On error the
+    /// document is unchanged.
     pub fn apply(&mut self, i: usize, mut edits: Vec<Edit>) -> Result<(), EditError> {
         if edits.is_empty() {
             return Ok(());
         }
         let new = edit::apply(self.bytes(i), &mut edits).ok_or(EditError::Overlap(i + 1))?;
-        let tree = std::str::from_utf8(new.expose())
+        std::str::from_utf8(new.expose())
             .map_err(|_| EditError::Overlap(i + 1))
             .map(yaml::parse)?
             .map_err(|source| EditError::NoLongerParses {
@@ -202,7 +210,7 @@ impl Documents {
             })?;
         let d = &mut self.docs[i];
         d.changed = Some(new);
-        d.tree = Some(Ok(tree));
+        d.tree = None;
         Ok(())
     }
 
@@ -210,14 +218,14 @@ impl Documents {
     pub fn push(&mut self, text: String) -> Result<(), EditError> {
         let n = self.input.expose().len();
         let number = self.docs.len() + 1;
-        let tree = yaml::parse(&text).map_err(|source| EditError::NoLongerParses {
+        yaml::parse(&text).map_err(|source| EditError::NoLongerParses {
             document: number,
             source,
         })?;
         self.docs.push(Doc {
             range: n..n,
             changed: Some(SecretBytes::new(text.into_bytes())),
-            tree: Some(Ok(tree)),
+            tree: None,
         });
         Ok(())
     }
@@ -281,6 +289,10 @@ mod tests {
         let mut out = Vec::new();
         d.write_to(&mut out).unwrap();
         assert_eq!(out, b"a: 1\n---\nb: \"3\"\n");
-        assert!(matches!(d.kept_tree(1), Some(Ok(_))));
+        assert!(
+            d.kept_tree(1).is_none(),
+            "a changed document's tree is parsed on demand"
+        );
+        assert!(d.view(1).is_some());
     }
 }

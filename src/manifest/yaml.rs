@@ -9,8 +9,10 @@ use std::ops::Range;
 
 use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 
-/// Largest number of nodes one document may hold.
-pub const MAX_NODES: usize = 20_000_000;
+/// Largest number of nodes one document may hold. A tree node costs about 100 bytes while
+/// a node of input may be two (`a,`), so this bounds one parse to about 100 MB whatever the
+/// input; real documents (the largest CRDs included) hold far fewer.
+pub const MAX_NODES: usize = 1_000_000;
 
 /// How a scalar was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -146,3 +146,41 @@ fn seeds_and_configs_must_be_regular_files_of_bounded_size() {
         .fails()
         .stderr_has("larger than");
 }
+
+/// Runs keyseed under a virtual-memory limit (KiB) with `stdin`.
+fn ks_limited(limit_kib: u64, args: &str, stdin: &[u8]) -> Out {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(format!("ulimit -v {limit_kib}; exec \"$0\" {args}"))
+        .arg(env!("CARGO_BIN_EXE_keyseed"))
+        .env(
+            "KEYSEED_SEED_FILE",
+            root().join("charts-example/keyseed.age"),
+        )
+        .env(
+            "KEYSEED_AGE_KEY_FILE",
+            root().join("charts-example/identity.TEST-ONLY.txt"),
+        );
+    run_with_stdin(c, stdin)
+}
+
+#[test]
+fn huge_flow_sequences_are_bounded_in_memory_and_time() {
+    // Regression: a Secret holding a 40 MB flow sequence (20 M nodes) took 2.4 GB and 31 s;
+    // under a 2 GB limit the process aborted.
+    let doc = |i: usize, n: usize| {
+        let mut d = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}}}\nstringData: {{k: \"<keyseed:hex:8>\"}}\nlist: [");
+        d.push_str(&"a,".repeat(n));
+        d.push_str("a]\n");
+        d
+    };
+    let bomb = doc(0, 20_000_000);
+    let start = std::time::Instant::now();
+    let out = ks_limited(1 << 20, "render", bomb.as_bytes()).fails();
+    out.stderr_has("more than 1000000 YAML nodes");
+    assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
+    // Many large documents that are each under the cap: trees are not all kept at once.
+    let many: Vec<String> = (0..10).map(|i| doc(i, 900_000)).collect();
+    let out = ks_limited(1 << 20, "render", many.join("---\n").as_bytes()).ok();
+    assert_eq!(out.stdout_str().matches("kind: Secret").count(), 10);
+}
