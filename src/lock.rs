@@ -53,6 +53,9 @@ pub enum LockError {
         /// 1-based line.
         line: usize,
     },
+    /// A Secret name or key that cannot be written as one line of the ledger.
+    #[error("cannot record `{0}` in the lock: it holds a tab or a line break")]
+    Unwritable(String),
     /// Values would rotate.
     #[error("{} value(s) would rotate; nothing was written to stdout", .0.len())]
     Rotations(Vec<Finding>),
@@ -64,7 +67,7 @@ impl LockError {
         match self {
             LockError::Read { .. } => Some("create it with --update-lock".into()),
             LockError::Format { .. } => Some("regenerate it with --update-lock".into()),
-            LockError::Rotations(_) => None,
+            LockError::Rotations(_) | LockError::Unwritable(_) => None,
         }
     }
 }
@@ -132,17 +135,34 @@ pub fn format(entries: &BTreeMap<(String, String), Entry>) -> String {
     s
 }
 
-/// Compares a render with the lock; fails on any changed fingerprint unless updating.
-/// Returns the new ledger text when the lock file must be (re)written.
+/// What `--update-lock` writes, and what it has to say.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Update {
+    /// The new ledger, when the file must be (re)written.
+    pub text: Option<String>,
+    /// A note for stderr (entries of the lock this render did not see were kept).
+    pub note: Option<String>,
+}
+
+/// Compares a render with the lock; fails on any changed fingerprint unless updating. When
+/// updating, entries this render did not produce are kept (a partial stream, e.g. Helm 4's
+/// hooks rendered apart, must not erase the others), and the note says how many.
 pub fn check(
     opts: &LockOptions,
     injected: &[InjectedValue],
     namespace: Option<&String>,
-) -> Result<Option<String>, LockError> {
+) -> Result<Update, LockError> {
     let Some(path) = &opts.path else {
-        return Ok(None);
+        return Ok(Update::default());
     };
     let current = entries(injected, namespace);
+    for (secret, key) in current.keys() {
+        for s in [secret, key] {
+            if s.contains(['\t', '\n', '\r']) {
+                return Err(LockError::Unwritable(s.replace(['\t', '\n', '\r'], " ")));
+            }
+        }
+    }
     let locked = match crate::io::read_regular_text(path, crate::io::MAX_DATA_FILE) {
         Ok(t) => parse(&t, path)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.update => BTreeMap::new(),
@@ -170,5 +190,20 @@ pub fn check(
     if !findings.is_empty() && !opts.update {
         return Err(LockError::Rotations(findings));
     }
-    Ok((opts.update && current != locked).then(|| format(&current)))
+    if !opts.update {
+        return Ok(Update::default());
+    }
+    let kept = locked.keys().filter(|k| !current.contains_key(k)).count();
+    let mut merged = locked.clone();
+    merged.extend(current);
+    Ok(Update {
+        text: (merged != locked).then(|| format(&merged)),
+        note: (kept > 0).then(|| {
+            format!(
+                "{kept} entr{} of {} not in this render kept; delete the file and render with --update-lock to drop them",
+                if kept == 1 { "y" } else { "ies" },
+                path.display()
+            )
+        }),
+    })
 }

@@ -102,10 +102,14 @@ pub struct Planned {
 
 /// Whether a document may hold a placeholder. `keyseed:` without the `<` also catches
 /// escaped forms: Go's JSON encoder (Helm's `toJson`) writes `<` as `\u003c`.
+/// A double-quoted YAML scalar may spell any character as `\xNN`, `\uNNNN` or
+/// `\UNNNNNNNN`, so a document with such an escape is parsed too.
 fn may_hold_placeholder(text: &[u8]) -> bool {
     debug_assert!(PREFIX.ends_with("keyseed:"));
     memchr::memmem::find(text, b"keyseed:").is_some()
         || memchr::memmem::find(text, PREFIX_B64.as_bytes()).is_some()
+        || memchr::memchr_iter(b'\\', text)
+            .any(|i| matches!(text.get(i + 1), Some(b'x' | b'u' | b'U')))
 }
 
 /// Stage 1: splits and plans the stream. Collects every finding before failing.
@@ -236,6 +240,11 @@ impl Planned {
     /// Every planned injection, in stream order.
     pub fn injections(&self) -> impl Iterator<Item = &Injection> {
         self.injections.iter().flatten()
+    }
+
+    /// Whether render changes document `i` (it holds placeholders, or the config changed it).
+    pub fn changes(&self, i: usize) -> bool {
+        self.docs.is_changed(i) || self.injections.get(i).is_some_and(|v| !v.is_empty())
     }
 
     /// Whether writing the values needs the seed.

@@ -46,6 +46,9 @@ pub enum CommandError {
     /// A static value name that is not a Secret key.
     #[error("value name `{0}` must match [-._a-zA-Z0-9]+")]
     ValueName(String),
+    /// A static value larger than a Secret can hold.
+    #[error("the value is {0} bytes; a Secret holds at most 1048576 (1 MiB)")]
+    ValueTooLarge(usize),
     /// A static value that is not UTF-8.
     #[error("the value is not UTF-8 text")]
     ValueNotUtf8,

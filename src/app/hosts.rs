@@ -72,25 +72,62 @@ pub fn under_helm_plugin() -> bool {
     env("HELM_PLUGIN_NAME").is_some()
 }
 
+/// The first line of every error file keyseed writes: only a file that starts with it is
+/// ever replaced or removed, so `--error-file notes.txt` cannot clobber a user's file.
+pub const ERROR_FILE_MARK: &str = "# keyseed: the error of the last failed run\n";
+
+/// Whether the file at `path` is an error file keyseed wrote (read without following a
+/// symbolic link).
+fn is_our_error_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    let Ok(f) = opts.open(path) else { return false };
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = vec![0u8; ERROR_FILE_MARK.len()];
+    f.take(head.len() as u64).read_exact(&mut head).is_ok() && head == ERROR_FILE_MARK.as_bytes()
+}
+
 /// Helm 4 discards a post-renderer's stderr, even on failure: keep the error where the user
 /// can read it (`keyseed last-error`, `helm keyseed last-error`), and on a terminal show it.
-/// Errors never hold secret values; the file is still private (0600).
+/// Errors never hold secret values; the file is still private (0600). A symbolic link or a
+/// file keyseed did not write is never written through or replaced.
 pub fn record_error(path: &Path, text: &str) {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    if let Ok(mut f) = opts.open(path) {
-        let _ = f.write_all(text.as_bytes());
+    let exists = std::fs::symlink_metadata(path).is_ok();
+    if !exists || is_our_error_file(path) {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true)
+            .truncate(true)
+            .create(!exists)
+            .create_new(!exists);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NOFOLLOW);
+        }
+        if let Ok(mut f) = opts.open(path) {
+            let _ = f.write_all(format!("{ERROR_FILE_MARK}{text}").as_bytes());
+        }
     }
     if under_helm_plugin() {
         if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
             let _ = write!(tty, "keyseed (post-renderer) failed:\n{text}");
         }
+    }
+}
+
+/// After a successful run: removes the error file, if keyseed wrote it.
+pub fn clear_error(path: &Path) {
+    if is_our_error_file(path) {
+        let _ = std::fs::remove_file(path);
     }
 }
 

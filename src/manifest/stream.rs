@@ -109,7 +109,18 @@ fn content_start(body: &[u8]) -> Option<usize> {
         let line = &body[pos..end];
         let skip = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
         let rest = &line[skip..];
-        if !(rest.is_empty() || rest[0] == b'#' || (skip == 0 && is_marker(line))) {
+        if skip == 0 && is_marker(line) {
+            // `--- {"kind": …}`: content may follow the marker on its line.
+            let after = &line[3..];
+            let lead = after
+                .iter()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
+            let tail = &after[lead..];
+            if !(tail.is_empty() || tail[0] == b'#' || tail[0] == b'\n' || tail[0] == b'\r') {
+                return Some(pos + 3 + lead);
+            }
+        } else if !(rest.is_empty() || rest[0] == b'#') {
             return Some(pos + skip);
         }
         pos = end;

@@ -241,8 +241,17 @@ impl<'a> Anchors<'a> {
 }
 
 enum Frame {
-    Map(Mapping, Option<Node>),
+    /// A mapping, its pending key, and the hashes of its scalar keys so far.
+    Map(Mapping, Option<Node>, std::collections::HashSet<u64>),
     Seq(Sequence),
+}
+
+/// A hash of a scalar key, to find a repeated key without comparing every pair.
+fn key_hash(s: &Scalar) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.value.hash(&mut h);
+    h.finish()
 }
 
 /// Parses one document's text into its YAML documents (usually one; empty for a
@@ -294,6 +303,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
                         anchor,
                     },
                     None,
+                    std::collections::HashSet::new(),
                 ));
                 continue;
             }
@@ -306,7 +316,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
                 continue;
             }
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map(mut m, _)) => {
+                Some(Frame::Map(mut m, _, _)) => {
                     m.span.end = off(&span.end).max(m.span.start);
                     Node::Map(m)
                 }
@@ -324,8 +334,28 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
         match stack.last_mut() {
             None => docs.push(node),
             Some(Frame::Seq(s)) => s.items.push(node),
-            Some(Frame::Map(m, pending)) => match pending.take() {
-                None => *pending = Some(node),
+            Some(Frame::Map(m, pending, keys)) => match pending.take() {
+                None => {
+                    // go-yaml (Kubernetes) rejects a mapping that repeats a key.
+                    if let Node::Scalar(k) = &node {
+                        let repeated = !keys.insert(key_hash(k))
+                            && k.value != "<<"
+                            && m.entries
+                                .iter()
+                                .any(|(e, _)| e.scalar().is_some_and(|e| e.value == k.value));
+                        if repeated {
+                            return Err(ParseError {
+                                line: k.line,
+                                col: k.col + 1,
+                                message: format!(
+                                    "the key `{}` appears twice in one mapping",
+                                    k.value
+                                ),
+                            });
+                        }
+                    }
+                    *pending = Some(node)
+                }
                 Some(k) => m.entries.push((k, node)),
             },
         }

@@ -123,4 +123,7 @@ pub enum RecipientError {
     /// Encryption failed.
     #[error("failed to encrypt the seed: {0}")]
     Encrypt(String),
+    /// A recipient holds a line break or another control character.
+    #[error("a recipient must be one key on one line (it holds a line break or another control character)")]
+    ControlCharacter,
 }

@@ -19,6 +19,8 @@ pub struct SeedFile {
     pub seed: Seed,
     /// Static values by name.
     pub values: BTreeMap<String, SecretValue>,
+    /// Notes from opening it (identity sources skipped), never secret.
+    pub notes: Vec<String>,
 }
 
 impl std::fmt::Debug for SeedFile {
@@ -57,6 +59,7 @@ impl SeedFile {
         let s = SeedFile {
             seed: Seed::new(b),
             values: BTreeMap::new(),
+            notes: Vec::new(),
         };
         zeroize::Zeroize::zeroize(&mut b);
         s
@@ -108,6 +111,7 @@ impl SeedFile {
         Ok(SeedFile {
             seed: Seed::new(bytes),
             values,
+            notes: Vec::new(),
         })
     }
 
@@ -149,13 +153,27 @@ pub fn open(
             source,
         }
     })?;
+    let (plain, notes) = decrypt(&data, path, sources)?;
+    let mut seed = SeedFile::parse(&plain, path)?;
+    seed.notes = notes;
+    Ok(seed)
+}
+
+/// Decrypts seed file bytes (`path` is for messages) with the identities of `sources`; also
+/// returns notes on identity sources that were skipped.
+pub fn decrypt(
+    data: &[u8],
+    path: &Path,
+    sources: &IdentitySources,
+) -> Result<(SecretBytes, Vec<String>), KeyError> {
     let corrupt = |why: String| KeyError::SeedCorrupt {
         path: path.to_path_buf(),
         why,
     };
-    let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(&data[..]))
+    let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(data))
         .map_err(|e| corrupt(e.to_string()))?;
     let mut plain = SecretBytes::new(Vec::with_capacity(4096));
+    let mut notes = Vec::new();
     if dec.is_scrypt() {
         let pass = sources.passphrase.as_ref().ok_or(KeyError::Passphrase {
             path: path.to_path_buf(),
@@ -180,6 +198,7 @@ pub fn open(
         if ids.ids.is_empty() {
             return Err(KeyError::NoIdentity { tried: ids.tried });
         }
+        notes.clone_from(&ids.skipped);
         let mut r = dec
             .decrypt(ids.ids.iter().map(|b| b.as_ref()))
             .map_err(|e| match e {
@@ -192,7 +211,7 @@ pub fn open(
         r.read_to_end(plain.expose_mut())
             .map_err(|e| corrupt(e.to_string()))?;
     }
-    SeedFile::parse(&plain, path)
+    Ok((plain, notes))
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub struct Identities {
     pub(crate) ids: Vec<Box<dyn age::Identity>>,
     /// Every place looked at, in order, with what was found there.
     pub tried: Vec<String>,
+    /// Sources that could not be used, with why (never key material).
+    pub skipped: Vec<String>,
 }
 
 impl std::fmt::Debug for Identities {
@@ -95,43 +97,70 @@ fn read_identity_file(path: &Path, origin: &'static str) -> Result<SecretBytes, 
 }
 
 impl IdentitySources {
-    /// Loads every identity from every source, in order. An explicitly named file that is
-    /// missing is an error; the default file may be absent.
+    /// Loads every identity from every source, in order. An explicitly named `--identity`
+    /// file that is missing is an error; any other source that cannot be used (a malformed
+    /// default `keys.txt`, a passphrase-protected SSH key) is skipped with a note, so one bad
+    /// source never hides a good one. Fails only when no source gives an identity.
     pub fn load(&self) -> Result<Identities, KeyError> {
-        let mut ids = Vec::new();
-        let mut tried = Vec::new();
+        let mut found = Identities {
+            ids: Vec::new(),
+            tried: Vec::new(),
+            skipped: Vec::new(),
+        };
         for f in &self.files {
             let text = read_identity_file(f, "--identity")?;
-            let origin = format!("--identity {}", f.display());
-            ids.extend(parse_identities(text.expose(), &origin)?);
-            tried.push(origin);
+            found.add(&format!("--identity {}", f.display()), text.expose());
         }
         match &self.key_text {
-            Some(t) => {
-                ids.extend(parse_identities(t.expose().as_bytes(), "KEYSEED_AGE_KEY")?);
-                tried.push("KEYSEED_AGE_KEY".into());
-            }
-            None => tried.push("KEYSEED_AGE_KEY (not set)".into()),
+            Some(t) => found.add("KEYSEED_AGE_KEY", t.expose().as_bytes()),
+            None => found.tried.push("KEYSEED_AGE_KEY (not set)".into()),
         }
         match &self.key_file {
             Some(f) => {
-                let text = read_identity_file(f, "KEYSEED_AGE_KEY_FILE")?;
                 let origin = format!("KEYSEED_AGE_KEY_FILE={}", f.display());
-                ids.extend(parse_identities(text.expose(), &origin)?);
-                tried.push(origin);
+                match read_identity_file(f, "KEYSEED_AGE_KEY_FILE") {
+                    Ok(text) => found.add(&origin, text.expose()),
+                    Err(e) => found.skip(&origin, &e),
+                }
             }
-            None => tried.push("KEYSEED_AGE_KEY_FILE (not set)".into()),
+            None => found.tried.push("KEYSEED_AGE_KEY_FILE (not set)".into()),
         }
         match &self.default_file {
             Some(f) if f.exists() => {
-                let text = read_identity_file(f, "the default identity file")?;
                 let origin = f.display().to_string();
-                ids.extend(parse_identities(text.expose(), &origin)?);
-                tried.push(origin);
+                match read_identity_file(f, "the default identity file") {
+                    Ok(text) => found.add(&origin, text.expose()),
+                    Err(e) => found.skip(&origin, &e),
+                }
             }
-            Some(f) => tried.push(format!("{} (no such file)", f.display())),
-            None => tried.push("$XDG_CONFIG_HOME/keyseed/keys.txt (no home directory)".into()),
+            Some(f) => found.tried.push(format!("{} (no such file)", f.display())),
+            None => found
+                .tried
+                .push("$XDG_CONFIG_HOME/keyseed/keys.txt (no home directory)".into()),
         }
-        Ok(Identities { ids, tried })
+        Ok(found)
+    }
+}
+
+impl Identities {
+    /// Adds the identities of one source, or skips it with a note.
+    fn add(&mut self, origin: &str, text: &[u8]) {
+        match parse_identities(text, origin) {
+            Ok(ids) => {
+                self.ids.extend(ids);
+                self.tried.push(origin.to_string());
+            }
+            Err(e) => self.skip(origin, &e),
+        }
+    }
+
+    fn skip(&mut self, origin: &str, e: &KeyError) {
+        let why = match e {
+            KeyError::IdentityParse { why, .. } => why.clone(),
+            other => other.to_string(),
+        };
+        self.tried.push(format!("{origin} (skipped: {why})"));
+        self.skipped
+            .push(format!("skipped identity source {origin}: {why}"));
     }
 }

@@ -11,7 +11,14 @@ use crate::seed::error::RecipientError;
 
 /// Parses one recipient: `age1…`, `ssh-ed25519 …` or `ssh-rsa …`.
 pub fn parse_recipient(s: &str) -> Result<Box<dyn age::Recipient + Send>, RecipientError> {
+    // One recipient per argument and per line: a line break would smuggle in a second one.
+    if s.chars().any(|c| c.is_control()) {
+        return Err(RecipientError::ControlCharacter);
+    }
     let s = s.trim();
+    if s.starts_with("age1") && s.contains(char::is_whitespace) {
+        return Err(RecipientError::BadRecipient(s.to_string()));
+    }
     if s.starts_with("age1") {
         return s
             .parse::<age::x25519::Recipient>()

@@ -18,7 +18,13 @@ pub fn run(settings: &Settings, args: &RenderArgs, stdin: SecretBytes) -> Result
     };
     let planned = pipeline::plan(stdin, &settings.inputs(), opts)?;
     let n = planned.injections().count();
-    let findings = documents::tls(&planned.docs, &planned.ctx, &settings.tls()?);
+    let mut findings = documents::tls(&planned.docs, &planned.ctx, &settings.tls()?);
+    // Kubernetes' limits on the Secrets render would change, as render checks them.
+    for i in (0..planned.docs.len()).filter(|&i| planned.changes(i)) {
+        if let Some(roots) = planned.docs.view(i) {
+            documents::secret_limits(i + 1, planned.docs.text(i), &roots, &mut findings);
+        }
+    }
     let (errors, warnings): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| f.is_error());
     if !errors.is_empty() {
         return Err(PipelineError::Findings(errors).into());

@@ -4,7 +4,7 @@
 use super::{recipients_path, recipients_text, Output};
 use crate::app::args::InitArgs;
 use crate::app::error::Error;
-use crate::app::fs::{write_new, FsError};
+use crate::app::fs::{create_all, FsError};
 use crate::app::settings::{default_identity_file, Settings};
 use crate::seed::file::SeedFile;
 use crate::seed::recipients;
@@ -22,18 +22,21 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<Output, Error> {
     }
     // Refuse before writing anything, so a half-done init never happens.
     for p in [&seed_path, &recipients_path] {
-        if p.exists() {
+        if std::fs::symlink_metadata(p).is_ok() {
             return Err(FsError::Exists(p.clone()).into());
         }
     }
     let mut report = String::new();
+    // Everything is staged first and placed all at once: a failure leaves no identity
+    // without its seed, and a retry starts clean.
+    let mut identity: Option<(std::path::PathBuf, String)> = None;
     if recipients.is_empty() {
         let out = args
             .identity_out
             .clone()
             .or_else(default_identity_file)
             .ok_or_else(|| Error::Usage("no --identity-out given and no home directory".into()))?;
-        if out.exists() {
+        if std::fs::symlink_metadata(&out).is_ok() {
             return Err(FsError::Exists(out).into());
         }
         let (secret, public) = recipients::generate_identity();
@@ -41,21 +44,26 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<Output, Error> {
             "# created by keyseed init\n# public key: {public}\n{}\n",
             secret.expose()
         );
-        write_new(&out, text.as_bytes(), 0o600)?;
         report.push_str(&format!(
             "wrote identity {} (keep it secret; its public key is below)\n",
             out.display()
         ));
         recipients.push(public);
+        identity = Some((out, text));
     }
     let seed = SeedFile::generate();
     let cipher = recipients::encrypt(&seed.to_plaintext(), &recipients)?;
-    write_new(&seed_path, &cipher, 0o644)?;
-    write_new(
-        &recipients_path,
-        recipients_text(&recipients).as_bytes(),
-        0o644,
-    )?;
+    let rtext = recipients_text(&recipients);
+    let mut files: Vec<(&std::path::Path, &[u8], u32)> = Vec::new();
+    if let Some((path, text)) = &identity {
+        files.push((path, text.as_bytes(), 0o600));
+    }
+    files.push((&seed_path, &cipher, 0o644));
+    files.push((&recipients_path, rtext.as_bytes(), 0o644));
+    create_all(&files)?;
+    if let Some((_, mut text)) = identity {
+        crate::secret::wipe(&mut text);
+    }
     report.push_str(&format!(
         "wrote {} and {}\n",
         seed_path.display(),

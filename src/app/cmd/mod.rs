@@ -18,6 +18,7 @@ use crate::app::error::Error;
 use crate::app::hosts;
 use crate::app::settings::{function_seed, SeedPath, Settings};
 use crate::derive::mac;
+use crate::diag::{Finding, Severity};
 use crate::lock::LockOptions;
 use crate::manifest::document::Documents;
 use crate::pipeline::{self, Options, Rendered};
@@ -123,18 +124,27 @@ pub fn render_stream(
         seed = Some(open_seed(settings, &seed_path)?);
     }
     let key = seed.as_ref().map(|s| mac::rollout_key(&s.seed));
-    let rendered = injected.finish(
+    let notes: Vec<String> = seed.as_ref().map(|s| s.notes.clone()).unwrap_or_default();
+    let mut rendered = injected.finish(
         analysis,
         &rollout,
         key.as_ref().map(|k| k.expose()),
         &settings.tls()?,
     )?;
+    rendered.warnings.extend(notes.into_iter().map(|n| Finding {
+        severity: Severity::Warning,
+        ..Finding::about_file(n, None)
+    }));
     let lock = lock_options(args);
-    if let Some(text) = crate::lock::check(&lock, &rendered.injected, rendered.namespace.as_ref())?
-    {
-        if let Some(path) = &lock.path {
-            crate::app::fs::write_atomic(path, text.as_bytes(), 0o644)?;
-        }
+    let update = crate::lock::check(&lock, &rendered.injected, rendered.namespace.as_ref())?;
+    if let (Some(text), Some(path)) = (update.text, &lock.path) {
+        crate::app::fs::write_atomic(path, text.as_bytes(), 0o644)?;
+    }
+    if let Some(note) = update.note {
+        rendered.warnings.push(Finding {
+            severity: Severity::Warning,
+            ..Finding::about_file(note, None)
+        });
     }
     Ok(rendered)
 }
@@ -146,8 +156,11 @@ pub fn last_error(settings: &Settings) -> Result<Output, Error> {
         .clone()
         .or_else(hosts::default_error_file)
         .ok_or_else(|| Error::Usage("no error file: set --error-file or HOME".into()))?;
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let text = match crate::io::read_regular_text(&path, crate::io::MAX_SMALL_FILE) {
+        Ok(t) => t
+            .strip_prefix(hosts::ERROR_FILE_MARK)
+            .map(String::from)
+            .unwrap_or(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             format!(
                 "no error recorded in {} (the last run succeeded)\n",
@@ -179,19 +192,48 @@ pub fn recipients_text(recipients: &[String]) -> String {
     t
 }
 
-/// Re-encrypts the seed file to `recipients` and rewrites both files atomically (the seed
-/// first: an interruption leaves a seed every old and new recipient can still open).
+/// Re-encrypts the seed file to `recipients` and rewrites both files atomically. The caller
+/// holds the [`DirLock`](crate::app::fs::DirLock) of the seed's directory.
+///
+/// The order never widens access on a failure between the two writes: when recipients are
+/// removed, the recipients file is written first (a crash leaves the removed key able to read
+/// the old seed, as it could before, but no longer listed, so no later rewrite re-grants it);
+/// otherwise the seed first. The new seed is read back before it replaces the old one:
+/// decrypted with the identities at hand when one of them is still a recipient (always for
+/// `values`), parsed in any case; the recipients file is read back and compared.
 pub fn rewrite_seed(
     settings: &Settings,
     seed: &SeedFile,
+    old: &[String],
     recipients: &[String],
 ) -> Result<(), Error> {
-    let cipher = crate::seed::recipients::encrypt(&seed.to_plaintext(), recipients)?;
-    crate::app::fs::write_atomic(&settings.seed.path, &cipher, 0o644)?;
-    crate::app::fs::write_atomic(
-        &recipients_path(settings),
-        recipients_text(recipients).as_bytes(),
-        0o644,
-    )?;
+    use crate::app::fs::{write_atomic, FsError};
+    let plain = seed.to_plaintext();
+    let cipher = crate::seed::recipients::encrypt(&plain, recipients)?;
+    match file::decrypt(&cipher, &settings.seed.path, &settings.identities) {
+        Ok((back, _)) if back.expose() == plain.expose() => {}
+        Ok(_) => return Err(FsError::ReadBack(settings.seed.path.clone()).into()),
+        Err(crate::seed::error::KeyError::WrongIdentity { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    SeedFile::parse(&plain, &settings.seed.path)?;
+    let rpath = recipients_path(settings);
+    let text = recipients_text(recipients);
+    let write_recipients = || -> Result<(), Error> {
+        write_atomic(&rpath, text.as_bytes(), 0o644)?;
+        let back = crate::seed::recipients::read_recipients_file(&rpath)?;
+        if back != recipients {
+            return Err(FsError::ReadBack(rpath.clone()).into());
+        }
+        Ok(())
+    };
+    let shrinks = old.iter().any(|r| !recipients.contains(r));
+    if shrinks {
+        write_recipients()?;
+        write_atomic(&settings.seed.path, &cipher, 0o644)?;
+    } else {
+        write_atomic(&settings.seed.path, &cipher, 0o644)?;
+        write_recipients()?;
+    }
     Ok(())
 }

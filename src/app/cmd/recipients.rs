@@ -4,6 +4,7 @@
 use super::{open_seed, recipients_path, rewrite_seed, Output};
 use crate::app::args::RecipientsCommand;
 use crate::app::error::{CommandError, Error};
+use crate::app::fs::DirLock;
 use crate::app::settings::Settings;
 use crate::seed::recipients;
 
@@ -11,7 +12,10 @@ use crate::seed::recipients;
 pub fn run(settings: &Settings, cmd: &RecipientsCommand) -> Result<Output, Error> {
     use RecipientsCommand as R;
     let path = recipients_path(settings);
+    // Held until the command returns: concurrent writers serialise instead of losing data.
+    let _lock = DirLock::of(&settings.seed.path)?;
     let mut list = recipients::read_recipients_file(&path)?;
+    let old = list.clone();
     let norm = |k: &str| k.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
     match cmd {
         R::List => {
@@ -29,7 +33,7 @@ pub fn run(settings: &Settings, cmd: &RecipientsCommand) -> Result<Output, Error
             }
             let seed = open_seed(settings, &settings.seed)?;
             list.push(key.trim().to_string());
-            rewrite_seed(settings, &seed, &list)?;
+            rewrite_seed(settings, &seed, &old, &list)?;
             Ok(Output::notes(format!(
                 "added a recipient; {} re-encrypted to {} recipient(s)\n",
                 settings.seed.path.display(),
@@ -50,7 +54,7 @@ pub fn run(settings: &Settings, cmd: &RecipientsCommand) -> Result<Output, Error
                 return Err(CommandError::LastRecipient.into());
             }
             let seed = open_seed(settings, &settings.seed)?;
-            rewrite_seed(settings, &seed, &list)?;
+            rewrite_seed(settings, &seed, &old, &list)?;
             Ok(Output::notes(format!(
                     "removed a recipient; {} re-encrypted to {} recipient(s). Its holder may still have an old copy: rotate values that must not outlive access\n",
                     settings.seed.path.display(),

@@ -2,12 +2,18 @@
 //! `list` shows names only.
 
 use super::{open_seed, recipients_path, rewrite_seed, Output};
+use std::io::Read;
+
 use crate::app::args::ValuesCommand;
 use crate::app::error::{CommandError, Error, InputError};
+use crate::app::fs::DirLock;
 use crate::app::settings::Settings;
 use crate::placeholder;
 use crate::secret::{SecretBytes, SecretValue};
 use crate::seed::recipients;
+
+/// The largest static value: a Secret holds at most 1 MiB.
+const MAX_VALUE: usize = 1 << 20;
 
 /// `keyseed values …`.
 pub fn run(
@@ -16,6 +22,8 @@ pub fn run(
     stdin: &mut dyn std::io::Read,
 ) -> Result<Output, Error> {
     use ValuesCommand as V;
+    // Held until the command returns: concurrent writers serialise instead of losing data.
+    let _lock = DirLock::of(&settings.seed.path)?;
     let mut seed = open_seed(settings, &settings.seed)?;
     let recipients = recipients::read_recipients_file(&recipients_path(settings))?;
     let check_name = |n: &str| {
@@ -46,7 +54,7 @@ pub fn run(
                         })?;
                 }
                 None => {
-                    stdin
+                    <&mut dyn std::io::Read as std::io::Read>::take(stdin, MAX_VALUE as u64 + 2)
                         .read_to_end(raw.expose_mut())
                         .map_err(InputError::Read)?;
                     let v = raw.expose_mut();
@@ -58,10 +66,13 @@ pub fn run(
                     }
                 }
             }
+            if raw.expose().len() > MAX_VALUE {
+                return Err(CommandError::ValueTooLarge(raw.expose().len()).into());
+            }
             let text =
                 String::from_utf8(raw.expose().to_vec()).map_err(|_| CommandError::ValueNotUtf8)?;
             seed.values.insert(name.clone(), SecretValue::new(text));
-            rewrite_seed(settings, &seed, &recipients)?;
+            rewrite_seed(settings, &seed, &recipients, &recipients)?;
             Ok(Output::notes(format!(
                 "set `{name}` in {}\n",
                 settings.seed.path.display()
@@ -75,7 +86,7 @@ pub fn run(
                 }
                 .into());
             }
-            rewrite_seed(settings, &seed, &recipients)?;
+            rewrite_seed(settings, &seed, &recipients, &recipients)?;
             Ok(Output::notes(format!(
                 "removed `{name}` from {}\n",
                 settings.seed.path.display()
