@@ -69,4 +69,13 @@ pub mod testkit {
     pub use crate::placeholder::{parse, parse_spec, Encoding, Format};
     pub use crate::rollout::{analyze, RolloutSettings};
     pub use crate::secret::{SecretBytes, Seed};
+    pub use crate::seed::file::SeedFile;
+    pub use crate::seed::recipients::{parse_recipient, parse_recipients_text};
+
+    /// Loads `keyseed.yaml` text as the config loader does (`Ok(())` when it is valid).
+    pub fn parse_config(text: &str) -> Result<(), String> {
+        crate::config::schema::Config::parse(text, std::path::Path::new("keyseed.yaml"))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }

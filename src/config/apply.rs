@@ -40,7 +40,7 @@ pub fn apply(
             continue; // the planner reports a document that does not parse
         };
         let mut edits = Vec::new();
-        let mut intended: Vec<(String, String, Vec<(String, String)>)> = Vec::new();
+        let mut intended: Vec<Intended> = Vec::new();
         for obj in object::resources(roots) {
             if obj.get_str("kind") != Some("Secret") {
                 continue;
@@ -221,13 +221,16 @@ fn ca_bundle_edits(text: &str, obj: &Node, raw: &str) -> Vec<Edit> {
     out
 }
 
+/// A patched Secret (namespace, name) and the (key, placeholder) pairs it must hold.
+type Intended = (String, String, Vec<(String, String)>);
+
 /// Checks that an edited document means what the edits intended: every patched Secret holds
 /// each entry's placeholder under its key (in `stringData`, or base64 in `data`). Anything
 /// else is a bug, refused before it can be written.
 fn verify(
     docs: &Documents,
     i: usize,
-    intended: &[(String, String, Vec<(String, String)>)],
+    intended: &[Intended],
     ctx: &Context,
 ) -> Result<(), EditError> {
     let unintended = |what: String| EditError::Unintended {

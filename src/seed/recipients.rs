@@ -42,12 +42,17 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<String>, RecipientError> 
             source,
         }
     })?;
-    Ok(text
-        .lines()
+    Ok(parse_recipients_text(&text))
+}
+
+/// The recipients of a recipients file's text: one per line, `#` comments and blank lines
+/// ignored.
+pub fn parse_recipients_text(text: &str) -> Vec<String> {
+    text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(String::from)
-        .collect())
+        .collect()
 }
 
 /// Encrypts plaintext to recipients, ASCII-armored.
