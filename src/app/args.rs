@@ -75,6 +75,12 @@ pub enum Command {
     Values(ValuesCommand),
     /// Print the error of the last failed run under Helm (whose stderr Helm 4 discards).
     LastError,
+    /// Print shell completions (`keyseed completions bash > /etc/bash_completion.d/keyseed`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `keyseed init`.

@@ -74,7 +74,10 @@ fn small_primes() -> &'static [u32] {
         let mut v: Vec<u32> = Vec::new();
         let mut n = 3u32;
         while v.len() < 8000 {
-            if v.iter().take_while(|&&p| p * p <= n).all(|&p| !n.is_multiple_of(p)) {
+            if v.iter()
+                .take_while(|&&p| p * p <= n)
+                .all(|&p| !n.is_multiple_of(p))
+            {
                 v.push(n);
             }
             n += 2;

@@ -6,6 +6,7 @@ mod charts;
 mod config;
 mod hardening;
 mod hosts;
+mod install;
 mod interop;
 mod keys;
 mod layering;

@@ -107,6 +107,16 @@ impl Out {
         );
         self
     }
+    /// Any non-zero exit (another program's failure).
+    #[track_caller]
+    pub fn fails_with_any(self) -> Self {
+        assert!(
+            self.code.is_some_and(|c| c != 0),
+            "expected a failure; stdout:\n{}",
+            String::from_utf8_lossy(&self.stdout)
+        );
+        self
+    }
     #[track_caller]
     pub fn stderr_has(self, s: &str) -> Self {
         assert!(

@@ -149,6 +149,20 @@ pub fn render_stream(
     Ok(rendered)
 }
 
+/// `keyseed completions SHELL`: the shell's completion script, generated from the clap
+/// definition (so it always matches the commands and options).
+pub fn completions(shell: clap_complete::Shell) -> Output {
+    use clap::CommandFactory as _;
+    let mut out = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut crate::app::args::Cli::command(),
+        "keyseed",
+        &mut out,
+    );
+    Output::bytes(out)
+}
+
 /// `keyseed last-error`: prints the error file of the last failed run.
 pub fn last_error(settings: &Settings) -> Result<Output, Error> {
     let path = settings
