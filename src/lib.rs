@@ -29,6 +29,7 @@ mod manifest;
 mod pipeline;
 mod placeholder;
 mod rollout;
+mod seal;
 mod secret;
 mod seed;
 

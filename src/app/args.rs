@@ -99,7 +99,7 @@ pub struct InitArgs {
 }
 
 /// `keyseed render` / `krm` / `check`.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct RenderArgs {
     /// Accept an empty stream (by default an error: Argo CD prunes on empty output).
     #[arg(long, env = "KEYSEED_ALLOW_EMPTY")]
@@ -110,6 +110,25 @@ pub struct RenderArgs {
     /// Write the current fingerprints to the --lock file instead of failing.
     #[arg(long, env = "KEYSEED_UPDATE_LOCK", requires = "lock")]
     pub update_lock: bool,
+    /// Write every Secret as a SealedSecret for the sealed-secrets controller with this
+    /// certificate (PEM, as `kubeseal --fetch-cert` prints it).
+    #[arg(long, env = "KEYSEED_SEAL_CERT", value_name = "FILE")]
+    pub seal_cert: Option<PathBuf>,
+    /// Who may unseal: strict (this name and namespace), namespace-wide or cluster-wide.
+    #[arg(long, env = "KEYSEED_SEAL_SCOPE", default_value = "strict", value_parser = ["strict", "namespace-wide", "cluster-wide"])]
+    pub seal_scope: String,
+}
+
+impl Default for RenderArgs {
+    fn default() -> Self {
+        RenderArgs {
+            allow_empty: false,
+            lock: None,
+            update_lock: false,
+            seal_cert: None,
+            seal_scope: "strict".into(),
+        }
+    }
 }
 
 /// `keyseed plan`.

@@ -154,6 +154,9 @@ pub enum Error {
     /// Bad usage that clap could not catch.
     #[error("{0}")]
     Usage(String),
+    /// Sealed output.
+    #[error(transparent)]
+    Seal(#[from] crate::seal::SealError),
     /// Writing stdout failed.
     #[error("failed to write to stdout")]
     Stdout(#[source] std::io::Error),
@@ -164,7 +167,9 @@ impl Error {
     /// errors.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::Pipeline(PipelineError::Internal(_)) => 2,
+            Error::Usage(_)
+            | Error::Pipeline(PipelineError::Internal(_))
+            | Error::Seal(crate::seal::SealError::Edit(_)) => 2,
             _ => 1,
         }
     }

@@ -214,6 +214,19 @@ impl Documents {
         Ok(())
     }
 
+    /// Replaces document `i` with a document keyseed wrote whole (a SealedSecret). It must
+    /// parse.
+    pub fn replace(&mut self, i: usize, text: String) -> Result<(), EditError> {
+        yaml::parse(&text).map_err(|source| EditError::NoLongerParses {
+            document: i + 1,
+            source,
+        })?;
+        let d = &mut self.docs[i];
+        d.changed = Some(SecretBytes::new(text.into_bytes()));
+        d.tree = None;
+        Ok(())
+    }
+
     /// Appends a document keyseed created. It must parse.
     pub fn push(&mut self, text: String) -> Result<(), EditError> {
         let n = self.input.expose().len();

@@ -14,7 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("domain", &["k8s", "seed", "derive"]),
     (
         "transforms and checks",
-        &["config", "inject", "rollout", "checks"],
+        &["config", "inject", "rollout", "checks", "seal"],
     ),
     ("orchestration", &["pipeline", "lock"]),
     ("application", &["app", "lib", "main"]),

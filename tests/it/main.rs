@@ -12,6 +12,7 @@ mod keys;
 mod layering;
 mod render;
 mod rollme;
+mod sealed;
 mod shapes;
 mod stream;
 mod team;

@@ -22,6 +22,7 @@ use crate::diag::{Finding, Severity};
 use crate::lock::LockOptions;
 use crate::manifest::document::Documents;
 use crate::pipeline::{self, Options, Rendered};
+use crate::seal::{seal_documents, Scope, Sealer};
 use crate::secret::SecretBytes;
 use crate::seed::file::{self, SeedFile};
 
@@ -139,6 +140,30 @@ pub fn render_stream(
     let update = crate::lock::check(&lock, &rendered.injected, rendered.namespace.as_ref())?;
     if let (Some(text), Some(path)) = (update.text, &lock.path) {
         crate::app::fs::write_atomic(path, text.as_bytes(), 0o644)?;
+    }
+    if let Some(cert) = &args.seal_cert {
+        let scope = match args.seal_scope.as_str() {
+            "namespace-wide" => Scope::NamespaceWide,
+            "cluster-wide" => Scope::ClusterWide,
+            _ => Scope::Strict,
+        };
+        let pem = crate::io::read_regular(cert, crate::io::MAX_SMALL_FILE).map_err(|source| {
+            crate::app::error::CommandError::Read {
+                path: cert.clone(),
+                source,
+            }
+        })?;
+        let sealer = Sealer::from_pem(&pem, scope)?;
+        if seed.is_none() {
+            seed = Some(open_seed(settings, &seed_path)?);
+        }
+        let ctx = crate::k8s::object::Context {
+            scope: String::new(),
+            namespace: rendered.namespace.clone(),
+        };
+        if let Some(s) = &seed {
+            seal_documents(&mut rendered.docs, &sealer, &s.seed, &ctx)?;
+        }
     }
     if let Some(note) = update.note {
         rendered.warnings.push(Finding {

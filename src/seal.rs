@@ -1,0 +1,332 @@
+//! Sealed output (`--seal-cert`): every Secret of the final stream becomes a Bitnami
+//! `SealedSecret` that only the sealed-secrets controller can open, so Argo CD's cache and UI
+//! hold sealed data only. Encryption is kubeseal's hybrid scheme — RSA-OAEP-SHA256 of a
+//! 32-byte session key with the scope label, then AES-256-GCM of the value under that key
+//! with a zero nonce — made deterministic: the session key and the OAEP seed are derived from
+//! the seed (label `seal/v1`), the controller's key, the scope label, the data key and the
+//! value, so an unchanged render seals to the same bytes (docs/derivation.md, "Sealed
+//! output" says why this is safe).
+
+use base64::Engine as _;
+use rsa::pkcs8::DecodePublicKey;
+use rsa::{Oaep, RsaPublicKey};
+use sha2::{Digest, Sha256};
+
+use crate::derive::kdf::{info, Stream};
+use crate::derive::mac::hex;
+use crate::k8s::data;
+use crate::k8s::object::{self, Context, HELM4_FILENAME};
+use crate::manifest::document::{Documents, EditError};
+use crate::manifest::edit::quote;
+use crate::manifest::yaml::{Anchors, Node};
+use crate::secret::{SecretBytes, Seed};
+
+/// Who may unseal: kubeseal's scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Only a Secret of this name in this namespace (label `namespace/name`).
+    #[default]
+    Strict,
+    /// Any name in this namespace (label `namespace`).
+    NamespaceWide,
+    /// Any name in any namespace (empty label).
+    ClusterWide,
+}
+
+/// Why sealing is not possible.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The certificate file holds no RSA certificate.
+    #[error("the seal certificate is not an RSA certificate in PEM (as `kubeseal --fetch-cert` prints it)")]
+    Cert,
+    /// A strict or namespace-wide Secret without a namespace.
+    #[error(
+        "document {document}: Secret {name} has no namespace; sealing with scope {scope} needs one"
+    )]
+    NoNamespace {
+        /// Document number.
+        document: usize,
+        /// The Secret.
+        name: String,
+        /// The scope.
+        scope: &'static str,
+    },
+    /// A Secret without a name.
+    #[error("document {0}: a Secret without a name cannot be sealed")]
+    NoName(usize),
+    /// A Secret inside a List or ResourceList.
+    #[error(
+        "document {0}: a Secret inside a List cannot be sealed; render it as its own document"
+    )]
+    InList(usize),
+    /// RSA encryption failed (a key too small for OAEP).
+    #[error("RSA-OAEP encryption with the seal certificate failed")]
+    Rsa,
+    /// The sealed document does not parse (a bug).
+    #[error(transparent)]
+    Edit(#[from] EditError),
+}
+
+impl Scope {
+    /// The name kubeseal uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Strict => "strict",
+            Scope::NamespaceWide => "namespace-wide",
+            Scope::ClusterWide => "cluster-wide",
+        }
+    }
+
+    fn label(self, namespace: &str, name: &str) -> String {
+        match self {
+            Scope::Strict => format!("{namespace}/{name}"),
+            Scope::NamespaceWide => namespace.to_string(),
+            Scope::ClusterWide => String::new(),
+        }
+    }
+}
+
+/// The controller's public key, ready to seal.
+pub struct Sealer {
+    key: RsaPublicKey,
+    spki: Vec<u8>,
+    scope: Scope,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sealer({})", self.scope.name())
+    }
+}
+
+impl Sealer {
+    /// Reads the controller's certificate (PEM).
+    pub fn from_pem(pem: &[u8], scope: Scope) -> Result<Sealer, SealError> {
+        let (_, p) = x509_parser::pem::parse_x509_pem(pem).map_err(|_| SealError::Cert)?;
+        let cert = p.parse_x509().map_err(|_| SealError::Cert)?;
+        let spki = cert.public_key().raw.to_vec();
+        let key = RsaPublicKey::from_public_key_der(&spki).map_err(|_| SealError::Cert)?;
+        Ok(Sealer { key, spki, scope })
+    }
+
+    /// kubeseal's hybrid encryption of one value, deterministic (see the module doc).
+    fn seal(
+        &self,
+        seed: &Seed,
+        label: &str,
+        key: &str,
+        value: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
+        use aes_gcm::aead::{Aead, KeyInit};
+        let mut h = Sha256::new();
+        for part in [&self.spki[..], label.as_bytes(), key.as_bytes(), value] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        let id = hex(&h.finalize());
+        let mut stream = Stream::new(seed, &info("seal/v1", &id, 0));
+        let mut session = SecretBytes::zeroed(32);
+        stream.fill(session.expose_mut());
+        let mut rng = StreamRng(stream);
+        let rsa_ct = self
+            .key
+            .encrypt(
+                &mut rng,
+                Oaep::new_with_label::<Sha256, _>(label.to_string()),
+                session.expose(),
+            )
+            .map_err(|_| SealError::Rsa)?;
+        let aes =
+            aes_gcm::Aes256Gcm::new_from_slice(session.expose()).map_err(|_| SealError::Rsa)?;
+        // The session key seals this one value only, so a zero nonce is safe (as kubeseal).
+        let ct = aes
+            .encrypt(&aes_gcm::Nonce::default(), value)
+            .map_err(|_| SealError::Rsa)?;
+        let mut out = Vec::with_capacity(2 + rsa_ct.len() + ct.len());
+        out.extend_from_slice(&(rsa_ct.len() as u16).to_be_bytes());
+        out.extend_from_slice(&rsa_ct);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+}
+
+/// The derived ChaCha20 stream as the RNG RSA-OAEP draws its seed from.
+struct StreamRng(Stream);
+
+impl rand_core::RngCore for StreamRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.0.fill(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill(dest);
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.0.fill(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for StreamRng {}
+
+/// Replaces every Secret document with its SealedSecret. Other documents are untouched.
+pub fn seal_documents(
+    docs: &mut Documents,
+    sealer: &Sealer,
+    seed: &Seed,
+    ctx: &Context,
+) -> Result<(), SealError> {
+    for i in 0..docs.len() {
+        let bytes = docs.bytes(i);
+        if memchr::memmem::find(bytes, b"Secret").is_none() {
+            continue;
+        }
+        let Some(roots) = docs.view(i) else { continue };
+        let resources = object::resources(&roots);
+        let secrets = resources
+            .iter()
+            .filter(|o| o.get_str("kind") == Some("Secret"))
+            .count();
+        if secrets == 0 {
+            continue;
+        }
+        if roots.len() != 1 || resources.len() != 1 {
+            return Err(SealError::InList(i + 1));
+        }
+        let text = sealed_text(i + 1, docs.text(i), &roots[0], sealer, seed, ctx)?;
+        drop(roots);
+        docs.replace(i, text)?;
+    }
+    Ok(())
+}
+
+/// The SealedSecret document for the Secret `obj` of document `number`.
+fn sealed_text(
+    number: usize,
+    text: &str,
+    obj: &Node,
+    sealer: &Sealer,
+    seed: &Seed,
+    ctx: &Context,
+) -> Result<String, SealError> {
+    let name = object::name(obj).ok_or(SealError::NoName(number))?;
+    let namespace = object::namespace(obj, ctx.namespace.as_deref());
+    if namespace.is_empty() && sealer.scope != Scope::ClusterWide {
+        return Err(SealError::NoNamespace {
+            document: number,
+            name: name.to_string(),
+            scope: sealer.scope.name(),
+        });
+    }
+    let label = sealer.scope.label(namespace, name);
+    let roots = std::slice::from_ref(obj);
+    let anchors = Anchors::new(roots);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut encrypted = String::new();
+    for (key, value) in data::canonical(obj, &anchors) {
+        let sealed = sealer.seal(seed, &label, &key, &value)?;
+        encrypted.push_str(&format!(
+            "    {}: {}\n",
+            quote(&key),
+            quote(&b64.encode(sealed))
+        ));
+    }
+    let meta = obj.get("metadata");
+    let map_of = |field: &str| -> Vec<(String, String)> {
+        match meta.and_then(|m| m.get(field)) {
+            Some(Node::Map(m)) => anchors
+                .entries(m)
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.value.clone(), v.scalar()?.value.clone())))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let block = |pairs: &[(String, String)], indent: &str| -> String {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{indent}{}: {}\n", quote(k), quote(v)))
+            .collect()
+    };
+    let labels = map_of("labels");
+    let annotations = map_of("annotations");
+    let mut outer: Vec<(String, String)> = annotations
+        .iter()
+        .filter(|(k, _)| k == HELM4_FILENAME)
+        .cloned()
+        .collect();
+    match sealer.scope {
+        Scope::Strict => {}
+        Scope::NamespaceWide => outer.push((
+            "sealedsecrets.bitnami.com/namespace-wide".into(),
+            "true".into(),
+        )),
+        Scope::ClusterWide => outer.push((
+            "sealedsecrets.bitnami.com/cluster-wide".into(),
+            "true".into(),
+        )),
+    }
+    let ns_line = |indent: &str| {
+        if namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{indent}namespace: {}\n", quote(namespace))
+        }
+    };
+    let mut s = leading_comments(text);
+    s.push_str("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n");
+    s.push_str(&format!("  name: {}\n", quote(name)));
+    s.push_str(&ns_line("  "));
+    if !outer.is_empty() {
+        s.push_str("  annotations:\n");
+        s.push_str(&block(&outer, "    "));
+    }
+    s.push_str("spec:\n");
+    s.push_str(if encrypted.is_empty() {
+        "  encryptedData: {}\n"
+    } else {
+        "  encryptedData:\n"
+    });
+    s.push_str(&encrypted);
+    s.push_str("  template:\n    metadata:\n");
+    s.push_str(&format!("      name: {}\n", quote(name)));
+    s.push_str(&ns_line("      "));
+    if !labels.is_empty() {
+        s.push_str("      labels:\n");
+        s.push_str(&block(&labels, "        "));
+    }
+    if !annotations.is_empty() {
+        s.push_str("      annotations:\n");
+        s.push_str(&block(&annotations, "        "));
+    }
+    if let Some(t) = obj.get_str("type") {
+        s.push_str(&format!("    type: {}\n", quote(t)));
+    }
+    Ok(s)
+}
+
+/// The document's leading `---` and comment lines (`# Source:`), kept on the sealed one.
+fn leading_comments(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with('#')
+            || t.trim().is_empty()
+            || (line.starts_with("---") && t.trim() == "---")
+        {
+            out.push_str(line);
+        } else {
+            break;
+        }
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
