@@ -36,7 +36,7 @@ mod seed;
 pub use app::args::{Cli, Command};
 pub use app::cmd::Output;
 pub use app::error::Error;
-pub use app::{finish, is_legacy_plugin_call, run, run_legacy_plugin, stdout_is_open};
+pub use app::{finish, is_legacy_plugin_call, run, run_legacy_plugin};
 
 /// The file errors are also written to for this command line (Helm 4 discards stderr).
 pub fn error_file(cli: &Cli) -> Option<std::path::PathBuf> {

@@ -327,9 +327,10 @@ impl Injected {
         tls: &TlsOptions,
     ) -> Result<Rendered, PipelineError> {
         for (i, e) in analysis.edits(rollout_key) {
-            self.docs.apply(i, e)?;
+            self.docs.apply_checked(i, e, |roots| {
+                analysis.verify(i, roots, rollout_key, rollout)
+            })?;
         }
-        analysis.verify(&self.docs, rollout_key, rollout)?;
         let mut findings = Vec::new();
         for i in 0..self.docs.len() {
             let text = self.docs.text(i);
@@ -343,7 +344,11 @@ impl Injected {
                 };
                 findings.push(documents::leftover(&location));
             }
-            if self.docs.is_changed(i) {
+            // Secret limits for the Secrets keyseed changed (a workload that only got an
+            // annotation holds none: not parsed again).
+            let maybe_secret =
+                stream::top_level_kind(text.as_bytes()).is_none_or(|k| k == "Secret");
+            if self.docs.is_changed(i) && maybe_secret {
                 if let Some(roots) = self.docs.view(i) {
                     documents::secret_limits(i + 1, text, &roots, &mut findings);
                 }

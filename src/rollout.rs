@@ -431,16 +431,18 @@ impl Analysis {
         mac::digest(key, &msg)
     }
 
-    /// Checks that the annotated documents mean what the edits intended: each annotated
-    /// workload's pod template carries the digest under keyseed's annotation and under every
-    /// replaced one. Anything else is a bug, refused before it can be written.
+    /// Checks that annotated document `doc` (`roots`, freshly parsed) means what the edits
+    /// intended: each annotated workload's pod template carries the digest under keyseed's
+    /// annotation and under every replaced one. Anything else is a bug, refused before it
+    /// can be written.
     pub fn verify(
         &self,
-        docs: &Documents,
+        doc: usize,
+        roots: &[Node],
         key: Option<&[u8]>,
         settings: &RolloutSettings,
     ) -> Result<(), EditError> {
-        for w in &self.workloads {
+        for w in self.workloads.iter().filter(|w| w.doc == doc) {
             let own = w.slot.is_some() && !w.found.is_empty();
             if !own && w.replaced.is_empty() {
                 continue;
@@ -449,8 +451,7 @@ impl Analysis {
                 document: w.doc + 1,
                 what: format!("{what} of {}", w.location),
             };
-            let roots = docs.view(w.doc).ok_or_else(|| unintended("no tree"))?;
-            let obj = object::resources(&roots).into_iter().find(|o| {
+            let obj = object::resources(roots).into_iter().find(|o| {
                 o.get_str("kind") == w.location.kind.as_deref()
                     && object::name(o) == w.location.name.as_deref()
             });

@@ -107,29 +107,6 @@ pub fn is_legacy_plugin_call(arg: &std::ffi::OsStr) -> bool {
     !known && Path::new(arg).is_file()
 }
 
-/// Whether stdout is open. Rust discards writes to a closed stdout silently, and the next
-/// file keyseed opened would take its descriptor: a host that closed it must get an error,
-/// not exit 0 with nothing written.
-pub fn stdout_is_open() -> bool {
-    // Rust's runtime reopens a closed stdout as /dev/null (read-write) before `main`; a
-    // shell's `> /dev/null` opens it write-only. Only the former is refused.
-    #[cfg(target_os = "linux")]
-    {
-        let null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|l| l == Path::new("/dev/null"));
-        let read_write = std::fs::read_to_string("/proc/self/fdinfo/1").is_ok_and(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("flags:"))
-                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-                .is_some_and(|f| f & 3 == 2)
-        });
-        !(null && read_write)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        true
-    }
-}
-
 /// The whole program after argument parsing: runs, writes stdout once on success, renders
 /// the error otherwise (also into the error file Helm 4 users read). Returns the exit code.
 pub fn finish(out: Result<Output, Error>, error_file: Option<&Path>) -> u8 {

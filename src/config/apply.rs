@@ -62,8 +62,7 @@ pub fn apply(
         if edits.is_empty() {
             continue;
         }
-        docs.apply(i, edits)?;
-        verify(docs, i, &intended, ctx)?;
+        docs.apply_checked(i, edits, |roots| verify(i, roots, &intended, ctx))?;
     }
     let helm4 = memchr::memmem::find(docs.input().as_bytes(), HELM4_FILENAME.as_bytes()).is_some();
     for (j, e) in entries.iter().enumerate() {
@@ -227,22 +226,14 @@ type Intended = (String, String, Vec<(String, String)>);
 /// Checks that an edited document means what the edits intended: every patched Secret holds
 /// each entry's placeholder under its key (in `stringData`, or base64 in `data`). Anything
 /// else is a bug, refused before it can be written.
-fn verify(
-    docs: &Documents,
-    i: usize,
-    intended: &[Intended],
-    ctx: &Context,
-) -> Result<(), EditError> {
+fn verify(i: usize, roots: &[Node], intended: &[Intended], ctx: &Context) -> Result<(), EditError> {
     let unintended = |what: String| EditError::Unintended {
         document: i + 1,
         what,
     };
-    let Some(roots) = docs.view(i) else {
-        return Err(unintended("no tree".into()));
-    };
-    let anchors = Anchors::new(&roots);
+    let anchors = Anchors::new(roots);
     for (ns, name, pairs) in intended {
-        let obj = object::resources(&roots).into_iter().find(|o| {
+        let obj = object::resources(roots).into_iter().find(|o| {
             o.get_str("kind") == Some("Secret")
                 && object::name(o) == Some(name.as_str())
                 && object::namespace(o, ctx.namespace.as_deref()) == ns

@@ -196,18 +196,31 @@ impl Documents {
     /// ([`Documents::view`]), so no more than one tree per worker is alive at a time and
     /// memory stays bounded whatever the number of changed documents. On error the
     /// document is unchanged.
-    pub fn apply(&mut self, i: usize, mut edits: Vec<Edit>) -> Result<(), EditError> {
+    pub fn apply(&mut self, i: usize, edits: Vec<Edit>) -> Result<(), EditError> {
+        self.apply_checked(i, edits, |_| Ok(()))
+    }
+
+    /// [`Documents::apply`], and `check` reads the parsed result (to verify the edits mean
+    /// what they intend) before it is dropped: one parse serves both.
+    pub fn apply_checked(
+        &mut self,
+        i: usize,
+        mut edits: Vec<Edit>,
+        check: impl FnOnce(&[Node]) -> Result<(), EditError>,
+    ) -> Result<(), EditError> {
         if edits.is_empty() {
             return Ok(());
         }
         let new = edit::apply(self.bytes(i), &mut edits).ok_or(EditError::Overlap(i + 1))?;
-        std::str::from_utf8(new.expose())
+        let tree = std::str::from_utf8(new.expose())
             .map_err(|_| EditError::Overlap(i + 1))
             .map(yaml::parse)?
             .map_err(|source| EditError::NoLongerParses {
                 document: i + 1,
                 source,
             })?;
+        check(&tree)?;
+        drop(tree);
         let d = &mut self.docs[i];
         d.changed = Some(new);
         d.tree = None;
