@@ -338,11 +338,26 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
                 None => {
                     // go-yaml (Kubernetes) rejects a mapping that repeats a key.
                     if let Node::Scalar(k) = &node {
-                        let repeated = !keys.insert(key_hash(k))
-                            && k.value != "<<"
-                            && m.entries
+                        // Small mappings are scanned; large ones keep key hashes (built once
+                        // they grow), so the check stays linear without allocating for most.
+                        let seen = |m: &Mapping| {
+                            m.entries
                                 .iter()
-                                .any(|(e, _)| e.scalar().is_some_and(|e| e.value == k.value));
+                                .any(|(e, _)| e.scalar().is_some_and(|e| e.value == k.value))
+                        };
+                        let repeated = k.value != "<<"
+                            && if m.entries.len() < 16 {
+                                seen(m)
+                            } else {
+                                if keys.is_empty() {
+                                    keys.extend(
+                                        m.entries
+                                            .iter()
+                                            .filter_map(|(e, _)| e.scalar().map(key_hash)),
+                                    );
+                                }
+                                !keys.insert(key_hash(k)) && seen(m)
+                            };
                         if repeated {
                             return Err(ParseError {
                                 line: k.line,
