@@ -185,20 +185,8 @@ fn huge_flow_sequences_are_bounded_in_memory_and_time() {
     assert_eq!(out.stdout_str().matches("kind: Secret").count(), 10);
 }
 
-/// A project with its own seed and identity (like `keyseed init` makes it).
 fn project(name: &str) -> (Tmp, std::path::PathBuf) {
-    let t = Tmp::new(name);
-    let id = t.path("me.txt");
-    ks(&["init", "--identity-out"])
-        .arg(&id)
-        .cwd(&t.0)
-        .run()
-        .ok();
-    (t, id)
-}
-
-fn in_project(t: &Tmp, id: &std::path::Path, args: &[&str], stdin: &str) -> Out {
-    ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()
+    init_project(name)
 }
 
 #[test]

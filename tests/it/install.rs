@@ -293,32 +293,7 @@ fn argocd_sidecar_install_script_builds_a_working_cmp_root() {
         .join("home/argocd/cmp-server/config/plugin.yaml")
         .is_file());
     // The CMP's generate command, with only the sidecar's PATH.
-    let cmp = yaml11_json(
-        &std::fs::read(rootfs.join("home/argocd/cmp-server/config/plugin.yaml")).unwrap(),
-    );
-    let script = cmp[0]["spec"]["generate"]["args"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut c = Command::new("bash");
-    c.args(["-c", &script])
-        .current_dir(root().join("charts-example/demo"))
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("HOME", t.path("home"))
-        .env("HELM_CACHE_HOME", t.path("hc"))
-        .env("HELM_CONFIG_HOME", t.path("hcfg"))
-        .env("HELM_DATA_HOME", t.path("hd"))
-        .env("ARGOCD_APP_NAME", "demo")
-        .env("ARGOCD_APP_NAMESPACE", "demo")
-        .env("ARGOCD_APP_SOURCE_PATH", "charts-example/demo")
-        .env("KUBE_VERSION", "1.31.0")
-        .env("KUBE_API_VERSIONS", "v1,apps/v1")
-        .env("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age")
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        );
-    let out = run_with_stdin(c, b"").ok();
+    let plugin = rootfs.join("home/argocd/cmp-server/config/plugin.yaml");
+    let out = cmp_generate(&plugin, &bin, &t, &[]).ok();
     check_render(&out);
 }

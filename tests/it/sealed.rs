@@ -172,38 +172,12 @@ fn strict_sealing_without_a_namespace_is_an_error() {
 fn the_sealed_argocd_cmp_variant_renders_only_sealed_secrets() {
     let t = Tmp::new("sealed-cmp");
     let (cert, key) = controller(&t);
-    let cmp = yaml11_json(
-        &std::fs::read(root().join("charts-example/argocd/cmp-plugin-sealed.yaml")).unwrap(),
-    );
-    let script = cmp[0]["spec"]["generate"]["args"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
     let bin = t.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(tool("helm3"), bin.join("helm")).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_keyseed"), bin.join("keyseed")).unwrap();
-    let mut c = std::process::Command::new("bash");
-    c.args(["-c", &script])
-        .current_dir(root().join("charts-example/demo"))
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("HOME", t.path("home"))
-        .env("HELM_CACHE_HOME", t.path("hc"))
-        .env("HELM_CONFIG_HOME", t.path("hcfg"))
-        .env("HELM_DATA_HOME", t.path("hd"))
-        .env("ARGOCD_APP_NAME", "demo")
-        .env("ARGOCD_APP_NAMESPACE", "demo")
-        .env("ARGOCD_APP_SOURCE_PATH", "charts-example/demo")
-        .env("KUBE_VERSION", "1.31.0")
-        .env("KUBE_API_VERSIONS", "v1,apps/v1")
-        .env("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age")
-        .env("KEYSEED_SEAL_CERT", &cert)
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        );
-    let out = run_with_stdin(c, b"").ok();
+    let plugin = root().join("charts-example/argocd/cmp-plugin-sealed.yaml");
+    let out = cmp_generate(&plugin, &bin, &t, &[("KEYSEED_SEAL_CERT", &cert)]).ok();
     let docs = yaml11_json(&out.stdout);
     assert!(docs
         .as_array()

@@ -6,20 +6,9 @@ const INPUT: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: backend-ke
 
 /// A project directory with its own seed (values: api) and identity.
 fn project(name: &str) -> (Tmp, std::path::PathBuf) {
-    let t = Tmp::new(name);
-    let id = t.path("me.txt");
-    ks(&["init", "--identity-out"])
-        .arg(&id)
-        .cwd(&t.0)
-        .run()
-        .ok();
+    let (t, id) = init_project(name);
     in_project(&t, &id, &["values", "set", "api"], "api-secret-1\n").ok();
     (t, id)
-}
-
-/// keyseed run in project `t` with identity `id`: `args`, then `-i ID`, with `stdin`.
-fn in_project(t: &Tmp, id: &std::path::Path, args: &[&str], stdin: &str) -> Out {
-    ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()
 }
 
 #[test]

@@ -273,25 +273,7 @@ pub fn python(code: &str, stdin: &[u8]) -> Out {
 /// and returns them as JSON, so tests compare meaning, not bytes. A mapping that repeats a
 /// key fails, as it does in go-yaml (Kubernetes).
 pub fn yaml11_json(stream: &[u8]) -> serde_json::Value {
-    let out = python(
-        "import sys, yaml, json, datetime\n\
-         class Strict(yaml.SafeLoader):\n\
-         \x20   def construct_mapping(self, node, deep=False):\n\
-         \x20       seen = set()\n\
-         \x20       for k, _ in node.value:\n\
-         \x20           if k.tag == 'tag:yaml.org,2002:merge':\n\
-         \x20               continue\n\
-         \x20           key = self.construct_object(k, deep=True)\n\
-         \x20           if key in seen:\n\
-         \x20               raise yaml.constructor.ConstructorError(None, None, 'duplicate key %r' % (key,), k.start_mark)\n\
-         \x20           seen.add(key)\n\
-         \x20       return super().construct_mapping(node, deep)\n\
-         docs = list(yaml.load_all(sys.stdin.buffer.read().decode('utf-8-sig'), Loader=Strict))\n\
-         print(json.dumps(docs, default=str))",
-        stream,
-    );
-    assert_eq!(out.code, Some(0), "PyYAML failed: {}", out.stderr);
-    serde_json::from_slice(&out.stdout).unwrap()
+    yaml11_json_many(&[stream.to_vec()]).remove(0)
 }
 
 /// [`yaml11_json`] for many streams in one Python run.
@@ -356,4 +338,56 @@ pub fn secret_values(stream: &[u8]) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// A project directory with its own seed and a new identity, as `keyseed init` makes it:
+/// (directory, identity file).
+pub fn init_project(name: &str) -> (Tmp, PathBuf) {
+    let t = Tmp::new(name);
+    let id = t.path("me.txt");
+    ks(&["init", "--identity-out"])
+        .arg(&id)
+        .cwd(&t.0)
+        .run()
+        .ok();
+    (t, id)
+}
+
+/// keyseed run in project `t` with identity `id`: `args`, then `-i ID`, with `stdin`.
+pub fn in_project(t: &Tmp, id: &Path, args: &[&str], stdin: &str) -> Out {
+    ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()
+}
+
+/// Runs the `generate` command of the Argo CD CMP `plugin_yaml` as the sidecar does, in
+/// charts-example/demo as the Application's source directory, with `path_dir` (holding
+/// `helm` and `keyseed`) first on PATH and `extra` environment.
+pub fn cmp_generate(plugin_yaml: &Path, path_dir: &Path, t: &Tmp, extra: &[(&str, &Path)]) -> Out {
+    let cmp = yaml11_json(&std::fs::read(plugin_yaml).unwrap());
+    let script = cmp[0]["spec"]["generate"]["args"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut c = Command::new("bash");
+    c.args(["-c", &script])
+        .current_dir(root().join("charts-example/demo"))
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", path_dir.display()))
+        .env("HOME", t.path("home"))
+        .env("HELM_CACHE_HOME", t.path("hc"))
+        .env("HELM_CONFIG_HOME", t.path("hcfg"))
+        .env("HELM_DATA_HOME", t.path("hd"))
+        .env("ARGOCD_APP_NAME", "demo")
+        .env("ARGOCD_APP_NAMESPACE", "demo")
+        .env("ARGOCD_APP_SOURCE_PATH", "charts-example/demo")
+        .env("KUBE_VERSION", "1.31.0")
+        .env("KUBE_API_VERSIONS", "v1,apps/v1")
+        .env("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age")
+        .env(
+            "KEYSEED_AGE_KEY_FILE",
+            root().join("charts-example/identity.TEST-ONLY.txt"),
+        );
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    run_with_stdin(c, b"")
 }
