@@ -719,3 +719,43 @@ fn recipes_flux_manifests() {
         &[],
     );
 }
+
+#[test]
+fn ca_key_is_the_private_key_of_the_derived_ca_and_stays_in_secrets() {
+    // Charts that keep their CA key in a Secret (mongodb's TLS CA) get the key of the CA
+    // that `<keyseed:ca:ID>` derives.
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: mongo-ca}\nstringData:\n  ca.crt: \"<keyseed:ca:mongo>\"\n  ca.key: \"<keyseed:ca-key:mongo>\"\n";
+    let out = ks(&["render"]).demo_keys().stdin(input).run().ok();
+    let v = secret_values(&out.stdout);
+    let t = Tmp::new("cakey");
+    let (crt, key) = (
+        t.write("ca.crt", &v["mongo-ca/ca.crt"]),
+        t.write("ca.key", &v["mongo-ca/ca.key"]),
+    );
+    let from_cert = host(
+        "openssl",
+        &["x509", "-noout", "-pubkey", "-in", crt.to_str().unwrap()],
+        b"",
+    )
+    .ok()
+    .stdout;
+    let from_key = host(
+        "openssl",
+        &["pkey", "-pubout", "-in", key.to_str().unwrap()],
+        b"",
+    )
+    .ok()
+    .stdout;
+    assert_eq!(
+        from_cert, from_key,
+        "ca-key must be the CA certificate's key"
+    );
+    // It is secret: outside a Secret it is an error (unlike the public `ca:`).
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: \"<keyseed:ca-key:mongo>\"}\n";
+    ks(&["render"])
+        .demo_keys()
+        .stdin(cm)
+        .run()
+        .fails()
+        .stderr_has("outside a Secret");
+}
