@@ -132,7 +132,7 @@ impl Sealer {
             .key
             .encrypt(
                 &mut rng,
-                Oaep::new_with_label::<Sha256, _>(label.to_string()),
+                Oaep::new_with_label::<Sha256, _>(label),
                 session.expose(),
             )
             .map_err(|_| SealError::Rsa)?;

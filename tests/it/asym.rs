@@ -177,7 +177,7 @@ fn certificates_are_deterministic_verified_and_fill_ca_bundles() {
     let text = out.stdout_str();
     assert_eq!(
         text.matches("name: backend-tls").count() + text.matches("name: \"backend-tls\"").count(),
-        1 + 0
+        1
     );
     assert!(text.contains("# Source: keyseed/created/rsa-tls.yaml"));
     assert_eq!(
