@@ -32,6 +32,7 @@ mod rollout;
 mod seal;
 mod secret;
 mod seed;
+mod sops;
 
 pub use app::args::{Cli, Command};
 pub use app::cmd::Output;

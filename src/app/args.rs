@@ -117,6 +117,16 @@ pub struct RenderArgs {
     /// Who may unseal: strict (this name and namespace), namespace-wide or cluster-wide.
     #[arg(long, env = "KEYSEED_SEAL_SCOPE", default_value = "strict", value_parser = ["strict", "namespace-wide", "cluster-wide"])]
     pub seal_scope: String,
+    /// Write every Secret SOPS-encrypted to this age recipient (Flux, KSOPS, helm-secrets);
+    /// repeatable.
+    #[arg(
+        long,
+        env = "KEYSEED_SOPS_AGE",
+        value_name = "AGE1…",
+        value_delimiter = ',',
+        conflicts_with = "seal_cert"
+    )]
+    pub sops_age: Vec<String>,
 }
 
 impl Default for RenderArgs {
@@ -127,6 +137,7 @@ impl Default for RenderArgs {
             update_lock: false,
             seal_cert: None,
             seal_scope: "strict".into(),
+            sops_age: Vec::new(),
         }
     }
 }

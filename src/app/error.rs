@@ -154,6 +154,9 @@ pub enum Error {
     /// Bad usage that clap could not catch.
     #[error("{0}")]
     Usage(String),
+    /// SOPS output.
+    #[error(transparent)]
+    Sops(#[from] crate::sops::SopsError),
     /// Sealed output.
     #[error(transparent)]
     Seal(#[from] crate::seal::SealError),
@@ -169,7 +172,8 @@ impl Error {
         match self {
             Error::Usage(_)
             | Error::Pipeline(PipelineError::Internal(_))
-            | Error::Seal(crate::seal::SealError::Edit(_)) => 2,
+            | Error::Seal(crate::seal::SealError::Edit(_))
+            | Error::Sops(crate::sops::SopsError::Edit(_)) => 2,
             _ => 1,
         }
     }

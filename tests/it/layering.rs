@@ -14,7 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("domain", &["k8s", "seed", "derive"]),
     (
         "transforms and checks",
-        &["config", "inject", "rollout", "checks", "seal"],
+        &["config", "inject", "rollout", "checks", "seal", "sops"],
     ),
     ("orchestration", &["pipeline", "lock"]),
     ("application", &["app", "lib", "main"]),

@@ -14,6 +14,7 @@ mod render;
 mod rollme;
 mod sealed;
 mod shapes;
+mod sops;
 mod stream;
 mod team;
 mod tls;

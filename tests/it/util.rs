@@ -391,3 +391,37 @@ pub fn cmp_generate(plugin_yaml: &Path, path_dir: &Path, t: &Tmp, extra: &[(&str
     }
     run_with_stdin(c, b"")
 }
+
+/// Decrypts every SOPS document of a stream with the real `sops` and `identity` (as Flux's
+/// kustomize-controller does, resource by resource); other documents pass as they are.
+/// Returns the decrypted stream.
+pub fn sops_decrypt_each(t: &Tmp, stream: &str, identity: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, doc) in stream.split("\n---\n").enumerate() {
+        let doc = doc.strip_prefix("---\n").unwrap_or(doc);
+        out.extend_from_slice(b"---\n");
+        if doc.contains("\nsops:\n") {
+            let f = t.write(&format!("sops-doc-{i}.yaml"), doc);
+            let mut d = Command::new(tool("sops"));
+            d.args(["--decrypt", "--input-type", "yaml", "--output-type", "yaml"])
+                .arg(&f)
+                .env_clear()
+                .env("SOPS_AGE_KEY_FILE", identity)
+                .env("HOME", t.path("home"));
+            let dec = run_with_stdin(d, b"");
+            assert_eq!(
+                dec.code,
+                Some(0),
+                "sops could not decrypt document {i}: {}",
+                dec.stderr
+            );
+            out.extend_from_slice(&dec.stdout);
+        } else {
+            out.extend_from_slice(doc.as_bytes());
+            if !doc.ends_with('\n') {
+                out.push(b'\n');
+            }
+        }
+    }
+    out
+}

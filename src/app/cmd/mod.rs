@@ -165,6 +165,15 @@ pub fn render_stream(
             seal_documents(&mut rendered.docs, &sealer, &s.seed, &ctx)?;
         }
     }
+    if !args.sops_age.is_empty() {
+        let recipients = crate::sops::Recipients::parse(&args.sops_age)?;
+        if seed.is_none() {
+            seed = Some(open_seed(settings, &seed_path)?);
+        }
+        if let Some(s) = &seed {
+            crate::sops::encrypt_documents(&mut rendered.docs, &recipients, &s.seed)?;
+        }
+    }
     if let Some(note) = update.note {
         rendered.warnings.push(Finding {
             severity: Severity::Warning,
