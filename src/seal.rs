@@ -182,28 +182,68 @@ pub fn seal_documents(
     seed: &Seed,
     ctx: &Context,
 ) -> Result<(), SealError> {
-    for i in 0..docs.len() {
-        let bytes = docs.bytes(i);
-        if memchr::memmem::find(bytes, b"Secret").is_none() {
-            continue;
+    let candidates: Vec<usize> = (0..docs.len())
+        .filter(|&i| memchr::memmem::find(docs.bytes(i), b"Secret").is_some())
+        .collect();
+    // One RSA-OAEP operation per value dominates: seal documents on every core, keeping the
+    // order and the first error.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = candidates.len().div_ceil(threads).max(1);
+    let sealed: Vec<Result<Option<(usize, String)>, SealError>> = {
+        let docs = &*docs;
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = candidates
+                .chunks(chunk)
+                .map(|c| {
+                    sc.spawn(move || {
+                        c.iter()
+                            .map(|&i| seal_one(docs, i, sealer, seed, ctx))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| match h.join() {
+                    Ok(v) => v,
+                    Err(p) => std::panic::resume_unwind(p),
+                })
+                .collect()
+        })
+    };
+    for r in sealed {
+        if let Some((i, text)) = r? {
+            docs.replace(i, text)?;
         }
-        let Some(roots) = docs.view(i) else { continue };
-        let resources = object::resources(&roots);
-        let secrets = resources
-            .iter()
-            .filter(|o| o.get_str("kind") == Some("Secret"))
-            .count();
-        if secrets == 0 {
-            continue;
-        }
-        if roots.len() != 1 || resources.len() != 1 {
-            return Err(SealError::InList(i + 1));
-        }
-        let text = sealed_text(i + 1, docs.text(i), &roots[0], sealer, seed, ctx)?;
-        drop(roots);
-        docs.replace(i, text)?;
     }
     Ok(())
+}
+
+/// The sealed text of document `i`, if it is a Secret.
+fn seal_one(
+    docs: &Documents,
+    i: usize,
+    sealer: &Sealer,
+    seed: &Seed,
+    ctx: &Context,
+) -> Result<Option<(usize, String)>, SealError> {
+    let Some(roots) = docs.view(i) else {
+        return Ok(None);
+    };
+    let resources = object::resources(&roots);
+    if !resources
+        .iter()
+        .any(|o| o.get_str("kind") == Some("Secret"))
+    {
+        return Ok(None);
+    }
+    if roots.len() != 1 || resources.len() != 1 {
+        return Err(SealError::InList(i + 1));
+    }
+    let text = sealed_text(i + 1, docs.text(i), &roots[0], sealer, seed, ctx)?;
+    Ok(Some((i, text)))
 }
 
 /// The SealedSecret document for the Secret `obj` of document `number`.
