@@ -72,6 +72,16 @@ pub mod testkit {
     pub use crate::rollout::{analyze, RolloutSettings};
     pub use crate::secret::{SecretBytes, Seed};
     pub use crate::seed::file::SeedFile;
+
+    /// The `n` bytes encrypted output derives for `purpose` and `id` (seal session keys and
+    /// OAEP seeds, SOPS data keys, IVs and age stanzas), as `tests/vectors/encrypt-v1.txt`
+    /// pins them.
+    pub fn encryption_bytes(seed: &Seed, purpose: &str, id: &str, n: usize) -> Vec<u8> {
+        let mut out = vec![0u8; n];
+        crate::derive::kdf::Stream::new(seed, &crate::derive::kdf::info(purpose, id, 0))
+            .fill(&mut out);
+        out
+    }
     pub use crate::seed::recipients::{parse_recipient, parse_recipients_text};
 
     /// Loads `keyseed.yaml` text as the config loader does (`Ok(())` when it is valid).
