@@ -16,7 +16,7 @@ use crate::diag::Location;
 use crate::k8s::data;
 use crate::k8s::object::{self, Context};
 use crate::k8s::pod::{self, WORKLOAD_KINDS};
-use crate::manifest::document::{Documents, EditError};
+use crate::manifest::document::{par_map, Documents, EditError};
 use crate::manifest::edit::{self, quote, Edit, Slot};
 use crate::manifest::stream;
 use crate::manifest::yaml::{Anchors, Mapping, Node, Scalar};
@@ -196,36 +196,6 @@ fn object_digest(r: &ObjectRef, data: BTreeMap<String, Vec<u8>>) -> [u8; 32] {
     let mut m = BTreeMap::new();
     m.insert(r.clone(), data);
     Sha256::digest(canonical(&m, std::slice::from_ref(r))).into()
-}
-
-/// Runs `f` over `items` on up to `available_parallelism` threads (documents are
-/// independent), keeping the order. Small inputs run on the calling thread.
-fn par_map<T: Sync, R: Send>(
-    items: &[T],
-    weight: impl Fn(&T) -> usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let total: usize = items.iter().map(&weight).sum();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if threads < 2 || total < 32 * 1024 || items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|sc| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| sc.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                Err(p) => std::panic::resume_unwind(p),
-            })
-            .collect()
-    })
 }
 
 /// The workloads of document `i` that reference a Secret or ConfigMap.

@@ -16,8 +16,9 @@ use crate::derive::kdf::{info, Stream};
 use crate::derive::mac::hex;
 use crate::k8s::data;
 use crate::k8s::object::{self, Context, HELM4_FILENAME};
-use crate::manifest::document::{Documents, EditError};
+use crate::manifest::document::{par_map, Documents, EditError};
 use crate::manifest::edit::quote;
+use crate::manifest::stream;
 use crate::manifest::yaml::{Anchors, Node};
 use crate::secret::{SecretBytes, Seed};
 
@@ -221,31 +222,13 @@ pub fn seal_documents(
         .collect();
     // One RSA-OAEP operation per value dominates: seal documents on every core, keeping the
     // order and the first error.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let chunk = candidates.len().div_ceil(threads).max(1);
-    let sealed: Vec<Result<Option<(usize, String)>, SealError>> = {
+    let sealed = {
         let docs = &*docs;
-        std::thread::scope(|sc| {
-            let handles: Vec<_> = candidates
-                .chunks(chunk)
-                .map(|c| {
-                    sc.spawn(move || {
-                        c.iter()
-                            .map(|&i| seal_one(docs, i, sealer, seed, ctx))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| match h.join() {
-                    Ok(v) => v,
-                    Err(p) => std::panic::resume_unwind(p),
-                })
-                .collect()
-        })
+        par_map(
+            &candidates,
+            |_| 64 * 1024,
+            |&i| seal_one(docs, i, sealer, seed, ctx),
+        )
     };
     for r in sealed {
         if let Some((i, text)) = r? {
@@ -353,7 +336,7 @@ fn sealed_text(
             format!("{indent}namespace: {}\n", quote(namespace))
         }
     };
-    let mut s = leading_comments(text);
+    let mut s = stream::leading_comments(text);
     s.push_str("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n");
     s.push_str(&format!("  name: {}\n", quote(name)));
     s.push_str(&ns_line("  "));
@@ -383,24 +366,4 @@ fn sealed_text(
         s.push_str(&format!("    type: {}\n", quote(t)));
     }
     Ok(s)
-}
-
-/// The document's leading `---` and comment lines (`# Source:`), kept on the sealed one.
-fn leading_comments(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        if t.starts_with('#')
-            || t.trim().is_empty()
-            || (line.starts_with("---") && t.trim() == "---")
-        {
-            out.push_str(line);
-        } else {
-            break;
-        }
-    }
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
 }

@@ -20,6 +20,7 @@ use crate::derive::mac::hex;
 use crate::k8s::object;
 use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::quote;
+use crate::manifest::stream;
 use crate::manifest::yaml::{resolve_plain, Anchors, Node, Plain, Scalar, Style};
 use crate::secret::{SecretBytes, Seed};
 
@@ -349,7 +350,7 @@ fn sops_document(
         data_key: derived(seed, "sops-data-key/v1", &key_id, 32),
         key_id: key_id.clone(),
         mac: Sha512::new(),
-        out: leading_comments(text),
+        out: stream::leading_comments(text),
         document: number,
         anchors: Anchors::new(roots),
     };
@@ -416,20 +417,6 @@ fn sops_document(
     ));
     s.push_str(&format!("    version: {SOPS_VERSION}\n"));
     Ok(s)
-}
-
-/// The document's leading `---` and comment lines (`# Source:`), kept above it.
-fn leading_comments(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let t = line.trim();
-        if t.starts_with('#') || t.is_empty() || t == "---" {
-            out.push_str(line);
-        } else {
-            break;
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -209,6 +209,24 @@ pub fn source_comment(doc: &[u8]) -> Option<String> {
     None
 }
 
+/// A document's leading `---` and comment lines (`# Source:`), for a document keyseed
+/// writes whole in its place (a SealedSecret, a SOPS document).
+pub fn leading_comments(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with('#') || t.is_empty() || t == "---" {
+            out.push_str(line);
+        } else {
+            break;
+        }
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -618,20 +618,23 @@ fn flux_ci_flow_encrypts_to_the_cluster_key() {
     std::os::unix::fs::symlink(keyseed_bin(), pathdir.join("keyseed")).unwrap();
     let identity =
         std::fs::read_to_string(root().join("charts-example/identity.TEST-ONLY.txt")).unwrap();
-    let mut c = Command::new(root().join("charts-example/flux/ci-render.sh"));
-    c.arg(root().join("charts-example/demo"))
-        .arg(t.path("deploy/demo"))
-        .current_dir(root())
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", pathdir.display()))
-        .env("HOME", t.path("home"))
-        .env("FLUX_AGE_RECIPIENT", &recipient)
-        .env(
-            "KEYSEED_SEED_FILE",
-            root().join("charts-example/keyseed.age"),
-        )
-        .env("KEYSEED_AGE_KEY", &identity);
-    run_with_stdin(c, b"").ok();
+    let ci_render = |out: &str| {
+        let mut c = Command::new(root().join("charts-example/flux/ci-render.sh"));
+        c.arg(root().join("charts-example/demo"))
+            .arg(t.path(out))
+            .current_dir(root())
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", pathdir.display()))
+            .env("HOME", t.path("home"))
+            .env("FLUX_AGE_RECIPIENT", &recipient)
+            .env(
+                "KEYSEED_SEED_FILE",
+                root().join("charts-example/keyseed.age"),
+            )
+            .env("KEYSEED_AGE_KEY", &identity);
+        run_with_stdin(c, b"").ok();
+    };
+    ci_render("deploy/demo");
     let enc = std::fs::read_to_string(t.path("deploy/demo/manifests.sops.yaml")).unwrap();
     assert!(
         enc.contains("ENC[AES256_GCM,"),
@@ -644,26 +647,7 @@ fn flux_ci_flow_encrypts_to_the_cluster_key() {
         );
     }
     // Re-running on unchanged input writes the same bytes: nothing to commit.
-    run_with_stdin(
-        {
-            let mut c = Command::new(root().join("charts-example/flux/ci-render.sh"));
-            c.arg(root().join("charts-example/demo"))
-                .arg(t.path("deploy/again"))
-                .current_dir(root())
-                .env_clear()
-                .env("PATH", format!("{}:/usr/bin:/bin", pathdir.display()))
-                .env("HOME", t.path("home"))
-                .env("FLUX_AGE_RECIPIENT", &recipient)
-                .env(
-                    "KEYSEED_SEED_FILE",
-                    root().join("charts-example/keyseed.age"),
-                )
-                .env("KEYSEED_AGE_KEY", &identity);
-            c
-        },
-        b"",
-    )
-    .ok();
+    ci_render("deploy/again");
     assert_eq!(
         enc,
         std::fs::read_to_string(t.path("deploy/again/manifests.sops.yaml")).unwrap()
