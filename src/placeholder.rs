@@ -265,6 +265,14 @@ pub fn parse(text: &str) -> Result<Placeholder, PlaceholderError> {
     parse_spec(inner)
 }
 
+/// Options given explicitly, for the checks that span several options.
+#[derive(Default)]
+struct Given {
+    encoding: bool,
+    order: bool,
+    cost: Option<u32>,
+}
+
 /// Parses the inside of a placeholder (`FORMAT[ option=value]...`), as `keyseed derive` takes it.
 pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
     let mut words = inner.split(' ');
@@ -279,10 +287,8 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
         pad: true,
         hash: None,
     };
-    let mut encoding_given = false;
-    let mut cost: Option<u32> = None;
+    let mut given = Given::default();
     let mut seen: Vec<&str> = Vec::new();
-    let mut order_given = false;
     for word in words {
         if word.is_empty() {
             // Tolerate doubled spaces; they carry no meaning.
@@ -295,119 +301,125 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
             return Err(PlaceholderError::DuplicateOption(name.to_string()));
         }
         seen.push(name);
-        let bad = |why| PlaceholderError::BadOption {
-            name: name.to_string(),
-            value: value.to_string(),
-            why,
-        };
-        match name {
-            "id" => {
-                if value.is_empty() {
-                    return Err(bad("an id must not be empty"));
-                }
-                ph.id = Some(value.to_string());
-            }
-            "gen" => ph.generations = parse_gen(value).map_err(bad)?,
-            "join" => ph.join = Some(unescape_join(value).map_err(bad)?),
-            "encoding" => {
-                encoding_given = true;
-                ph.encoding = match value {
-                    "pkcs8" => Encoding::Pkcs8,
-                    "pkcs1" => Encoding::Pkcs1,
-                    "base64" => Encoding::Base64,
-                    _ => return Err(bad("expected `pkcs8`, `pkcs1` or `base64`")),
-                }
-            }
-            "order" => {
-                order_given = true;
-                ph.order = match value {
-                    "asc" => Order::Asc,
-                    "desc" => Order::Desc,
-                    _ => return Err(bad("expected `asc` or `desc`")),
-                }
-            }
-            "pad" => {
-                ph.pad = match value {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(bad("expected `true` or `false`")),
-                };
-                if !matches!(ph.format, Format::Base64(_) | Format::Base64Url(_)) {
-                    return Err(bad("`pad` applies to base64:N and base64url:N"));
-                }
-            }
-            "hash" => {
-                if value != "bcrypt" {
-                    return Err(bad("expected `bcrypt`"));
-                }
-                if !ph.format.is_character() {
-                    return Err(bad("`hash` applies to character formats (password:N, alnum:N, base64:N, …, value:NAME)"));
-                }
-                ph.hash = Some(Hash::Bcrypt { cost: BCRYPT_COST });
-            }
-            "cost" => {
-                let n = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (4..=14).contains(n) && !value.starts_with('0'))
-                    .ok_or_else(|| bad("expected a bcrypt cost from 4 to 14"))?;
-                cost = Some(n);
-            }
-            _ => return Err(PlaceholderError::UnknownOption(name.to_string())),
-        }
+        set_option(&mut ph, &mut given, name, value)?;
     }
-    match (cost, &mut ph.hash) {
+    check_options(&mut ph, &given)?;
+    Ok(ph)
+}
+
+/// Sets one `name=value` option.
+fn set_option(
+    ph: &mut Placeholder,
+    given: &mut Given,
+    name: &str,
+    value: &str,
+) -> Result<(), PlaceholderError> {
+    let bad = |why| PlaceholderError::BadOption {
+        name: name.to_string(),
+        value: value.to_string(),
+        why,
+    };
+    match name {
+        "id" if value.is_empty() => return Err(bad("an id must not be empty")),
+        "id" => ph.id = Some(value.to_string()),
+        "gen" => ph.generations = parse_gen(value).map_err(bad)?,
+        "join" => ph.join = Some(unescape_join(value).map_err(bad)?),
+        "encoding" => {
+            given.encoding = true;
+            ph.encoding = match value {
+                "pkcs8" => Encoding::Pkcs8,
+                "pkcs1" => Encoding::Pkcs1,
+                "base64" => Encoding::Base64,
+                _ => return Err(bad("expected `pkcs8`, `pkcs1` or `base64`")),
+            }
+        }
+        "order" => {
+            given.order = true;
+            ph.order = match value {
+                "asc" => Order::Asc,
+                "desc" => Order::Desc,
+                _ => return Err(bad("expected `asc` or `desc`")),
+            }
+        }
+        "pad" => {
+            ph.pad = match value {
+                "true" => true,
+                "false" => false,
+                _ => return Err(bad("expected `true` or `false`")),
+            };
+            if !matches!(ph.format, Format::Base64(_) | Format::Base64Url(_)) {
+                return Err(bad("`pad` applies to base64:N and base64url:N"));
+            }
+        }
+        "hash" => {
+            if value != "bcrypt" {
+                return Err(bad("expected `bcrypt`"));
+            }
+            if !ph.format.is_character() {
+                return Err(bad("`hash` applies to character formats (password:N, alnum:N, base64:N, …, value:NAME)"));
+            }
+            ph.hash = Some(Hash::Bcrypt { cost: BCRYPT_COST });
+        }
+        "cost" => {
+            let n = value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (4..=14).contains(n) && !value.starts_with('0'))
+                .ok_or_else(|| bad("expected a bcrypt cost from 4 to 14"))?;
+            given.cost = Some(n);
+        }
+        _ => return Err(PlaceholderError::UnknownOption(name.to_string())),
+    }
+    Ok(())
+}
+
+/// The checks that span several options (and the format).
+fn check_options(ph: &mut Placeholder, given: &Given) -> Result<(), PlaceholderError> {
+    let bad = |name: &str, value: &str, why| PlaceholderError::BadOption {
+        name: name.into(),
+        value: value.into(),
+        why,
+    };
+    match (given.cost, &mut ph.hash) {
         (Some(n), Some(Hash::Bcrypt { cost })) => *cost = n,
         (Some(n), None) => {
-            return Err(PlaceholderError::BadOption {
-                name: "cost".into(),
-                value: n.to_string(),
-                why: "`cost` applies to `hash=bcrypt`",
-            })
+            return Err(bad(
+                "cost",
+                &n.to_string(),
+                "`cost` applies to `hash=bcrypt`",
+            ))
         }
         (None, _) => {}
     }
     if ph.hash.is_some() && ph.join.is_some() {
-        return Err(PlaceholderError::BadOption {
-            name: "hash".into(),
-            value: "bcrypt".into(),
-            why: "a joined keyring cannot be hashed",
-        });
+        return Err(bad("hash", "bcrypt", "a joined keyring cannot be hashed"));
     }
-    if order_given && ph.join.is_none() {
-        return Err(PlaceholderError::BadOption {
-            name: "order".into(),
-            value: if ph.order == Order::Asc {
-                "asc"
-            } else {
-                "desc"
-            }
-            .into(),
-            why: "`order` only applies to a keyring joined with `join=`",
-        });
+    if given.order && ph.join.is_none() {
+        let order = if ph.order == Order::Asc {
+            "asc"
+        } else {
+            "desc"
+        };
+        return Err(bad(
+            "order",
+            order,
+            "`order` only applies to a keyring joined with `join=`",
+        ));
     }
-    if encoding_given && !(ph.format.is_private_key() || matches!(ph.format, Format::CaKey(_))) {
-        return Err(PlaceholderError::BadOption {
-            name: "encoding".into(),
-            value: String::new(),
-            why: "`encoding` applies to private keys (ed25519, ecdsa-p256, rsa:BITS, ca-key:ID)",
-        });
+    if given.encoding && !(ph.format.is_private_key() || matches!(ph.format, Format::CaKey(_))) {
+        return Err(bad(
+            "encoding",
+            "",
+            "`encoding` applies to private keys (ed25519, ecdsa-p256, rsa:BITS, ca-key:ID)",
+        ));
     }
     if ph.encoding == Encoding::Pkcs1 && !matches!(ph.format, Format::Rsa(_)) {
-        return Err(PlaceholderError::BadOption {
-            name: "encoding".into(),
-            value: "pkcs1".into(),
-            why: "PKCS#1 exists for RSA keys only",
-        });
+        return Err(bad("encoding", "pkcs1", "PKCS#1 exists for RSA keys only"));
     }
     if !ph.format.is_derived() && (ph.generations != Generations::One(0) || ph.join.is_some()) {
-        return Err(PlaceholderError::BadOption {
-            name: "gen".into(),
-            value: String::new(),
-            why: "a static `value:` has no generations",
-        });
+        return Err(bad("gen", "", "a static `value:` has no generations"));
     }
-    Ok(ph)
+    Ok(())
 }
 
 fn parse_format(word: &str) -> Result<Format, PlaceholderError> {

@@ -246,6 +246,43 @@ enum Frame {
     Seq(Sequence),
 }
 
+/// Fails when `k` repeats a key of `m`. Small mappings are scanned; large ones keep key
+/// hashes (built once they grow), so the check stays linear without allocating for most.
+fn check_new_key(
+    m: &Mapping,
+    keys: &mut std::collections::HashSet<u64>,
+    k: &Scalar,
+) -> Result<(), ParseError> {
+    if k.value == "<<" {
+        return Ok(());
+    }
+    let seen = || {
+        m.entries
+            .iter()
+            .any(|(e, _)| e.scalar().is_some_and(|e| e.value == k.value))
+    };
+    let repeated = if m.entries.len() < 16 {
+        seen()
+    } else {
+        if keys.is_empty() {
+            keys.extend(
+                m.entries
+                    .iter()
+                    .filter_map(|(e, _)| e.scalar().map(key_hash)),
+            );
+        }
+        !keys.insert(key_hash(k)) && seen()
+    };
+    if repeated {
+        return Err(ParseError {
+            line: k.line,
+            col: k.col + 1,
+            message: format!("the key `{}` appears twice in one mapping", k.value),
+        });
+    }
+    Ok(())
+}
+
 /// A hash of a scalar key, to find a repeated key without comparing every pair.
 fn key_hash(s: &Scalar) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -338,36 +375,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
                 None => {
                     // go-yaml (Kubernetes) rejects a mapping that repeats a key.
                     if let Node::Scalar(k) = &node {
-                        // Small mappings are scanned; large ones keep key hashes (built once
-                        // they grow), so the check stays linear without allocating for most.
-                        let seen = |m: &Mapping| {
-                            m.entries
-                                .iter()
-                                .any(|(e, _)| e.scalar().is_some_and(|e| e.value == k.value))
-                        };
-                        let repeated = k.value != "<<"
-                            && if m.entries.len() < 16 {
-                                seen(m)
-                            } else {
-                                if keys.is_empty() {
-                                    keys.extend(
-                                        m.entries
-                                            .iter()
-                                            .filter_map(|(e, _)| e.scalar().map(key_hash)),
-                                    );
-                                }
-                                !keys.insert(key_hash(k)) && seen(m)
-                            };
-                        if repeated {
-                            return Err(ParseError {
-                                line: k.line,
-                                col: k.col + 1,
-                                message: format!(
-                                    "the key `{}` appears twice in one mapping",
-                                    k.value
-                                ),
-                            });
-                        }
+                        check_new_key(m, keys, k)?;
                     }
                     *pending = Some(node)
                 }
