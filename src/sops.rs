@@ -41,7 +41,7 @@ pub enum SopsError {
     #[error("document {0}: a Secret inside a List cannot be SOPS-encrypted; render it as its own document")]
     InList(usize),
     /// A value sops cannot represent.
-    #[error("document {0}: the Secret holds a value SOPS cannot encrypt (a float, a binary tag or an alias)")]
+    #[error("document {0}: the Secret holds a value SOPS cannot encrypt (a float, a tag, an alias, or a number or boolean in data/stringData)")]
     Value(usize),
     /// The encrypted document does not parse (a bug).
     #[error(transparent)]
@@ -289,10 +289,12 @@ impl Writer<'_> {
                         ))
                     }
                     (Leaf::Str(v), _) => quote(v),
-                    (Leaf::Bool(b), _) => b.to_string(),
-                    (Leaf::Int(i), _) => i.clone(),
+                    // sops decrypts every leaf under data/stringData as a string; Kubernetes
+                    // would refuse a number or a boolean there anyway.
+                    (_, true) => return Err(SopsError::Value(self.document)),
+                    (Leaf::Bool(b), false) => b.to_string(),
+                    (Leaf::Int(i), false) => i.clone(),
                 };
-                // Non-string leaves under data/stringData do not occur in a valid Secret.
                 self.out.push_str(&format!(" {text}\n"));
             }
             Node::Alias(..) => return Err(SopsError::Value(self.document)),

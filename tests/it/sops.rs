@@ -88,4 +88,12 @@ fn a_one_value_change_changes_only_its_secret() {
         .run()
         .fails()
         .stderr_has("is not an age X25519 recipient");
+    // A value sops would not read back as written is refused, not encrypted wrongly.
+    let number = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {port: 8080}\n";
+    ks(&["render", "--sops-age", &r])
+        .demo_keys()
+        .stdin(number)
+        .run()
+        .fails()
+        .stderr_has("SOPS cannot encrypt");
 }
