@@ -759,3 +759,32 @@ fn ca_key_is_the_private_key_of_the_derived_ca_and_stays_in_secrets() {
         .fails()
         .stderr_has("outside a Secret");
 }
+
+#[test]
+fn replaced_annotations_and_apiservice_ca_bundles() {
+    // A workload that references no data in the stream still gets its `checksum/*`
+    // replaced, by the digest of nothing: a constant, so it never churns.
+    let cfg = "rollme:\n  replace: [\"checksum/*\"]\ncertificates:\n  - secret: ms-tls\n    ca: ms-ca\n    dns-names: [metrics-server.kube-system.svc]\n    not-before: 2026-01-01\n    days: 365\nca-bundles:\n  - ca: ms-ca\n    objects: [APIService/v1beta1.metrics.k8s.io]\n";
+    let input = |n: u32| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: ms-tls}}\ntype: kubernetes.io/tls\ndata: {{tls.crt: \"\", tls.key: \"\"}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: lonely}}\nspec:\n  template:\n    metadata:\n      annotations: {{checksum/config: \"{}\"}}\n    spec:\n      containers: [{{name: c}}]\n---\napiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {{name: v1beta1.metrics.k8s.io}}\nspec:\n  group: metrics.k8s.io\n  service: {{name: metrics-server, namespace: kube-system}}\n",
+            rand(n, "cfg")
+        )
+    };
+    let a = render_cfg(cfg, &input(1), &["--now", "2026-06-01T00:00:00Z"]).ok();
+    let b = render_cfg(cfg, &input(2), &["--now", "2026-06-01T00:00:00Z"]).ok();
+    assert_eq!(a.stdout, b.stdout);
+    let docs = yaml11_json(&a.stdout);
+    let ann = &docs[1]["spec"]["template"]["metadata"]["annotations"];
+    assert!(is_digest(&ann["checksum/config"]), "{ann}");
+    assert!(
+        ann["keyseed.io/rollme"].is_null(),
+        "no data referenced: no own annotation"
+    );
+    let v = secret_values(&a.stdout);
+    assert_eq!(
+        docs[2]["spec"]["caBundle"].as_str().unwrap(),
+        b64(&v["ms-tls/ca.crt"])
+    );
+    assert_eq!(docs[2]["spec"]["group"], "metrics.k8s.io");
+}

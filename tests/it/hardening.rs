@@ -472,3 +472,49 @@ fn misc_hardening_edges() {
     let out = ks(&["render"]).demo_keys().stdin(json).run().ok();
     assert_eq!(out.stdout_str(), json);
 }
+
+#[test]
+fn a_removed_recipient_stays_removed_when_writers_race() {
+    // Regression: `values set` racing `recipients remove X` left X able to decrypt in 7 of 10
+    // tries (the seed was re-encrypted to a recipients list read before the removal).
+    for round in 0..3 {
+        let (t, id) = project(&format!("race-remove-{round}"));
+        let (x_id, x) = age_keygen(&t, "x.txt");
+        in_project(&t, &id, &["recipients", "add", &x], "").ok();
+        let mut handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (dir, id) = (t.0.clone(), id.clone());
+                std::thread::spawn(move || {
+                    ks(&["values", "set", &format!("v{i}"), "-i"])
+                        .arg(&id)
+                        .cwd(&dir)
+                        .stdin("value\n")
+                        .run()
+                })
+            })
+            .collect();
+        let (dir, me) = (t.0.clone(), id.clone());
+        let xr = x.clone();
+        handles.push(std::thread::spawn(move || {
+            ks(&["recipients", "remove", &xr, "-i"])
+                .arg(&me)
+                .cwd(&dir)
+                .run()
+        }));
+        for h in handles {
+            h.join().unwrap().ok();
+        }
+        // X can no longer open the seed, and is not listed.
+        in_project(&t, &x_id, &["values", "list"], "")
+            .fails()
+            .stderr_has("none of the identities can decrypt");
+        let list = in_project(&t, &id, &["recipients", "list"], "")
+            .ok()
+            .stdout_str();
+        assert!(!list.contains(&x), "{list}");
+        let names = in_project(&t, &id, &["values", "list"], "")
+            .ok()
+            .stdout_str();
+        assert_eq!(names.lines().count(), 4, "{names}");
+    }
+}
