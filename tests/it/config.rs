@@ -151,14 +151,8 @@ fn existing_secret_is_created_with_keyring_and_static_values() {
         ),
         ("KEYSEED_CONFIG", std::path::PathBuf::from(&cfgabs)),
         ("KEYSEED_NAMESPACE", "team-a".into()),
-        (
-            "KEYSEED_SEED_FILE",
-            root().join("charts-example/keyseed.age"),
-        ),
-        (
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        ),
+        ("KEYSEED_SEED_FILE", demo_seed()),
+        ("KEYSEED_AGE_KEY_FILE", demo_identity()),
     ];
     c.envs(envs.clone());
     run_with_stdin(c, b"").ok();

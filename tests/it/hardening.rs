@@ -39,11 +39,7 @@ fn tenants() -> (Tmp, std::path::PathBuf) {
     let t = Tmp::new("tenants");
     let app = t.path("repos/a/app");
     std::fs::create_dir_all(&app).unwrap();
-    std::fs::copy(
-        root().join("charts-example/keyseed.age"),
-        t.write("repos/b/keyseed.age", ""),
-    )
-    .unwrap();
+    std::fs::copy(demo_seed(), t.write("repos/b/keyseed.age", "")).unwrap();
     (t, app)
 }
 
@@ -55,10 +51,7 @@ fn argo(app: &std::path::Path, source_path: &str, args: &[&str], stdin: &str) ->
         .cwd(app)
         .env("ARGOCD_APP_NAME", "a")
         .env("ARGOCD_APP_SOURCE_PATH", source_path)
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        )
+        .env("KEYSEED_AGE_KEY_FILE", demo_identity())
         .stdin(stdin)
         .run()
 }
@@ -122,10 +115,7 @@ fn seeds_and_configs_must_be_regular_files_of_bounded_size() {
     ] {
         let start = std::time::Instant::now();
         ks(&["render", flag, &path])
-            .env(
-                "KEYSEED_AGE_KEY_FILE",
-                root().join("charts-example/identity.TEST-ONLY.txt"),
-            )
+            .env("KEYSEED_AGE_KEY_FILE", demo_identity())
             .stdin(SECRET)
             .run()
             .fails()
@@ -153,14 +143,7 @@ fn ks_limited(limit_kib: u64, args: &str, stdin: &[u8]) -> Out {
     c.arg("-c")
         .arg(format!("ulimit -v {limit_kib}; exec \"$0\" {args}"))
         .arg(env!("CARGO_BIN_EXE_keyseed"))
-        .env(
-            "KEYSEED_SEED_FILE",
-            root().join("charts-example/keyseed.age"),
-        )
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        );
+        .envs(demo_key_env());
     run_with_stdin(c, stdin)
 }
 

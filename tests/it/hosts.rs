@@ -48,17 +48,11 @@ impl Helm {
             ("KEYSEED_BIN".into(), keyseed_bin().display().to_string()),
             (
                 "KEYSEED_SEED_FILE".into(),
-                root()
-                    .join("charts-example/keyseed.age")
-                    .display()
-                    .to_string(),
+                demo_seed().display().to_string(),
             ),
             (
                 "KEYSEED_AGE_KEY_FILE".into(),
-                root()
-                    .join("charts-example/identity.TEST-ONLY.txt")
-                    .display()
-                    .to_string(),
+                demo_identity().display().to_string(),
             ),
             (
                 "PATH".into(),
@@ -390,10 +384,7 @@ fn argocd_generate(app_dir: &Path, helm: &str, extra_env: &[(&str, &str)]) -> Ou
             "KUBE_API_VERSIONS",
             "v1,apps/v1,batch/v1,networking.k8s.io/v1",
         )
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        );
+        .env("KEYSEED_AGE_KEY_FILE", demo_identity());
     for (k, v) in extra_env {
         c.env(k, v);
     }
@@ -421,10 +412,7 @@ fn argocd_cmp_generate_renders_and_fails_closed() {
     assert!(out.stdout.is_empty());
     assert!(out.stderr.contains("ConfigMap leak"), "{}", out.stderr);
     // An Application may not point the shared identity at a seed outside its repository.
-    let outside = root()
-        .join("charts-example/keyseed.age")
-        .display()
-        .to_string();
+    let outside = demo_seed().display().to_string();
     for (bad, why) in [
         (outside.as_str(), "absolute"),
         ("../../../keyseed.age", "outside the repository"),
@@ -434,11 +422,7 @@ fn argocd_cmp_generate_renders_and_fails_closed() {
         assert!(out.stdout.is_empty());
         assert!(out.stderr.contains(why), "{bad}: {}", out.stderr);
     }
-    std::os::unix::fs::symlink(
-        root().join("charts-example/keyseed.age"),
-        t.path("charts-example/demo/link.age"),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink(demo_seed(), t.path("charts-example/demo/link.age")).unwrap();
     let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", "link.age")]);
     assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
     std::fs::remove_file(t.path("charts-example/demo/link.age")).unwrap();
@@ -483,14 +467,7 @@ fn kpt_runs_keyseed_krm_with_the_example_function_config() {
             format!("{}:{}", pathdir.display(), std::env::var("PATH").unwrap()),
         )
         .env("HOME", t.path("home"))
-        .env(
-            "KEYSEED_SEED_FILE",
-            root().join("charts-example/keyseed.age"),
-        )
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        );
+        .envs(demo_key_env());
         run_with_stdin(c, b"")
     };
     let out = run(&t.path("base")).ok();
@@ -570,21 +547,14 @@ fn kubectl_kustomize_runs_the_legacy_exec_plugin() {
         &root().join("charts-example/kustomize"),
         &t.path("kustomize"),
     );
-    std::fs::copy(
-        root().join("charts-example/keyseed.age"),
-        t.path("keyseed.age"),
-    )
-    .unwrap();
+    std::fs::copy(demo_seed(), t.path("keyseed.age")).unwrap();
     let mut c = Command::new(tool("kubectl135"));
     c.args(["kustomize", "--enable-alpha-plugins"])
         .arg(t.path("kustomize/legacy"))
         .env("KUSTOMIZE_PLUGIN_HOME", t.path("kustomize/plugins"))
         .env("KEYSEED_BIN", keyseed_bin())
         .env("HOME", t.path("home"))
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        );
+        .env("KEYSEED_AGE_KEY_FILE", demo_identity());
     let out = run_with_stdin(c, b"").ok();
     let v = secret_values(&out.stdout);
     assert_eq!(v["backend-keys/encryption-key-0"].len(), 44);
@@ -616,8 +586,7 @@ fn flux_ci_flow_encrypts_to_the_cluster_key() {
     std::os::unix::fs::symlink(tool("helm3"), pathdir.join("helm")).unwrap();
     std::os::unix::fs::symlink(tool("sops"), pathdir.join("sops")).unwrap();
     std::os::unix::fs::symlink(keyseed_bin(), pathdir.join("keyseed")).unwrap();
-    let identity =
-        std::fs::read_to_string(root().join("charts-example/identity.TEST-ONLY.txt")).unwrap();
+    let identity = std::fs::read_to_string(demo_identity()).unwrap();
     let ci_render = |out: &str| {
         let mut c = Command::new(root().join("charts-example/flux/ci-render.sh"));
         c.arg(root().join("charts-example/demo"))
@@ -627,10 +596,7 @@ fn flux_ci_flow_encrypts_to_the_cluster_key() {
             .env("PATH", format!("{}:/usr/bin:/bin", pathdir.display()))
             .env("HOME", t.path("home"))
             .env("FLUX_AGE_RECIPIENT", &recipient)
-            .env(
-                "KEYSEED_SEED_FILE",
-                root().join("charts-example/keyseed.age"),
-            )
+            .env("KEYSEED_SEED_FILE", demo_seed())
             .env("KEYSEED_AGE_KEY", &identity);
         run_with_stdin(c, b"").ok();
     };

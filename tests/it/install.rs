@@ -106,14 +106,7 @@ fn helm<'a>(t: &'a Tmp, which: &str) -> impl Fn(&[&str]) -> Out + 'a {
             .env("HELM_DATA_HOME", t.path(&format!("{which}/data")))
             .env("HELM_CONFIG_HOME", t.path(&format!("{which}/config")))
             .env("HELM_CACHE_HOME", t.path(&format!("{which}/cache")))
-            .env(
-                "KEYSEED_SEED_FILE",
-                root().join("charts-example/keyseed.age"),
-            )
-            .env(
-                "KEYSEED_AGE_KEY_FILE",
-                root().join("charts-example/identity.TEST-ONLY.txt"),
-            );
+            .envs(demo_key_env());
         run_with_stdin(c, b"")
     }
 }

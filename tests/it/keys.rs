@@ -6,14 +6,6 @@ use crate::util::*;
 const INPUT: &str =
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: \"<keyseed:hex:16>\"\n";
 
-fn demo_seed() -> std::path::PathBuf {
-    root().join("charts-example/keyseed.age")
-}
-
-fn demo_identity() -> std::path::PathBuf {
-    root().join("charts-example/identity.TEST-ONLY.txt")
-}
-
 fn expected() -> String {
     let v = secret_values(&ks(&["render"]).demo_keys().stdin(INPUT).run().ok().stdout);
     v["s/k"].clone()

@@ -13,6 +13,25 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The TEST-ONLY seed of charts-example/.
+pub fn demo_seed() -> PathBuf {
+    root().join("charts-example/keyseed.age")
+}
+
+/// The TEST-ONLY age identity that opens [`demo_seed`].
+pub fn demo_identity() -> PathBuf {
+    root().join("charts-example/identity.TEST-ONLY.txt")
+}
+
+/// `KEYSEED_SEED_FILE` and `KEYSEED_AGE_KEY_FILE` pointing at the demo seed and identity,
+/// for a `Command` that runs keyseed through a host (`Command::envs`).
+pub fn demo_key_env() -> [(&'static str, PathBuf); 2] {
+    [
+        ("KEYSEED_SEED_FILE", demo_seed()),
+        ("KEYSEED_AGE_KEY_FILE", demo_identity()),
+    ]
+}
+
 /// A host tool from `.cache/hosts/bin` (or, for kpt/openssl/ssh-keygen, the machine).
 pub fn tool(name: &str) -> PathBuf {
     let p = root().join(".cache/hosts/bin").join(name);
@@ -174,14 +193,8 @@ impl Ks {
     }
     /// The TEST-ONLY seed and identity of charts-example/.
     pub fn demo_keys(self) -> Self {
-        self.env(
-            "KEYSEED_SEED_FILE",
-            root().join("charts-example/keyseed.age"),
-        )
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        )
+        self.env("KEYSEED_SEED_FILE", demo_seed())
+            .env("KEYSEED_AGE_KEY_FILE", demo_identity())
     }
     pub fn home(&self) -> PathBuf {
         self._home.0.clone()
@@ -382,10 +395,7 @@ pub fn cmp_generate(plugin_yaml: &Path, path_dir: &Path, t: &Tmp, extra: &[(&str
         .env("KUBE_VERSION", "1.31.0")
         .env("KUBE_API_VERSIONS", "v1,apps/v1")
         .env("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age")
-        .env(
-            "KEYSEED_AGE_KEY_FILE",
-            root().join("charts-example/identity.TEST-ONLY.txt"),
-        );
+        .env("KEYSEED_AGE_KEY_FILE", demo_identity());
     for (k, v) in extra {
         c.env(k, v);
     }
