@@ -177,6 +177,24 @@ fn release_tarballs_are_checksummed_safe_and_carry_a_running_binary() {
     }
 }
 
+/// Through the installed plugin: `helm keyseed derive` prints the demo key, and
+/// `helm template` of the demo chart with `post_renderer` renders it (see [`check_render`]).
+fn derive_then_render(h: &impl Fn(&[&str]) -> Out, post_renderer: &[&str]) {
+    let d = h(&[
+        "keyseed",
+        "derive",
+        "base64:32",
+        "--id",
+        "/demo-demo-keys/encryption-key-{gen}",
+    ])
+    .ok();
+    assert_eq!(d.stdout_str().trim().len(), 44);
+    let chart = root().join("charts-example/demo");
+    let mut args = vec!["template", "demo", chart.to_str().unwrap()];
+    args.extend_from_slice(post_renderer);
+    check_render(&h(&args).ok());
+}
+
 #[test]
 fn helm3_installs_the_cli_plugin_over_http_and_renders_with_its_binary() {
     let dist = dist();
@@ -192,27 +210,10 @@ fn helm3_installs_the_cli_plugin_over_http_and_renders_with_its_binary() {
         .to_string();
     let post = format!("{plugins}/keyseed/helm/bin/keyseed");
     assert!(!Path::new(&plugins).join("keyseed/target").exists());
-    let d = h(&[
-        "keyseed",
-        "derive",
-        "base64:32",
-        "--id",
-        "/demo-demo-keys/encryption-key-{gen}",
-    ])
-    .ok();
-    assert_eq!(d.stdout_str().trim().len(), 44);
-    let chart = root().join("charts-example/demo");
-    let out = h(&[
-        "template",
-        "demo",
-        chart.to_str().unwrap(),
-        "--post-renderer",
-        &post,
-        "--post-renderer-args",
-        "render",
-    ])
-    .ok();
-    check_render(&out);
+    derive_then_render(
+        &h,
+        &["--post-renderer", &post, "--post-renderer-args", "render"],
+    );
 }
 
 #[test]
@@ -236,25 +237,7 @@ fn helm4_installs_both_plugins_over_http_and_renders_with_keyseed_postrender() {
         ])
         .ok();
     }
-    let d = h(&[
-        "keyseed",
-        "derive",
-        "base64:32",
-        "--id",
-        "/demo-demo-keys/encryption-key-{gen}",
-    ])
-    .ok();
-    assert_eq!(d.stdout_str().trim().len(), 44);
-    let chart = root().join("charts-example/demo");
-    let out = h(&[
-        "template",
-        "demo",
-        chart.to_str().unwrap(),
-        "--post-renderer",
-        "keyseed-postrender",
-    ])
-    .ok();
-    check_render(&out);
+    derive_then_render(&h, &["--post-renderer", "keyseed-postrender"]);
 }
 
 #[test]
