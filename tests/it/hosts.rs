@@ -343,52 +343,15 @@ fn plugin_launcher_finds_a_shipped_binary() {
     );
 }
 
-/// Runs the CMP's generate command exactly as argocd-cmp-server does: exec(command + args),
-/// cwd = the app's source directory in a copy of the repo, Argo CD's build environment.
-fn argocd_generate(app_dir: &Path, helm: &str, extra_env: &[(&str, &str)]) -> Out {
-    let cmp: serde_json::Value = {
-        let text = std::fs::read(root().join("charts-example/argocd/cmp-plugin.yaml")).unwrap();
-        yaml11_json(&text)[0].clone()
-    };
-    let gen = &cmp["spec"]["generate"];
-    let mut argv: Vec<String> = gen["command"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    argv.extend(
-        gen["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string()),
-    );
+/// Runs charts-example's CMP generate command in `app_dir` with `helm` and keyseed on PATH
+/// and `ARGOCD_ENV_KEYSEED_SEED` = `seed` (see [`cmp_generate`]).
+fn argocd_generate(app_dir: &Path, helm: &str, seed: &str) -> Out {
     let t = Tmp::new("argocd-path");
     std::os::unix::fs::symlink(tool(helm), t.path("helm")).unwrap();
     std::os::unix::fs::symlink(keyseed_bin(), t.path("keyseed")).unwrap();
-    let mut c = Command::new(&argv[0]);
-    c.args(&argv[1..]).current_dir(app_dir).env_clear();
-    c.env("PATH", format!("{}:/usr/bin:/bin", t.0.display()))
-        .env("HOME", t.path("home"))
-        .env("HELM_CACHE_HOME", t.path("helmhome/cache"))
-        .env("HELM_CONFIG_HOME", t.path("helmhome/config"))
-        .env("HELM_DATA_HOME", t.path("helmhome/data"))
-        .env("ARGOCD_APP_NAME", "demo")
-        .env("ARGOCD_APP_NAMESPACE", "demo")
-        .env("ARGOCD_APP_PROJECT_NAME", "default")
-        .env("ARGOCD_APP_REVISION", "0123456789abcdef")
-        .env("ARGOCD_APP_SOURCE_PATH", "charts-example/demo")
-        .env("KUBE_VERSION", "1.31.0")
-        .env(
-            "KUBE_API_VERSIONS",
-            "v1,apps/v1,batch/v1,networking.k8s.io/v1",
-        )
-        .env("KEYSEED_AGE_KEY_FILE", demo_identity());
-    for (k, v) in extra_env {
-        c.env(k, v);
-    }
-    run_with_stdin(c, b"")
+    let plugin = root().join("charts-example/argocd/cmp-plugin.yaml");
+    let env = [("ARGOCD_ENV_KEYSEED_SEED", std::ffi::OsStr::new(seed))];
+    cmp_generate(&plugin, app_dir, &t.0, &t, &env)
 }
 
 #[test]
@@ -397,17 +360,16 @@ fn argocd_cmp_generate_renders_and_fails_closed() {
     let t = Tmp::new("argocd-repo");
     copy_dir(&root().join("charts-example"), &t.path("charts-example"));
     let app = t.path("charts-example/demo");
-    let app_env: Vec<(&str, &str)> = vec![("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age")];
     let mut outputs = vec![];
     for helm in ["helm3", "helm4"] {
-        let out = argocd_generate(&app, helm, &app_env).ok();
+        let out = argocd_generate(&app, helm, "../keyseed.age").ok();
         check_demo_render(&out.stdout);
         outputs.push(secret_values(&out.stdout));
     }
     assert_eq!(outputs[0], outputs[1]);
     // A failing render: non-zero exit and nothing on stdout (no prune of everything).
     t.write("charts-example/demo/templates/typo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  k: \"<keyseed:hex:8>\"\n");
-    let out = argocd_generate(&app, "helm4", &app_env);
+    let out = argocd_generate(&app, "helm4", "../keyseed.age");
     assert_ne!(out.code, Some(0));
     assert!(out.stdout.is_empty());
     assert!(out.stderr.contains("ConfigMap leak"), "{}", out.stderr);
@@ -417,13 +379,13 @@ fn argocd_cmp_generate_renders_and_fails_closed() {
         (outside.as_str(), "absolute"),
         ("../../../keyseed.age", "outside the repository"),
     ] {
-        let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", bad)]);
+        let out = argocd_generate(&app, "helm3", bad);
         assert_ne!(out.code, Some(0));
         assert!(out.stdout.is_empty());
         assert!(out.stderr.contains(why), "{bad}: {}", out.stderr);
     }
     std::os::unix::fs::symlink(demo_seed(), t.path("charts-example/demo/link.age")).unwrap();
-    let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", "link.age")]);
+    let out = argocd_generate(&app, "helm3", "link.age");
     assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
     std::fs::remove_file(t.path("charts-example/demo/link.age")).unwrap();
     // The same holds for a config file named on the command line.
@@ -435,7 +397,7 @@ fn argocd_cmp_generate_renders_and_fails_closed() {
     out.stderr_has("refusing config file `/etc/keyseed.yaml` under Argo CD: the path is absolute");
     // A missing seed fails the same way.
     std::fs::remove_file(t.path("charts-example/demo/templates/typo.yaml")).unwrap();
-    let out = argocd_generate(&app, "helm3", &[("ARGOCD_ENV_KEYSEED_SEED", "missing.age")]);
+    let out = argocd_generate(&app, "helm3", "missing.age");
     assert_ne!(out.code, Some(0));
     assert!(out.stdout.is_empty());
 }

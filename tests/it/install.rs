@@ -270,6 +270,8 @@ fn argocd_sidecar_install_script_builds_a_working_cmp_root() {
         .is_file());
     // The CMP's generate command, with only the sidecar's PATH.
     let plugin = rootfs.join("home/argocd/cmp-server/config/plugin.yaml");
-    let out = cmp_generate(&plugin, &bin, &t, &[]).ok();
+    let app = root().join("charts-example/demo");
+    let seed = [("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age".as_ref())];
+    let out = cmp_generate(&plugin, &app, &bin, &t, &seed).ok();
     check_render(&out);
 }

@@ -177,7 +177,12 @@ fn the_sealed_argocd_cmp_variant_renders_only_sealed_secrets() {
     std::os::unix::fs::symlink(tool("helm3"), bin.join("helm")).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_keyseed"), bin.join("keyseed")).unwrap();
     let plugin = root().join("charts-example/argocd/cmp-plugin-sealed.yaml");
-    let out = cmp_generate(&plugin, &bin, &t, &[("KEYSEED_SEAL_CERT", &cert)]).ok();
+    let app = root().join("charts-example/demo");
+    let env = [
+        ("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age".as_ref()),
+        ("KEYSEED_SEAL_CERT", cert.as_os_str()),
+    ];
+    let out = cmp_generate(&plugin, &app, &bin, &t, &env).ok();
     let docs = yaml11_json(&out.stdout);
     assert!(docs
         .as_array()

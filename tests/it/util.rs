@@ -371,34 +371,45 @@ pub fn in_project(t: &Tmp, id: &Path, args: &[&str], stdin: &str) -> Out {
     ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()
 }
 
-/// Runs the `generate` command of the Argo CD CMP `plugin_yaml` as the sidecar does, in
-/// charts-example/demo as the Application's source directory, with `path_dir` (holding
-/// `helm` and `keyseed`) first on PATH and `extra` environment.
-pub fn cmp_generate(plugin_yaml: &Path, path_dir: &Path, t: &Tmp, extra: &[(&str, &Path)]) -> Out {
+/// Runs the `generate` command of the Argo CD CMP `plugin_yaml` exactly as argocd-cmp-server
+/// does: exec(command + args) with cwd = `app_dir` (the Application's source directory),
+/// Argo CD's build environment, `path_dir` (holding `helm` and `keyseed`) first on PATH, the
+/// demo identity as the sidecar's key, and `env` (e.g. `ARGOCD_ENV_KEYSEED_SEED`).
+pub fn cmp_generate(
+    plugin_yaml: &Path,
+    app_dir: &Path,
+    path_dir: &Path,
+    t: &Tmp,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Out {
     let cmp = yaml11_json(&std::fs::read(plugin_yaml).unwrap());
-    let script = cmp[0]["spec"]["generate"]["args"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut c = Command::new("bash");
-    c.args(["-c", &script])
-        .current_dir(root().join("charts-example/demo"))
+    let gen = &cmp[0]["spec"]["generate"];
+    let argv: Vec<&str> = [&gen["command"], &gen["args"]]
+        .iter()
+        .flat_map(|list| list.as_array().unwrap())
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut c = Command::new(argv[0]);
+    c.args(&argv[1..])
+        .current_dir(app_dir)
         .env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", path_dir.display()))
         .env("HOME", t.path("home"))
-        .env("HELM_CACHE_HOME", t.path("hc"))
-        .env("HELM_CONFIG_HOME", t.path("hcfg"))
-        .env("HELM_DATA_HOME", t.path("hd"))
+        .env("HELM_CACHE_HOME", t.path("helmhome/cache"))
+        .env("HELM_CONFIG_HOME", t.path("helmhome/config"))
+        .env("HELM_DATA_HOME", t.path("helmhome/data"))
         .env("ARGOCD_APP_NAME", "demo")
         .env("ARGOCD_APP_NAMESPACE", "demo")
+        .env("ARGOCD_APP_PROJECT_NAME", "default")
+        .env("ARGOCD_APP_REVISION", "0123456789abcdef")
         .env("ARGOCD_APP_SOURCE_PATH", "charts-example/demo")
         .env("KUBE_VERSION", "1.31.0")
-        .env("KUBE_API_VERSIONS", "v1,apps/v1")
-        .env("ARGOCD_ENV_KEYSEED_SEED", "../keyseed.age")
-        .env("KEYSEED_AGE_KEY_FILE", demo_identity());
-    for (k, v) in extra {
-        c.env(k, v);
-    }
+        .env(
+            "KUBE_API_VERSIONS",
+            "v1,apps/v1,batch/v1,networking.k8s.io/v1",
+        )
+        .env("KEYSEED_AGE_KEY_FILE", demo_identity())
+        .envs(env.iter().copied());
     run_with_stdin(c, b"")
 }
 
