@@ -206,14 +206,12 @@ fn concurrent_value_writers_lose_nothing() {
     let (t, id) = project("race");
     let handles: Vec<_> = (0..12)
         .map(|i| {
-            let (dir, id) = (t.0.clone(), id.clone());
-            std::thread::spawn(move || {
-                ks(&["values", "set", &format!("v{i}"), "-i"])
-                    .arg(&id)
-                    .cwd(&dir)
-                    .stdin(format!("value-{i}\n"))
-                    .run()
-            })
+            spawn_in_project(
+                &t,
+                &id,
+                &["values", "set", &format!("v{i}")],
+                &format!("value-{i}\n"),
+            )
         })
         .collect();
     for h in handles {
@@ -465,25 +463,9 @@ fn a_removed_recipient_stays_removed_when_writers_race() {
         let (x_id, x) = age_keygen(&t, "x.txt");
         in_project(&t, &id, &["recipients", "add", &x], "").ok();
         let mut handles: Vec<_> = (0..4)
-            .map(|i| {
-                let (dir, id) = (t.0.clone(), id.clone());
-                std::thread::spawn(move || {
-                    ks(&["values", "set", &format!("v{i}"), "-i"])
-                        .arg(&id)
-                        .cwd(&dir)
-                        .stdin("value\n")
-                        .run()
-                })
-            })
+            .map(|i| spawn_in_project(&t, &id, &["values", "set", &format!("v{i}")], "value\n"))
             .collect();
-        let (dir, me) = (t.0.clone(), id.clone());
-        let xr = x.clone();
-        handles.push(std::thread::spawn(move || {
-            ks(&["recipients", "remove", &xr, "-i"])
-                .arg(&me)
-                .cwd(&dir)
-                .run()
-        }));
+        handles.push(spawn_in_project(&t, &id, &["recipients", "remove", &x], ""));
         for h in handles {
             h.join().unwrap().ok();
         }

@@ -371,6 +371,21 @@ pub fn in_project(t: &Tmp, id: &Path, args: &[&str], stdin: &str) -> Out {
     ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()
 }
 
+/// [`in_project`] on a thread of its own, for tests of writers that race.
+pub fn spawn_in_project(
+    t: &Tmp,
+    id: &Path,
+    args: &[&str],
+    stdin: &str,
+) -> std::thread::JoinHandle<Out> {
+    let (dir, id, stdin) = (t.0.clone(), id.to_path_buf(), stdin.to_string());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ks(&args).arg("-i").arg(&id).cwd(&dir).stdin(stdin).run()
+    })
+}
+
 /// Runs the `generate` command of the Argo CD CMP `plugin_yaml` exactly as argocd-cmp-server
 /// does: exec(command + args) with cwd = `app_dir` (the Application's source directory),
 /// Argo CD's build environment, `path_dir` (holding `helm` and `keyseed`) first on PATH, the
