@@ -115,14 +115,14 @@ pub fn render_stream(
         .unwrap_or_else(|| settings.seed.clone());
     let mut seed = None;
     if planned.needs_seed() {
-        seed = Some(open_seed(settings, &seed_path)?);
+        opened(&mut seed, settings, &seed_path)?;
     }
     let certs = settings.certs(&planned.ctx.scope);
     let injected = planned.inject(seed.as_ref().map(|s| (s, seed_path.path.as_path())), &certs)?;
     let rollout = settings.rollout();
     let analysis = injected.analyze(&rollout);
-    if analysis.needs_key() && seed.is_none() {
-        seed = Some(open_seed(settings, &seed_path)?);
+    if analysis.needs_key() {
+        opened(&mut seed, settings, &seed_path)?;
     }
     let key = seed.as_ref().map(|s| mac::rollout_key(&s.seed));
     let notes: Vec<String> = seed.as_ref().map(|s| s.notes.clone()).unwrap_or_default();
@@ -141,6 +141,39 @@ pub fn render_stream(
     if let (Some(text), Some(path)) = (update.text, &lock.path) {
         crate::app::fs::write_atomic(path, text.as_bytes(), 0o644)?;
     }
+    encrypt_output(settings, args, &mut rendered, &mut seed, &seed_path)?;
+    if let Some(note) = update.note {
+        rendered.warnings.push(Finding {
+            severity: Severity::Warning,
+            ..Finding::about_file(note, None)
+        });
+    }
+    Ok(rendered)
+}
+
+/// The seed in `slot`, opened from `path` on first use (a render that needs no seed never
+/// asks for an identity).
+fn opened<'a>(
+    slot: &'a mut Option<SeedFile>,
+    settings: &Settings,
+    path: &SeedPath,
+) -> Result<&'a SeedFile, Error> {
+    let seed = match slot.take() {
+        Some(seed) => seed,
+        None => open_seed(settings, path)?,
+    };
+    Ok(slot.insert(seed))
+}
+
+/// `--seal-cert` and `--sops-age`: replaces the rendered Secrets with SealedSecrets or
+/// SOPS-encrypted Secrets, deterministically from the seed (docs/derivation.md).
+fn encrypt_output(
+    settings: &Settings,
+    args: &RenderArgs,
+    rendered: &mut Rendered,
+    seed: &mut Option<SeedFile>,
+    seed_path: &SeedPath,
+) -> Result<(), Error> {
     if let Some(cert) = &args.seal_cert {
         let scope = match args.seal_scope.as_str() {
             "namespace-wide" => Scope::NamespaceWide,
@@ -154,33 +187,19 @@ pub fn render_stream(
             }
         })?;
         let sealer = Sealer::from_pem(&pem, scope)?;
-        if seed.is_none() {
-            seed = Some(open_seed(settings, &seed_path)?);
-        }
+        let seed = opened(seed, settings, seed_path)?;
         let ctx = crate::k8s::object::Context {
             scope: String::new(),
             namespace: rendered.namespace.clone(),
         };
-        if let Some(s) = &seed {
-            seal_documents(&mut rendered.docs, &sealer, &s.seed, &ctx)?;
-        }
+        seal_documents(&mut rendered.docs, &sealer, &seed.seed, &ctx)?;
     }
     if !args.sops_age.is_empty() {
         let recipients = crate::sops::Recipients::parse(&args.sops_age)?;
-        if seed.is_none() {
-            seed = Some(open_seed(settings, &seed_path)?);
-        }
-        if let Some(s) = &seed {
-            crate::sops::encrypt_documents(&mut rendered.docs, &recipients, &s.seed)?;
-        }
+        let seed = opened(seed, settings, seed_path)?;
+        crate::sops::encrypt_documents(&mut rendered.docs, &recipients, &seed.seed)?;
     }
-    if let Some(note) = update.note {
-        rendered.warnings.push(Finding {
-            severity: Severity::Warning,
-            ..Finding::about_file(note, None)
-        });
-    }
-    Ok(rendered)
+    Ok(())
 }
 
 /// `keyseed completions SHELL`: the shell's completion script, generated from the clap
