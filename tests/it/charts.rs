@@ -307,6 +307,15 @@ fn change_checked(doc: usize, path: &str, check: Check) -> Change {
     }
 }
 
+/// Annotation `name` of document `doc`'s pod template now holds a keyseed digest.
+fn pod_digest(doc: usize, name: &str) -> Change {
+    change_checked(
+        doc,
+        &format!("spec|template|metadata|annotations|{name}"),
+        is_digest,
+    )
+}
+
 fn is_digest(v: &Value) -> bool {
     v.as_str()
         .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -437,16 +446,8 @@ fn recipes_bitnami_postgresql() {
         &[
             change(0, "data|postgres-password", json!(b64(&pg))),
             change(0, "data|password", json!(b64(&app))),
-            change_checked(
-                2,
-                "spec|template|metadata|annotations|checksum/secret",
-                is_digest,
-            ),
-            change_checked(
-                2,
-                "spec|template|metadata|annotations|keyseed.io/rollme",
-                is_digest,
-            ),
+            pod_digest(2, "checksum/secret"),
+            pod_digest(2, "keyseed.io/rollme"),
         ],
         &[],
     );
@@ -470,26 +471,10 @@ fn recipes_grafana() {
         grafana,
         &[
             change(0, "data|admin-password", json!(b64(&pw))),
-            change_checked(
-                2,
-                "spec|template|metadata|annotations|checksum/config",
-                is_digest,
-            ),
-            change_checked(
-                2,
-                "spec|template|metadata|annotations|checksum/sc-dashboard-provider-config",
-                is_digest,
-            ),
-            change_checked(
-                2,
-                "spec|template|metadata|annotations|checksum/secret",
-                is_digest,
-            ),
-            change_checked(
-                2,
-                "spec|template|metadata|annotations|keyseed.io/rollme",
-                is_digest,
-            ),
+            pod_digest(2, "checksum/config"),
+            pod_digest(2, "checksum/sc-dashboard-provider-config"),
+            pod_digest(2, "checksum/secret"),
+            pod_digest(2, "keyseed.io/rollme"),
         ],
         &[],
     );
@@ -564,16 +549,8 @@ fn recipes_otel_operator() {
                 "spec|conversion|webhook|clientConfig|caBundle",
                 Value::is_string,
             ),
-            change_checked(
-                4,
-                "spec|template|metadata|annotations|keyseed.io/rollme",
-                is_digest,
-            ),
-            change_checked(
-                4,
-                "spec|template|metadata|annotations|checksum/config",
-                is_digest,
-            ),
+            pod_digest(4, "keyseed.io/rollme"),
+            pod_digest(4, "checksum/config"),
         ],
         &["--now", "2026-06-01T00:00:00Z"],
     );
@@ -654,12 +631,8 @@ fn recipes_lightrun_keyring_reaches_the_pods() {
                 vol,
                 json!({"key": "encryption-key-1", "path": "encryption-key-1"}),
             ),
-            change_checked(
-                2,
-                "spec|template|metadata|annotations|keyseed.io/rollme",
-                is_digest,
-            ),
-            change_checked(2, "spec|template|metadata|annotations|rollme", is_digest),
+            pod_digest(2, "keyseed.io/rollme"),
+            pod_digest(2, "rollme"),
             change(
                 3,
                 src,
@@ -709,12 +682,8 @@ fn recipes_flux_manifests() {
         &[
             change(0, "stringData|api-token", json!(token)),
             change(0, "stringData|cluster-id", json!(id)),
-            change_checked(1, "spec|template|metadata|annotations|rollme", is_digest),
-            change_checked(
-                1,
-                "spec|template|metadata|annotations|keyseed.io/rollme",
-                is_digest,
-            ),
+            pod_digest(1, "rollme"),
+            pod_digest(1, "keyseed.io/rollme"),
         ],
         &[],
     );
