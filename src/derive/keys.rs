@@ -11,6 +11,7 @@ use num_traits::{One, Zero};
 
 use crate::derive::der::{der_uint, seq, tlv};
 use crate::derive::kdf::Stream;
+use crate::derive::prime;
 use crate::secret::SecretBytes;
 
 /// RSA public exponent.
@@ -67,56 +68,21 @@ pub fn p256_scalar(stream: &mut Stream) -> SecretBytes {
     }
 }
 
-/// Small primes for trial division before Miller–Rabin.
-fn small_primes() -> &'static [u32] {
-    static P: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
-    P.get_or_init(|| {
-        let mut v: Vec<u32> = Vec::new();
-        let mut n = 3u32;
-        while v.len() < 8000 {
-            if v.iter()
-                .take_while(|&&p| p * p <= n)
-                .all(|&p| !n.is_multiple_of(p))
-            {
-                v.push(n);
-            }
-            n += 2;
-        }
-        v
-    })
-}
-
 /// keyseed's RSA prime search (docs/derivation.md): read `bits/8` stream bytes as a
 /// big-endian candidate, set its two top bits and its low bit, then step by 2 to the first
 /// prime `p` with `p mod e ≠ 1`; if the search leaves the `bits`-bit range, draw a new
 /// candidate. The result is defined by arithmetic alone: any correct primality test accepts
-/// the same number.
+/// the same number ([`prime`] decides faster which candidates to test).
 pub fn rsa_prime(stream: &mut Stream, bits: usize) -> BigUint {
-    let e = BigUint::from(RSA_E);
-    let limit = BigUint::one() << bits;
-    let primes = small_primes();
     loop {
         let mut buf = vec![0u8; bits / 8];
         stream.fill(&mut buf);
         buf[0] |= 0xc0;
         *buf.last_mut().expect("non-empty") |= 1;
-        let mut p = BigUint::from_bytes_be(&buf);
+        let start = BigUint::from_bytes_be(&buf);
         zeroize::Zeroize::zeroize(&mut buf);
-        // Residues mod the small primes, updated incrementally while stepping by 2.
-        let mut rem: Vec<u32> = primes
-            .iter()
-            .map(|&q| num_traits::ToPrimitive::to_u32(&(&p % q)).expect("small"))
-            .collect();
-        while p < limit {
-            let sieved = rem.iter().all(|&r| r != 0);
-            if sieved && (&p % &e) != BigUint::one() && num_bigint_dig::prime::probably_prime(&p, 1)
-            {
-                return p;
-            }
-            p += 2u32;
-            for (r, &q) in rem.iter_mut().zip(primes) {
-                *r = (*r + 2) % q;
-            }
+        if let Some(p) = prime::first_prime_from(&start, bits) {
+            return p;
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Everything derived from the seed, deterministically: the frozen key-derivation function
-//! ([`kdf`]), placeholder values ([`value`]), asymmetric keys ([`keys`]) written by the one
+//! ([`kdf`]), placeholder values ([`value`]), asymmetric keys ([`keys`], their prime search in [`prime`]) written by the one
 //! DER/PEM writer ([`der`]), keyed digests ([`mac`]) and certificates ([`certs`]).
 //!
 //! Pure functions of the seed and their inputs: no I/O, no documents, no configuration
@@ -11,4 +11,5 @@ pub mod der;
 pub mod kdf;
 pub mod keys;
 pub mod mac;
+pub mod prime;
 pub mod value;

@@ -177,3 +177,66 @@ print('ok', n)\n";
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(out.stdout_str().starts_with("ok 4"), "{}", out.stdout_str());
 }
+
+/// RSA keys of every size, from the demo seed, pinned by the SHA-256 of `keyseed derive`'s
+/// output as computed before the sieved, parallel prime search (issue #13): the vectors above
+/// pin `rsa:2048` only, and a faster search must find exactly the same primes.
+#[test]
+fn rsa_keys_of_every_size_are_unchanged_by_the_faster_prime_search() {
+    use sha2::Digest;
+    let pins = [
+        (
+            "rsa:2048",
+            "pin/a",
+            "36a36c30fd76685da667d82eea1a03a8d7ea8d6f4a2582a9c4aaba6c9e2f5dda",
+        ),
+        (
+            "rsa:2048",
+            "pin/b",
+            "ff1e2a610c999a757f764eb5a8a18a5f1a616918852784689385dfada1f574b2",
+        ),
+        (
+            "rsa:2048",
+            "pin/c",
+            "054e8ef228407fd832befb534c28726711ebf38f6fb5859597f60502bed348a0",
+        ),
+        (
+            "rsa:3072",
+            "pin/a",
+            "727eb2c97301ea9ad342753336ff57b5f84883747f703f24938ffccec3f0e28f",
+        ),
+        (
+            "rsa:3072",
+            "pin/b",
+            "d67e30100c602dac6da7c53a99702b0364ce9d052511e60117946ba476bc66ea",
+        ),
+        (
+            "rsa:3072",
+            "pin/c",
+            "eba8cf3fec58d693d0bef0e926f8aa11162ee34392ac4c64662e715d8a3e2ece",
+        ),
+        (
+            "rsa:4096",
+            "pin/a",
+            "7977549cd826d564a84593598dcf2349b04b29822d740ff108fa84d749a66cac",
+        ),
+        (
+            "rsa:4096",
+            "pin/b",
+            "058b57c3aac9e60d25008410ac42cffd9fc2f296e140b01809e33a7afca560fd",
+        ),
+        (
+            "rsa:4096",
+            "pin/c",
+            "55ac13157f937ed46121c5b779516435a67a05c18d56bbc925f44cd054f660e3",
+        ),
+    ];
+    for (spec, id, want) in pins {
+        let out = ks(&["derive", spec, "--id", id]).demo_keys().run().ok();
+        let got: String = sha2::Sha256::digest(&out.stdout)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(got, want, "{spec} {id}");
+    }
+}
