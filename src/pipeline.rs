@@ -326,11 +326,11 @@ impl Injected {
         rollout_key: Option<&[u8]>,
         tls: &TlsOptions,
     ) -> Result<Rendered, PipelineError> {
-        for (i, e) in analysis.edits(rollout_key) {
-            self.docs.apply_checked(i, e, |roots| {
-                analysis.verify(i, roots, rollout_key, rollout)
+        let digests = analysis.digests(rollout_key);
+        self.docs
+            .apply_all_checked(analysis.edits(&digests), |i, roots| {
+                analysis.verify(i, roots, &digests, rollout)
             })?;
-        }
         let mut findings = Vec::new();
         for i in 0..self.docs.len() {
             let text = self.docs.text(i);

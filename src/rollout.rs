@@ -7,7 +7,7 @@
 //! objects outside the stream do not count. This module reads final (already injected)
 //! documents and returns edits; it never sees anything but data bytes and never prints them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
@@ -54,7 +54,7 @@ impl RolloutSettings {
 }
 
 /// An object a pod template may reference, by kind, namespace and name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectRef {
     /// `Secret` or `ConfigMap`.
     pub kind: String,
@@ -188,7 +188,7 @@ pub struct Workload {
 pub struct Analysis {
     /// Every workload that references at least one Secret or ConfigMap.
     pub workloads: Vec<Workload>,
-    objects: BTreeMap<ObjectRef, [u8; 32]>,
+    objects: HashMap<ObjectRef, [u8; 32]>,
 }
 
 /// SHA-256 of one object's canonical data (see [`canonical`]); never leaves the process.
@@ -273,7 +273,7 @@ fn objects_of(
     docs: &Documents,
     i: usize,
     ctx: &Context,
-    wanted: &BTreeSet<ObjectRef>,
+    wanted: &HashSet<ObjectRef>,
 ) -> Vec<(ObjectRef, [u8; 32])> {
     let Some(roots) = docs.view(i) else {
         return vec![];
@@ -346,7 +346,7 @@ pub fn analyze(docs: &Documents, ctx: &Context, settings: &RolloutSettings) -> A
     .into_iter()
     .flatten()
     .collect();
-    let wanted: BTreeSet<ObjectRef> = a
+    let wanted: HashSet<ObjectRef> = a
         .workloads
         .iter()
         .flat_map(|w| w.found.iter().cloned())
@@ -388,17 +388,30 @@ impl Analysis {
             .any(|w| !w.found.is_empty() || !w.replaced.is_empty())
     }
 
-    /// The rollout digest of a workload: HMAC-SHA256 (or SHA-256 without a key) over
-    /// `"keyseed/v1/rollme\0"` followed by the digest of each referenced object in
-    /// (kind, namespace, name) order; with no referenced object, the digest of nothing.
-    pub fn digest(&self, w: &Workload, key: Option<&[u8]>) -> String {
-        let mut msg = b"keyseed/v1/rollme\0".to_vec();
-        for r in &w.found {
-            if let Some(d) = self.objects.get(r) {
-                msg.extend_from_slice(d);
-            }
-        }
-        mac::digest(key, &msg)
+    /// The rollout digest of every workload, in [`Analysis::workloads`] order:
+    /// HMAC-SHA256 (or SHA-256 without a key) over `"keyseed/v1/rollme\0"` followed by the
+    /// digest of each referenced object in (kind, namespace, name) order; with no referenced
+    /// object, the digest of nothing.
+    pub fn digests(&self, key: Option<&[u8]>) -> Vec<String> {
+        self.workloads
+            .iter()
+            .map(|w| {
+                let mut msg = b"keyseed/v1/rollme\0".to_vec();
+                for r in &w.found {
+                    if let Some(d) = self.objects.get(r) {
+                        msg.extend_from_slice(d);
+                    }
+                }
+                mac::digest(key, &msg)
+            })
+            .collect()
+    }
+
+    /// The workloads of document `doc` with their indices (workloads are in document order).
+    fn workloads_in(&self, doc: usize) -> impl Iterator<Item = (usize, &Workload)> {
+        let start = self.workloads.partition_point(|w| w.doc < doc);
+        let end = self.workloads.partition_point(|w| w.doc <= doc);
+        (start..end).map(|k| (k, &self.workloads[k]))
     }
 
     /// Checks that annotated document `doc` (`roots`, freshly parsed) means what the edits
@@ -409,10 +422,10 @@ impl Analysis {
         &self,
         doc: usize,
         roots: &[Node],
-        key: Option<&[u8]>,
+        digests: &[String],
         settings: &RolloutSettings,
     ) -> Result<(), EditError> {
-        for w in self.workloads.iter().filter(|w| w.doc == doc) {
+        for (k, w) in self.workloads_in(doc) {
             let own = w.slot.is_some() && !w.found.is_empty();
             if !own && w.replaced.is_empty() {
                 continue;
@@ -430,8 +443,8 @@ impl Analysis {
                 .and_then(|t| t.get("metadata"))
                 .and_then(|m| m.get("annotations"))
                 .ok_or_else(|| unintended("no annotations"))?;
-            let digest = self.digest(w, key);
-            let holds = |name: &str| ann.get_str(name) == Some(digest.as_str());
+            let digest = digests[k].as_str();
+            let holds = |name: &str| ann.get_str(name) == Some(digest);
             if own && !holds(&settings.annotation) {
                 return Err(unintended("the rollout annotation"));
             }
@@ -450,14 +463,14 @@ impl Analysis {
 
     /// The annotation edits, by document index: keyseed's own annotation on every workload
     /// with references in the stream, and every annotation `rollme.replace` names.
-    pub fn edits(&self, key: Option<&[u8]>) -> BTreeMap<usize, Vec<Edit>> {
+    pub fn edits(&self, digests: &[String]) -> BTreeMap<usize, Vec<Edit>> {
         let mut by_doc: BTreeMap<usize, Vec<Edit>> = BTreeMap::new();
-        for w in &self.workloads {
+        for (w, digest) in self.workloads.iter().zip(digests) {
             let own = w.slot.as_ref().filter(|_| !w.found.is_empty());
             if own.is_none() && w.replaced.is_empty() {
                 continue;
             }
-            let value = quote(&self.digest(w, key));
+            let value = quote(digest);
             let edits = by_doc.entry(w.doc).or_default();
             edits.extend(own.map(|s| s.fill(&value)));
             edits.extend(w.replaced.iter().map(|s| s.fill(&value)));

@@ -10,6 +10,7 @@
 //! [`Documents::view`], which borrows a kept tree or parses one that is dropped after use, so
 //! memory stays near the input size. Writing the stream copies nothing twice.
 
+use std::collections::BTreeMap;
 use std::ops::{Deref, Range};
 
 use crate::manifest::edit::{self, Edit};
@@ -205,13 +206,48 @@ impl Documents {
     pub fn apply_checked(
         &mut self,
         i: usize,
-        mut edits: Vec<Edit>,
-        check: impl FnOnce(&[Node]) -> Result<(), EditError>,
+        edits: Vec<Edit>,
+        check: impl Fn(&[Node]) -> Result<(), EditError>,
     ) -> Result<(), EditError> {
         if edits.is_empty() {
             return Ok(());
         }
-        let new = edit::apply(self.bytes(i), &mut edits).ok_or(EditError::Overlap(i + 1))?;
+        let new = self.edited(i, &edits, &|_, roots: &[Node]| check(roots))?;
+        self.set(i, new);
+        Ok(())
+    }
+
+    /// [`Documents::apply_checked`] for many documents at once, on every core (each edit
+    /// and parse is independent): `check` gets the document index and its parsed result.
+    /// All or nothing: on any error no document changes, and the error of the first
+    /// failing document is returned.
+    pub fn apply_all_checked(
+        &mut self,
+        edits: BTreeMap<usize, Vec<Edit>>,
+        check: impl Fn(usize, &[Node]) -> Result<(), EditError> + Sync,
+    ) -> Result<(), EditError> {
+        let items: Vec<(usize, Vec<Edit>)> =
+            edits.into_iter().filter(|(_, e)| !e.is_empty()).collect();
+        let results = par_map(
+            &items,
+            |(i, _)| self.bytes(*i).len(),
+            |(i, e)| self.edited(*i, e, &check).map(|new| (*i, new)),
+        );
+        let results: Vec<(usize, SecretBytes)> = results.into_iter().collect::<Result<_, _>>()?;
+        for (i, new) in results {
+            self.set(i, new);
+        }
+        Ok(())
+    }
+
+    /// The bytes of document `i` after `edits`, parsed and checked (nothing changes here).
+    fn edited(
+        &self,
+        i: usize,
+        edits: &[Edit],
+        check: &impl Fn(usize, &[Node]) -> Result<(), EditError>,
+    ) -> Result<SecretBytes, EditError> {
+        let new = edit::apply(self.bytes(i), edits).ok_or(EditError::Overlap(i + 1))?;
         let tree = std::str::from_utf8(new.expose())
             .map_err(|_| EditError::Overlap(i + 1))
             .map(yaml::parse)?
@@ -219,12 +255,14 @@ impl Documents {
                 document: i + 1,
                 source,
             })?;
-        check(&tree)?;
-        drop(tree);
+        check(i, &tree)?;
+        Ok(new)
+    }
+
+    fn set(&mut self, i: usize, new: SecretBytes) {
         let d = &mut self.docs[i];
         d.changed = Some(new);
         d.tree = None;
-        Ok(())
     }
 
     /// Replaces document `i` with a document keyseed wrote whole (a SealedSecret). It must

@@ -244,7 +244,8 @@ pub fn value_range(text: &str, key: &Scalar, value: &Scalar) -> (Range<usize>, S
 
 /// Applies edits to `doc`. The result is held in a zeroizing buffer because it may contain
 /// injected secrets. Overlapping edits are a bug of the caller: `None`, never a guess.
-pub fn apply(doc: &[u8], edits: &mut [Edit]) -> Option<SecretBytes> {
+pub fn apply(doc: &[u8], edits: &[Edit]) -> Option<SecretBytes> {
+    let mut edits: Vec<&Edit> = edits.iter().collect();
     edits.sort_by_key(|e| (e.range.start, e.range.end));
     let extra: usize = edits.iter().map(|e| e.text.expose().len()).sum();
     let mut out = SecretBytes::new(Vec::with_capacity(doc.len() + extra));
