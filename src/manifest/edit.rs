@@ -278,12 +278,12 @@ mod tests {
     #[test]
     fn edits_replace_only_their_ranges() {
         let doc = b"a: 1\nb: x\nc: 3\n";
-        let mut e = vec![Edit {
+        let e = vec![Edit {
             range: 8..9,
             text: SecretValue::new("\"y\"".into()),
         }];
         assert_eq!(
-            apply(doc, &mut e).unwrap().expose(),
+            apply(doc, &e).unwrap().expose(),
             b"a: 1\nb: \"y\"\nc: 3\n"
         );
     }
