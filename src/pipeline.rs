@@ -313,8 +313,8 @@ pub struct Rendered {
 
 impl Injected {
     /// Finds the workloads and the data they reference in the injected documents.
-    pub fn analyze(&self, settings: &RolloutSettings) -> Analysis {
-        rollout::analyze(&self.docs, &self.ctx, settings)
+    pub fn analyze(&self, settings: &RolloutSettings, report: rollout::Report) -> Analysis {
+        rollout::analyze(&self.docs, &self.ctx, settings, report)
     }
 
     /// Stage 3: writes the rollout annotations (keyed with `rollout_key`, plain SHA-256

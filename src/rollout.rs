@@ -7,7 +7,7 @@
 //! objects outside the stream do not count. This module reads final (already injected)
 //! documents and returns edits; it never sees anything but data bytes and never prints them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
@@ -268,12 +268,13 @@ fn replaced_slots(text: &str, template: &Node, settings: &RolloutSettings) -> Ve
         .collect()
 }
 
-/// The digests of the wanted Secrets and ConfigMaps of document `i`.
+/// The digests of the Secrets and ConfigMaps of document `i` (only the `wanted` ones, when
+/// given).
 fn objects_of(
     docs: &Documents,
     i: usize,
     ctx: &Context,
-    wanted: &HashSet<ObjectRef>,
+    wanted: Option<&HashSet<ObjectRef>>,
 ) -> Vec<(ObjectRef, [u8; 32])> {
     let Some(roots) = docs.view(i) else {
         return vec![];
@@ -293,7 +294,7 @@ fn objects_of(
             namespace: object::namespace(obj, ctx.namespace.as_deref()).to_string(),
             name: name.into(),
         };
-        if wanted.contains(&r) {
+        if wanted.is_none_or(|w| w.contains(&r)) {
             let d = object_digest(&r, data::canonical(obj, &anchors));
             out.push((r, d));
         }
@@ -329,14 +330,49 @@ fn object_candidate(t: &[u8]) -> bool {
     }
 }
 
+/// Which workloads [`analyze`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// Every workload with references, those outside the stream included (`plan`).
+    Every,
+    /// At least every workload that gets an annotation (`render`): a workload whose text
+    /// names no Secret or ConfigMap of the stream is not parsed.
+    Annotated,
+}
+
 /// Finds workloads and the objects they reference in the final documents.
-pub fn analyze(docs: &Documents, ctx: &Context, settings: &RolloutSettings) -> Analysis {
+pub fn analyze(
+    docs: &Documents,
+    ctx: &Context,
+    settings: &RolloutSettings,
+    report: Report,
+) -> Analysis {
     let mut a = Analysis::default();
     if settings.kinds.is_empty() {
         return a;
     }
+    let objects: Vec<usize> = (0..docs.len())
+        .filter(|&i| object_candidate(docs.bytes(i)))
+        .collect();
+    let by_name = report == Report::Annotated && settings.replace.is_empty();
+    let mut names = None;
+    if by_name {
+        // Objects first: a workload can reference one only if its text names it.
+        a.add_objects(par_map(
+            &objects,
+            |&i| docs.bytes(i).len(),
+            |&i| objects_of(docs, i, ctx, None),
+        ));
+        if a.objects.is_empty() {
+            return a;
+        }
+        names = NameFilter::new(a.objects.keys().map(|r| r.name.as_str()));
+    }
     let candidates: Vec<usize> = (0..docs.len())
-        .filter(|&i| workload_candidate(docs.bytes(i), settings))
+        .filter(|&i| {
+            let t = docs.bytes(i);
+            workload_candidate(t, settings) && names.as_ref().is_none_or(|n| n.may_name(t))
+        })
         .collect();
     a.workloads = par_map(
         &candidates,
@@ -346,30 +382,20 @@ pub fn analyze(docs: &Documents, ctx: &Context, settings: &RolloutSettings) -> A
     .into_iter()
     .flatten()
     .collect();
-    let wanted: HashSet<ObjectRef> = a
-        .workloads
-        .iter()
-        .flat_map(|w| w.found.iter().cloned())
-        .collect();
-    if wanted.is_empty() {
-        return a;
-    }
-    let objects: Vec<usize> = (0..docs.len())
-        .filter(|&i| object_candidate(docs.bytes(i)))
-        .collect();
-    for found in par_map(
-        &objects,
-        |&i| docs.bytes(i).len(),
-        |&i| objects_of(docs, i, ctx, &wanted),
-    ) {
-        for (r, d) in found {
-            // The same object twice (a Helm 4 hook and a template): both count, in order.
-            let combined = match a.objects.get(&r) {
-                Some(prev) => Sha256::digest([prev.as_slice(), d.as_slice()].concat()).into(),
-                None => d,
-            };
-            a.objects.insert(r, combined);
+    if !by_name {
+        let wanted: HashSet<ObjectRef> = a
+            .workloads
+            .iter()
+            .flat_map(|w| w.found.iter().cloned())
+            .collect();
+        if wanted.is_empty() {
+            return a;
         }
+        a.add_objects(par_map(
+            &objects,
+            |&i| docs.bytes(i).len(),
+            |&i| objects_of(docs, i, ctx, Some(&wanted)),
+        ));
     }
     for w in &mut a.workloads {
         let (found, missing): (Vec<_>, Vec<_>) =
@@ -380,7 +406,52 @@ pub fn analyze(docs: &Documents, ctx: &Context, settings: &RolloutSettings) -> A
     a
 }
 
+/// A cheap, sound test of whether a document's text may name one of a set of objects: the
+/// name as a whole word (not inside a longer name), or any backslash (a double-quoted
+/// scalar may spell a name with escapes). Anchored or tagged names still appear literally in
+/// their document; folded scalars hold spaces, which no name here holds.
+struct NameFilter(aho_corasick::AhoCorasick);
+
+impl NameFilter {
+    /// `None` (no filtering) when a name holds anything but `[A-Za-z0-9._-]`.
+    fn new<'a>(names: impl Iterator<Item = &'a str>) -> Option<Self> {
+        let names: BTreeSet<&str> = names.collect();
+        if names
+            .iter()
+            .any(|n| n.is_empty() || !n.bytes().all(is_name_byte))
+        {
+            return None;
+        }
+        aho_corasick::AhoCorasick::new(names).ok().map(NameFilter)
+    }
+
+    fn may_name(&self, text: &[u8]) -> bool {
+        memchr::memchr(b'\\', text).is_some()
+            || self.0.find_overlapping_iter(text).any(|m| {
+                let before = m.start().checked_sub(1).map(|i| text[i]);
+                let after = text.get(m.end()).copied();
+                !before.is_some_and(is_name_byte) && !after.is_some_and(is_name_byte)
+            })
+    }
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+}
+
 impl Analysis {
+    /// Records object digests found by document, in stream order.
+    fn add_objects(&mut self, found: Vec<Vec<(ObjectRef, [u8; 32])>>) {
+        for (r, d) in found.into_iter().flatten() {
+            // The same object twice (a Helm 4 hook and a template): both count, in order.
+            let combined = match self.objects.get(&r) {
+                Some(prev) => Sha256::digest([prev.as_slice(), d.as_slice()].concat()).into(),
+                None => d,
+            };
+            self.objects.insert(r, combined);
+        }
+    }
+
     /// Whether any workload gets an annotation (so the seed-derived key is needed).
     pub fn needs_key(&self) -> bool {
         self.workloads

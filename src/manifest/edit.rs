@@ -282,9 +282,6 @@ mod tests {
             range: 8..9,
             text: SecretValue::new("\"y\"".into()),
         }];
-        assert_eq!(
-            apply(doc, &e).unwrap().expose(),
-            b"a: 1\nb: \"y\"\nc: 3\n"
-        );
+        assert_eq!(apply(doc, &e).unwrap().expose(), b"a: 1\nb: \"y\"\nc: 3\n");
     }
 }

@@ -22,12 +22,17 @@ fn is_marker(line: &[u8]) -> bool {
 /// Directive lines (`%YAML`) after `...` belong to the following document.
 pub fn split(input: &[u8]) -> Vec<Range<usize>> {
     let mut cuts = vec![0usize];
-    let (mut pos, mut between, mut dir_start) = (0usize, true, None::<usize>);
-    while pos < input.len() {
-        let end = memchr::memchr(b'\n', &input[pos..])
-            .map(|i| pos + i + 1)
-            .unwrap_or(input.len());
-        let line = &input[pos..end];
+    let (mut between, mut dir_start) = (true, None::<usize>);
+    // Only a line's first four bytes matter: one pass over the newlines finds every start.
+    let starts = std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', input).map(|i| i + 1))
+        .filter(|&p| p < input.len());
+    for pos in starts {
+        let line = &input[pos..input.len().min(pos + 4)];
+        let line = match memchr::memchr(b'\n', line) {
+            Some(i) => &line[..=i],
+            None => line,
+        };
         let first = line.first().copied();
         if matches!(first, Some(b'-' | b'.')) && is_marker(line) {
             if line[0] == b'-' {
@@ -43,7 +48,6 @@ pub fn split(input: &[u8]) -> Vec<Range<usize>> {
         } else if between && first == Some(b'%') {
             dir_start.get_or_insert(pos);
         }
-        pos = end;
     }
     cuts.push(input.len());
     let mut out = Vec::with_capacity(cuts.len());

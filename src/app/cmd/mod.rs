@@ -22,6 +22,7 @@ use crate::diag::{Finding, Severity};
 use crate::lock::LockOptions;
 use crate::manifest::document::Documents;
 use crate::pipeline::{self, Options, Rendered};
+use crate::rollout::Report;
 use crate::seal::{seal_documents, Scope, Sealer};
 use crate::secret::SecretBytes;
 use crate::seed::file::{self, SeedFile};
@@ -100,12 +101,14 @@ fn lock_options(args: &RenderArgs) -> LockOptions {
 }
 
 /// Runs the whole pipeline over stdin: plan, open the seed when a value or a rollout key
-/// needs it, inject, annotate, check; then the lock. Returns the render, unwritten.
+/// needs it, inject, annotate, check; then the lock. Returns the render, unwritten;
+/// `report` says which workloads it reports (`plan` lists them all).
 pub fn render_stream(
     settings: &Settings,
     args: &RenderArgs,
     input: SecretBytes,
     krm: bool,
+    report: Report,
 ) -> Result<Rendered, Error> {
     let planned = pipeline::plan(input, &settings.inputs(), options(args, krm))?;
     let seed_path = planned
@@ -120,7 +123,7 @@ pub fn render_stream(
     let certs = settings.certs(&planned.ctx.scope);
     let injected = planned.inject(seed.as_ref().map(|s| (s, seed_path.path.as_path())), &certs)?;
     let rollout = settings.rollout();
-    let analysis = injected.analyze(&rollout);
+    let analysis = injected.analyze(&rollout, report);
     if analysis.needs_key() {
         opened(&mut seed, settings, &seed_path)?;
     }

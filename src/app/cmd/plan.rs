@@ -9,12 +9,12 @@ use crate::app::error::Error;
 use crate::app::settings::Settings;
 use crate::diag::Location;
 use crate::pipeline::Rendered;
-use crate::rollout::{ObjectRef, Workload};
+use crate::rollout::{ObjectRef, Report, Workload};
 use crate::secret::SecretBytes;
 
 /// `keyseed plan`.
 pub fn run(settings: &Settings, args: &PlanArgs, stdin: SecretBytes) -> Result<Output, Error> {
-    let r = render_stream(settings, &args.render, stdin, false)?;
+    let r = render_stream(settings, &args.render, stdin, false, Report::Every)?;
     let text = if args.format == "json" {
         json_report(&r)
     } else {

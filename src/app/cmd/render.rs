@@ -5,6 +5,7 @@ use super::{render_stream, Output, Stdout};
 use crate::app::args::RenderArgs;
 use crate::app::error::{render_warnings, Error};
 use crate::app::settings::Settings;
+use crate::rollout::Report;
 use crate::secret::SecretBytes;
 
 /// `keyseed render` / `krm` (`krm`: the input must be one KRM ResourceList).
@@ -14,7 +15,7 @@ pub fn run(
     stdin: SecretBytes,
     krm: bool,
 ) -> Result<Output, Error> {
-    let rendered = render_stream(settings, args, stdin, krm)?;
+    let rendered = render_stream(settings, args, stdin, krm, Report::Annotated)?;
     Ok(Output {
         notes: render_warnings(&rendered.warnings),
         stdout: Stdout::Stream(rendered.docs),
