@@ -69,7 +69,7 @@ pub mod testkit {
     pub use crate::manifest::stream::split;
     pub use crate::manifest::yaml::parse as parse_yaml;
     pub use crate::placeholder::{parse, parse_spec, Encoding, Format};
-    pub use crate::rollout::{analyze, RolloutSettings};
+    pub use crate::rollout::{analyze, Analysis, Report, RolloutSettings};
     pub use crate::secret::{SecretBytes, Seed};
     pub use crate::seed::file::SeedFile;
 

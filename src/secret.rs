@@ -53,17 +53,17 @@ impl fmt::Debug for SecretValue {
 
 /// A buffer of secret bytes (derived key material, a decrypted seed file, the output stream).
 #[derive(Default)]
-pub struct SecretBytes(Zeroizing<Vec<u8>>);
+pub struct SecretBytes(Vec<u8>);
 
 impl SecretBytes {
     /// Wraps a byte buffer.
     pub fn new(v: Vec<u8>) -> Self {
-        SecretBytes(Zeroizing::new(v))
+        SecretBytes(v)
     }
 
     /// A zeroed buffer of `len` bytes, allocated once at full size.
     pub fn zeroed(len: usize) -> Self {
-        SecretBytes(Zeroizing::new(vec![0u8; len]))
+        SecretBytes(vec![0u8; len])
     }
 
     /// The bytes. SECRET: callers use them at once and do not copy them out.
@@ -74,6 +74,16 @@ impl SecretBytes {
     /// Mutable access for filling the buffer.
     pub fn expose_mut(&mut self) -> &mut Vec<u8> {
         &mut self.0
+    }
+}
+
+/// Zeroizes the bytes and the spare capacity as slices: `zeroize`'s slice path is one
+/// volatile fill, where its `Vec` path writes element by element (16 times slower on a
+/// 3.4 MB stream, measured in issue #13).
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        self.0.as_mut_slice().zeroize();
+        self.0.spare_capacity_mut().zeroize();
     }
 }
 
