@@ -23,13 +23,20 @@ fn is_marker(line: &[u8]) -> bool {
 pub fn split(input: &[u8]) -> Vec<Range<usize>> {
     let mut cuts = vec![0usize];
     let (mut between, mut dir_start) = (true, None::<usize>);
-    // Only a line's first four bytes matter: one pass over the newlines finds every start.
-    let starts = std::iter::once(0)
-        .chain(memchr::memchr_iter(b'\n', input).map(|i| i + 1))
-        .filter(|&p| p < input.len());
+    // Only lines starting with `-`, `.` or `%` change anything, and only their first four
+    // bytes matter: find those line starts (rare) instead of visiting every line.
+    let mut starts: Vec<usize> = [b"\n-", b"\n.", b"\n%"]
+        .iter()
+        .flat_map(|n| memchr::memmem::find_iter(input, n).map(|i| i + 1))
+        .chain((!input.is_empty()).then_some(0))
+        .collect();
+    starts.sort_unstable();
     for pos in starts {
+        if !matches!(input[pos], b'-' | b'.' | b'%') {
+            continue;
+        }
         let line = &input[pos..input.len().min(pos + 4)];
-        let line = match memchr::memchr(b'\n', line) {
+        let line = match line.iter().position(|&b| b == b'\n') {
             Some(i) => &line[..=i],
             None => line,
         };
@@ -234,6 +241,83 @@ pub fn leading_comments(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `split` as written before issue #13: every line visited.
+    fn split_line_by_line(input: &[u8]) -> Vec<Range<usize>> {
+        let mut cuts = vec![0usize];
+        let (mut pos, mut between, mut dir_start) = (0usize, true, None::<usize>);
+        while pos < input.len() {
+            let end = memchr::memchr(b'\n', &input[pos..])
+                .map(|i| pos + i + 1)
+                .unwrap_or(input.len());
+            let line = &input[pos..end];
+            let first = line.first().copied();
+            if matches!(first, Some(b'-' | b'.')) && is_marker(line) {
+                if line[0] == b'-' {
+                    let cut = dir_start.take().unwrap_or(pos);
+                    if cut != 0 && *cuts.last().expect("non-empty") != cut {
+                        cuts.push(cut);
+                    }
+                    between = false;
+                } else {
+                    between = true;
+                    dir_start = None;
+                }
+            } else if between && first == Some(b'%') {
+                dir_start.get_or_insert(pos);
+            }
+            pos = end;
+        }
+        cuts.push(input.len());
+        let mut out = Vec::with_capacity(cuts.len());
+        for w in cuts.windows(2) {
+            if w[0] < w[1] || out.is_empty() {
+                out.extend(split_json(input, w[0]..w[1]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn split_finds_the_same_documents_as_visiting_every_line() {
+        let lines: [&str; 20] = [
+            "---\n",
+            "--- x\n",
+            "---",
+            "...\n",
+            "... \n",
+            "...x\n",
+            "%YAML 1.1\n",
+            "%TAG ! x\n",
+            "a: 1\n",
+            "- b\n",
+            "-- c\n",
+            ".d\n",
+            "# c\n",
+            "\n",
+            "---\r\n",
+            "  - e\n",
+            "--\n",
+            "{\"a\":1}\n",
+            "---\t{}\n",
+            "..",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for case in 0..20_000 {
+            let mut input = String::new();
+            for _ in 0..(case % 12) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                input.push_str(lines[(x % lines.len() as u64) as usize]);
+            }
+            assert_eq!(
+                split(input.as_bytes()),
+                split_line_by_line(input.as_bytes()),
+                "{input:?}"
+            );
+        }
+    }
 
     fn parts(s: &str) -> Vec<&str> {
         split(s.as_bytes()).into_iter().map(|r| &s[r]).collect()
