@@ -355,34 +355,84 @@ pub fn analyze(
         .filter(|&i| object_candidate(docs.bytes(i)))
         .collect();
     let by_name = report == Report::Annotated && settings.replace.is_empty();
-    let mut names = None;
+    let workload_docs = |names: Option<&NameFilter>| -> Vec<(usize, Mentions)> {
+        (0..docs.len())
+            .filter(|&i| workload_candidate(docs.bytes(i), settings))
+            .map(|i| {
+                (
+                    i,
+                    names.map_or(Mentions::Anything, |n| n.mentions(docs.bytes(i))),
+                )
+            })
+            .filter(|(_, m)| !matches!(m, Mentions::Nothing))
+            .collect()
+    };
+    let parse_workloads = |a: &mut Analysis, candidates: &[(usize, Mentions)]| {
+        a.workloads = par_map(
+            candidates,
+            |(i, _)| docs.bytes(*i).len(),
+            |(i, _)| workloads_of(docs, *i, ctx, settings),
+        )
+        .into_iter()
+        .flatten()
+        .collect();
+    };
     if by_name {
-        // Objects first: a workload can reference one only if its text names it.
-        a.add_objects(par_map(
-            &objects,
-            |&i| docs.bytes(i).len(),
-            |&i| objects_of(docs, i, ctx, None),
-        ));
+        // A workload can reference an object only if its text names it, and an object
+        // matters only if a workload's text names it. Names are read without parsing where
+        // the document is plain block style; other objects are parsed first.
+        type Named<'a> = Vec<(usize, Option<&'a str>)>;
+        let (cheap, unknown): (Named, Named) = objects
+            .iter()
+            .map(|&i| (i, cheap_object_name(docs.bytes(i))))
+            .partition(|(_, n)| n.is_some());
+        let parse_objects = |list: &[(usize, Option<&str>)]| {
+            par_map(
+                list,
+                |(i, _)| docs.bytes(*i).len(),
+                |(i, _)| (*i, objects_of(docs, *i, ctx, None)),
+            )
+        };
+        let mut found = parse_objects(&unknown);
+        let names: Vec<&str> = cheap
+            .iter()
+            .filter_map(|(_, n)| *n)
+            .chain(
+                found
+                    .iter()
+                    .flat_map(|(_, v)| v.iter().map(|(r, _)| r.name.as_str())),
+            )
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
+            .collect();
+        if names.is_empty() {
+            return a;
+        }
+        let filter = NameFilter::new(names.iter().copied());
+        let candidates = workload_docs(filter.as_ref());
+        let mut mentioned: BTreeSet<&str> = BTreeSet::new();
+        let mut anything = filter.is_none();
+        for (_, m) in &candidates {
+            match m {
+                Mentions::Anything => anything = true,
+                Mentions::Names(ns) => mentioned.extend(ns.iter().map(|&k| names[k])),
+                Mentions::Nothing => {}
+            }
+        }
+        let needed: Vec<(usize, Option<&str>)> = cheap
+            .into_iter()
+            .filter(|(_, n)| anything || n.is_some_and(|n| mentioned.contains(n)))
+            .collect();
+        found.extend(parse_objects(&needed));
+        // Stream order: the same object twice combines in the order it appears.
+        found.sort_by_key(|(i, _)| *i);
+        a.add_objects(found.into_iter().map(|(_, v)| v).collect());
         if a.objects.is_empty() {
             return a;
         }
-        names = NameFilter::new(a.objects.keys().map(|r| r.name.as_str()));
-    }
-    let candidates: Vec<usize> = (0..docs.len())
-        .filter(|&i| {
-            let t = docs.bytes(i);
-            workload_candidate(t, settings) && names.as_ref().is_none_or(|n| n.may_name(t))
-        })
-        .collect();
-    a.workloads = par_map(
-        &candidates,
-        |&i| docs.bytes(i).len(),
-        |&i| workloads_of(docs, i, ctx, settings),
-    )
-    .into_iter()
-    .flatten()
-    .collect();
-    if !by_name {
+        parse_workloads(&mut a, &candidates);
+    } else {
+        parse_workloads(&mut a, &workload_docs(None));
         let wanted: HashSet<ObjectRef> = a
             .workloads
             .iter()
@@ -406,37 +456,68 @@ pub fn analyze(
     a
 }
 
-/// A cheap, sound test of whether a document's text may name one of a set of objects: the
-/// name as a whole word (not inside a longer name), or any backslash (a double-quoted
-/// scalar may spell a name with escapes). Anchored or tagged names still appear literally in
-/// their document; folded scalars hold spaces, which no name here holds.
+/// The name of a Secret or ConfigMap read without parsing, where its document is plain block
+/// style (see [`stream::block_metadata_name`]); `None` when it must be parsed to know.
+fn cheap_object_name(t: &[u8]) -> Option<&str> {
+    matches!(stream::top_level_kind(t), Some("Secret" | "ConfigMap"))
+        .then(|| stream::block_metadata_name(t))
+        .flatten()
+}
+
+/// Which object names a workload's text may mention.
+enum Mentions {
+    /// None: the workload cannot reference an object of the stream.
+    Nothing,
+    /// These names (pattern ids of the [`NameFilter`]), each as a whole word.
+    Names(Vec<usize>),
+    /// Any name (the text holds a backslash: a quoted name may be escaped).
+    Anything,
+}
+
+/// A cheap, sound test of which objects a document's text may name: each name as a whole
+/// word (not inside a longer name), or anything when the text holds a backslash (a
+/// double-quoted scalar may spell a name with escapes). Anchored, tagged and block-scalar
+/// names still appear literally in their document; folded scalars hold spaces, which no name
+/// here holds.
 struct NameFilter(aho_corasick::AhoCorasick);
 
 impl NameFilter {
-    /// `None` (no filtering) when a name holds anything but `[A-Za-z0-9._-]`.
+    /// `None` (no filtering) when a name holds anything but `[A-Za-z0-9._-]`. Pattern ids
+    /// follow the iteration order of `names`.
     fn new<'a>(names: impl Iterator<Item = &'a str>) -> Option<Self> {
-        let names: BTreeSet<&str> = names.collect();
+        let names: Vec<&str> = names.collect();
         if names
             .iter()
-            .any(|n| n.is_empty() || !n.bytes().all(is_name_byte))
+            .any(|n| n.is_empty() || !n.bytes().all(stream::is_name_byte))
         {
             return None;
         }
         aho_corasick::AhoCorasick::new(names).ok().map(NameFilter)
     }
 
-    fn may_name(&self, text: &[u8]) -> bool {
-        memchr::memchr(b'\\', text).is_some()
-            || self.0.find_overlapping_iter(text).any(|m| {
+    fn mentions(&self, text: &[u8]) -> Mentions {
+        if memchr::memchr(b'\\', text).is_some() {
+            return Mentions::Anything;
+        }
+        let mut ids: Vec<usize> = self
+            .0
+            .find_overlapping_iter(text)
+            .filter(|m| {
                 let before = m.start().checked_sub(1).map(|i| text[i]);
                 let after = text.get(m.end()).copied();
-                !before.is_some_and(is_name_byte) && !after.is_some_and(is_name_byte)
+                !before.is_some_and(stream::is_name_byte)
+                    && !after.is_some_and(stream::is_name_byte)
             })
+            .map(|m| m.pattern().as_usize())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            Mentions::Nothing
+        } else {
+            Mentions::Names(ids)
+        }
     }
-}
-
-fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
 }
 
 impl Analysis {

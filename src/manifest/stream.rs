@@ -205,6 +205,54 @@ pub fn top_level_kind(doc: &[u8]) -> Option<&str> {
     Some(v)
 }
 
+/// Whether a byte may appear in a Kubernetes object name as keyseed matches names in text.
+pub fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+}
+
+/// The `metadata.name` of a plain block-style document, read without parsing: exactly one
+/// column-0 `metadata:` line with nothing after the colon, the next line exactly
+/// `  name: NAME` with NAME of [`is_name_byte`]s, and the line after that (if any) starting
+/// with content at column 0, 1 or 2, so the scalar cannot continue. `None` when anything
+/// differs. Used only to skip documents cheaply, never to decide what to change.
+pub fn block_metadata_name(doc: &[u8]) -> Option<&str> {
+    let mut found = None;
+    let mut pos = 0;
+    if doc.starts_with(b"metadata:") {
+        found = Some(0);
+        pos = 1;
+    }
+    while let Some(i) = memchr::memmem::find(&doc[pos..], b"\nmetadata:") {
+        if found.is_some() {
+            return None;
+        }
+        found = Some(pos + i + 1);
+        pos = pos + i + 1;
+    }
+    let rest = &doc[found? + "metadata:".len()..];
+    let rest = rest
+        .strip_prefix(b"\n")
+        .or_else(|| rest.strip_prefix(b"\r\n"))?
+        .strip_prefix(b"  name: ")?;
+    let len = rest.iter().take_while(|&&b| is_name_byte(b)).count();
+    let (name, tail) = rest.split_at(len);
+    if name.is_empty() {
+        return None;
+    }
+    if !tail.is_empty() {
+        let next = tail
+            .strip_prefix(b"\n")
+            .or_else(|| tail.strip_prefix(b"\r\n"))?;
+        let indent = next.iter().take_while(|&&b| b == b' ').count();
+        if !next.is_empty()
+            && (indent > 2 || matches!(next.get(indent), Some(b'\n' | b'\r' | b'\t') | None))
+        {
+            return None;
+        }
+    }
+    std::str::from_utf8(name).ok()
+}
+
 /// The first `# Source: FILE` comment of a document (Helm 3), for error locations.
 pub fn source_comment(doc: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(doc).ok()?;
@@ -276,6 +324,36 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn block_metadata_name_is_read_only_where_it_cannot_be_wrong() {
+        fn n(s: &str) -> Option<&str> {
+            block_metadata_name(s.as_bytes())
+        }
+        assert_eq!(
+            n("kind: Secret\nmetadata:\n  name: db.creds\n  labels: {}\n"),
+            Some("db.creds")
+        );
+        assert_eq!(n("metadata:\n  name: a-1\r\ndata: {}\n"), Some("a-1"));
+        assert_eq!(n("metadata:\n  name: last"), Some("last"));
+        // Quoted, tagged, anchored, aliased or commented names, other layouts: parse instead.
+        for doc in [
+            "metadata:\n  name: \"q\"\n",
+            "metadata:\n  name: !!str t\n",
+            "metadata:\n  name: &a n\n",
+            "metadata:\n  name: *a\n",
+            "metadata:\n  name: n # c\n",
+            "metadata:\n  name: n\n    continued\n",
+            "metadata:\n  name: n\n\n    continued\n",
+            "metadata:\n    name: n\n",
+            "metadata: {name: n}\n",
+            "metadata:\n  labels: {}\n  name: n\n",
+            "metadata:\n  name: a\nmetadata:\n  name: b\n",
+            "x: 1\n",
+        ] {
+            assert_eq!(n(doc), None, "{doc:?}");
+        }
     }
 
     #[test]

@@ -222,32 +222,77 @@ fn empty_annotations_and_json_templates_are_annotated() {
     );
 }
 
-/// `render` parses only workloads whose text names a Secret or ConfigMap of the stream
-/// (issue #13); `plan` parses them all. A name spelled with escapes, through an alias, in
-/// flow style, in a block scalar, or one that is a prefix of another name must still be found:
-/// the workloads `plan` reports as annotated are exactly those `render` annotates.
+/// `render` parses only workloads whose text names a Secret or ConfigMap of the stream, and
+/// only objects whose name a workload's text holds (issue #13); `plan`, and `render` with
+/// `rollme.replace`, parse them all. A name spelled with escapes, through an alias, in flow
+/// style, in a block scalar, quoted, or one that is a prefix of another name must still be
+/// found: `plan` reports as annotated exactly the workloads `render` annotates, and the
+/// annotations equal those of the unfiltered path (an object twice combines in stream order).
 #[test]
 fn the_name_prefilter_misses_no_reference_however_it_is_spelled() {
-    let deploy = |name: &str, spec: &str| {
-        format!(
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n{spec}"
-        )
-    };
-    let mut input = String::from(
-        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-1\ndata:\n  a: \"1\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-11\ndata:\n  a: \"11\"\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: db.creds\nstringData:\n  p: x\n",
+    let objects = concat!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-1\ndata:\n  a: \"1\"\n",
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-11\ndata:\n  a: \"11\"\n",
+        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: db.creds\nstringData:\n  p: x\n",
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"quoted-cm\"\ndata:\n  a: q\n",
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\ndata:\n  a: first\n",
+        "---\n{apiVersion: v1, kind: ConfigMap, metadata: {name: twice}, data: {a: second}}\n",
     );
+    let env_from = |r: &str| {
+        format!("      containers:\n        - name: c\n          envFrom:\n            - {r}\n")
+    };
     let cases = [
-        ("escaped", "      containers:\n        - name: c\n          envFrom:\n            - configMapRef: {name: \"\\x63m-1\"}\n"),
-        ("unicode-escaped", "      containers:\n        - name: c\n          envFrom:\n            - secretRef: {name: \"db\\u002ecreds\"}\n"),
-        ("aliased", "      x: &n cm-11\n      containers:\n        - name: c\n          envFrom:\n            - configMapRef: {name: *n}\n"),
-        ("flow", "      {containers: [{name: c, envFrom: [{configMapRef: {name: cm-1}}]}]}\n"),
-        ("block-scalar", "      volumes:\n        - name: v\n          configMap:\n            name: |-\n              cm-11\n"),
-        ("prefix-only", "      containers:\n        - name: c\n          envFrom:\n            - configMapRef: {name: cm-111}\n"),
-        ("longer-name", "      containers:\n        - name: c\n          envFrom:\n            - configMapRef: {name: xcm-1}\n"),
-        ("tagged", "      containers:\n        - name: c\n          envFrom:\n            - secretRef: {name: !!str db.creds}\n"),
+        ("aliased", format!("      x: &n cm-11\n{}", env_from("configMapRef: {name: *n}"))),
+        ("flow", "      {containers: [{name: c, envFrom: [{configMapRef: {name: cm-1}}]}]}\n".into()),
+        ("block-scalar", "      volumes:\n        - name: v\n          configMap:\n            name: |-\n              cm-11\n".into()),
+        ("prefix-only", env_from("configMapRef: {name: cm-111}")),
+        ("longer-name", env_from("configMapRef: {name: xcm-1}")),
+        ("tagged", env_from("secretRef: {name: !!str db.creds}")),
+        ("quoted-object", env_from("configMapRef: {name: quoted-cm}")),
+        ("twice-object", env_from("configMapRef: {name: twice}")),
+        ("unrelated", env_from("configMapRef: {name: elsewhere}")),
     ];
+    // An aliased reference name is not followed by the reference reader (`plan` and `render`
+    // agree on that; see the README's rollme section).
+    let want = [
+        "flow",
+        "block-scalar",
+        "tagged",
+        "quoted-object",
+        "twice-object",
+    ];
+    prefilter_agrees(objects, &cases, &want);
+    // A backslash anywhere in a workload: every object may be named.
+    let cases = [
+        ("escaped", env_from("configMapRef: {name: \"\\x63m-1\"}")),
+        (
+            "unicode-escaped",
+            env_from("secretRef: {name: \"db\\u002ecreds\"}"),
+        ),
+        ("unrelated", env_from("configMapRef: {name: elsewhere}")),
+    ];
+    prefilter_agrees(objects, &cases, &["escaped", "unicode-escaped"]);
+    // A name folded from two lines holds a space: no filtering at all, same annotations.
+    let continued = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n    continued\ndata:\n  a: c\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: d\n";
+    let cases = [
+        (
+            "continued-name",
+            env_from("configMapRef: {name: plain continued}"),
+        ),
+        ("first-word", env_from("configMapRef: {name: plain}")),
+        ("unrelated", env_from("configMapRef: {name: elsewhere}")),
+    ];
+    prefilter_agrees(continued, &cases, &["continued-name", "first-word"]);
+}
+
+/// Renders `objects` plus one Deployment per case, and checks that `plan`, `render` and the
+/// unfiltered `render` (with `rollme.replace`) agree, and annotate exactly `want`.
+fn prefilter_agrees(objects: &str, cases: &[(&str, String)], want: &[&str]) {
+    let mut input = objects.to_string();
     for (name, spec) in cases {
-        input.push_str(&deploy(name, spec));
+        input.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n{spec}"
+        ));
     }
     let plan = ks(&["plan", "--format", "json"])
         .demo_keys()
@@ -271,19 +316,19 @@ fn the_name_prefilter_misses_no_reference_however_it_is_spelled() {
                 .to_string()
         })
         .collect();
-    let rendered: std::collections::BTreeSet<String> =
-        annotations(&render(&input)).into_keys().collect();
-    // An aliased reference name is not followed by the reference reader (`plan` and `render`
-    // agree on that; see the README's rollme section).
-    let want: std::collections::BTreeSet<String> = [
-        "escaped",
-        "unicode-escaped",
-        "flow",
-        "block-scalar",
-        "tagged",
-    ]
-    .map(String::from)
-    .into();
+    let filtered = annotations(&render(&input));
+    let t = Tmp::new("prefilter");
+    let cfg = t.write("keyseed.yaml", "rollme:\n  replace: [\"never-set-*\"]\n");
+    let unfiltered = ks(&["render", "--config"])
+        .arg(&cfg)
+        .stdin(input.as_str())
+        .demo_keys()
+        .run()
+        .ok()
+        .stdout;
+    assert_eq!(filtered, annotations(&unfiltered));
+    let rendered: std::collections::BTreeSet<String> = filtered.into_keys().collect();
+    let want: std::collections::BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
     assert_eq!(planned, want, "plan: {plan}");
     assert_eq!(rendered, want);
 }
