@@ -10,7 +10,7 @@
 //! | transforms and checks | `config`, `inject`, `rollout`, `checks` | edits and validation of documents |
 //! | domain | `k8s`, `seed`, `derive` | Kubernetes objects; the seed file; derivation |
 //! | bytes | `manifest`, `placeholder` | documents, spanned trees, edits; placeholder grammar |
-//! | shared | `diag`, `secret` | locations and findings; secret wrappers |
+//! | shared | `diag`, `secret`, `io`, `parallel` | locations and findings; secret wrappers; bounded file reads; threads |
 //!
 //! Data flows one way: stdin bytes → documents → config edits → plan → values → rollout
 //! annotations → checks → stdout bytes. [`run`] is the whole program with injected I/O;
@@ -26,6 +26,7 @@ mod io;
 mod k8s;
 mod lock;
 mod manifest;
+mod parallel;
 mod pipeline;
 mod placeholder;
 mod rollout;

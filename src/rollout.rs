@@ -16,10 +16,11 @@ use crate::diag::Location;
 use crate::k8s::data;
 use crate::k8s::object::{self, Context};
 use crate::k8s::pod::{self, WORKLOAD_KINDS};
-use crate::manifest::document::{par_map, Documents, EditError};
+use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::{self, quote, Edit, Slot};
 use crate::manifest::stream;
 use crate::manifest::yaml::{Anchors, Mapping, Node, Scalar};
+use crate::parallel::par_map;
 
 /// Default annotation name.
 pub const DEFAULT_ANNOTATION: &str = "keyseed.io/rollme";

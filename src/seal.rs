@@ -16,10 +16,11 @@ use crate::derive::kdf::{info, Stream};
 use crate::derive::mac::hex;
 use crate::k8s::data;
 use crate::k8s::object::{self, Context, HELM4_FILENAME};
-use crate::manifest::document::{par_map, Documents, EditError};
+use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::quote;
 use crate::manifest::stream;
 use crate::manifest::yaml::{Anchors, Node};
+use crate::parallel::par_map;
 use crate::secret::{SecretBytes, Seed};
 
 /// Who may unseal: kubeseal's scopes.

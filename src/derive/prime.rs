@@ -116,7 +116,7 @@ fn sieve(base: &BigUint) -> Vec<usize> {
 fn first_accepted(base: &BigUint, survivors: &[usize], bits: usize) -> Option<usize> {
     let next = AtomicUsize::new(0);
     let best = AtomicUsize::new(usize::MAX);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let threads = crate::parallel::threads();
     let work = || loop {
         let i = next.fetch_add(1, Ordering::SeqCst);
         if i >= survivors.len() || i >= best.load(Ordering::SeqCst) {

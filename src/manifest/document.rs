@@ -16,6 +16,7 @@ use std::ops::{Deref, Range};
 use crate::manifest::edit::{self, Edit};
 use crate::manifest::stream;
 use crate::manifest::yaml::{self, Node, ParseError};
+use crate::parallel::par_map;
 use crate::secret::SecretBytes;
 
 /// A parsed document: its root nodes, or why it does not parse.
@@ -321,36 +322,6 @@ impl Documents {
         }
         w.flush()
     }
-}
-
-/// Runs `f` over `items` on up to `available_parallelism` threads (documents are
-/// independent), keeping the order. Small inputs run on the calling thread.
-pub fn par_map<T: Sync, R: Send>(
-    items: &[T],
-    weight: impl Fn(&T) -> usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let total: usize = items.iter().map(&weight).sum();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if threads < 2 || total < 32 * 1024 || items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|sc| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| sc.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                Err(p) => std::panic::resume_unwind(p),
-            })
-            .collect()
-    })
 }
 
 #[cfg(test)]

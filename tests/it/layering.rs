@@ -9,7 +9,7 @@ use crate::util::root;
 
 /// The layers, bottom first. Keep in step with `src/lib.rs` and `docs/architecture.md`.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("shared", &["secret", "diag", "io"]),
+    ("shared", &["secret", "diag", "io", "parallel"]),
     ("bytes", &["placeholder", "manifest"]),
     ("domain", &["k8s", "seed", "derive"]),
     (
