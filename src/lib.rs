@@ -10,7 +10,7 @@
 //! | transforms and checks | `config`, `inject`, `rollout`, `checks` | edits and validation of documents |
 //! | domain | `k8s`, `seed`, `derive` | Kubernetes objects; the seed file; derivation |
 //! | bytes | `manifest`, `placeholder` | documents, spanned trees, edits; placeholder grammar |
-//! | shared | `diag`, `secret`, `io`, `parallel` | locations and findings; secret wrappers; bounded file reads; threads |
+//! | shared | `diag`, `secret`, `io`, `parallel`, `text` | locations and findings; secret wrappers; bounded file reads; threads; byte searches |
 //!
 //! Data flows one way: stdin bytes → documents → config edits → plan → values → rollout
 //! annotations → checks → stdout bytes. [`run`] is the whole program with injected I/O;
@@ -34,6 +34,7 @@ mod seal;
 mod secret;
 mod seed;
 mod sops;
+mod text;
 
 pub use app::args::{Cli, Command};
 pub use app::cmd::Output;

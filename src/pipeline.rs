@@ -106,8 +106,8 @@ pub struct Planned {
 /// `\UNNNNNNNN`, so a document with such an escape is parsed too.
 fn may_hold_placeholder(text: &[u8]) -> bool {
     debug_assert!(PREFIX.ends_with("keyseed:"));
-    memchr::memmem::find(text, b"keyseed:").is_some()
-        || memchr::memmem::find(text, PREFIX_B64.as_bytes()).is_some()
+    crate::text::find!(text, b"keyseed:").is_some()
+        || crate::text::find!(text, PREFIX_B64.as_bytes()).is_some()
         || memchr::memchr_iter(b'\\', text)
             .any(|i| matches!(text.get(i + 1), Some(b'x' | b'u' | b'U')))
 }
@@ -197,7 +197,7 @@ fn function_config(
     let mut count = 0;
     let mut settings = None;
     for i in 0..docs.len() {
-        if memchr::memmem::find(docs.bytes(i), b"ResourceList").is_none() {
+        if crate::text::find!(docs.bytes(i), b"ResourceList").is_none() {
             continue;
         }
         docs.tree(i);

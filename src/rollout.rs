@@ -313,11 +313,7 @@ fn workload_candidate(t: &[u8], settings: &RolloutSettings) -> bool {
             .iter()
             .any(|k| memchr::memmem::find(t, k.as_bytes()).is_some()),
     };
-    kind_hit
-        && (!settings.replace.is_empty()
-            || REF_WORDS
-                .iter()
-                .any(|w| memchr::memmem::find(t, w).is_some()))
+    kind_hit && (!settings.replace.is_empty() || crate::text::find_any!(t, REF_WORDS))
 }
 
 /// Whether document bytes may hold a Secret or ConfigMap (cheap test).
@@ -325,8 +321,7 @@ fn object_candidate(t: &[u8]) -> bool {
     match stream::top_level_kind(t) {
         Some(kind) => kind == "Secret" || kind == "ConfigMap",
         None => {
-            memchr::memmem::find(t, b"Secret").is_some()
-                || memchr::memmem::find(t, b"ConfigMap").is_some()
+            crate::text::find_any!(t, [b"Secret".as_slice(), b"ConfigMap"])
         }
     }
 }

@@ -219,7 +219,7 @@ pub fn seal_documents(
     ctx: &Context,
 ) -> Result<(), SealError> {
     let candidates: Vec<usize> = (0..docs.len())
-        .filter(|&i| memchr::memmem::find(docs.bytes(i), b"Secret").is_some())
+        .filter(|&i| crate::text::find!(docs.bytes(i), b"Secret").is_some())
         .collect();
     // One RSA-OAEP operation per value dominates: seal documents on every core, keeping the
     // order and the first error.

@@ -310,7 +310,7 @@ pub fn encrypt_documents(
     seed: &Seed,
 ) -> Result<(), SopsError> {
     for i in 0..docs.len() {
-        if memchr::memmem::find(docs.bytes(i), b"Secret").is_none() {
+        if crate::text::find!(docs.bytes(i), b"Secret").is_none() {
             continue;
         }
         let Some(roots) = docs.view(i) else { continue };

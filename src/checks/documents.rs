@@ -26,16 +26,17 @@ fn tls_candidate(t: &[u8]) -> bool {
     if let Some(kind) = stream::top_level_kind(t) {
         return matches!(kind, "Secret" | "Ingress" | "Gateway");
     }
-    [
-        b"kubernetes.io/tls".as_slice(),
-        b"BEGIN CERTIFICATE",
-        B64_CERT,
-        b"TFMwdExTMUNSVWRKVG",
-        b"Ingress",
-        b"Gateway",
-    ]
-    .iter()
-    .any(|w| memchr::memmem::find(t, w).is_some())
+    crate::text::find_any!(
+        t,
+        [
+            b"kubernetes.io/tls".as_slice(),
+            b"BEGIN CERTIFICATE",
+            B64_CERT,
+            b"TFMwdExTMUNSVWRKVG",
+            b"Ingress",
+            b"Gateway",
+        ]
+    )
 }
 
 /// Whether a key name is a CA bundle (unrelated CA certificates, not a chain).
@@ -127,7 +128,7 @@ fn check_secret<'a>(
         .filter_map(|e| Some((e.key.to_string(), (field_path(e.section, e.key), e.bytes?))))
         .collect();
     let is_tls = obj.get_str("type") == Some("kubernetes.io/tls");
-    let unfilled = |b: &[u8]| memchr::memmem::find(b, PREFIX.as_bytes()).is_some();
+    let unfilled = |b: &[u8]| crate::text::find!(b, PREFIX.as_bytes()).is_some();
     let mut leaf = None;
     if is_tls {
         for k in ["tls.crt", "tls.key"] {
@@ -161,7 +162,7 @@ fn check_secret<'a>(
         if unfilled(bytes) {
             continue;
         }
-        let looks_cert = memchr::memmem::find(bytes, b"-----BEGIN CERTIFICATE-----").is_some()
+        let looks_cert = crate::text::find!(bytes, b"-----BEGIN CERTIFICATE-----").is_some()
             || bytes.trim_ascii_start().starts_with(B64_CERT);
         if (is_tls && key == "tls.crt") || looks_cert {
             let bundle = is_ca_bundle_key(key) && !(is_tls && key == "tls.crt");
@@ -243,7 +244,7 @@ fn gateway_hosts(obj: &Node, location: &Location, ns: Option<&str>, out: &mut Ve
 /// Whether `<keyseed:` text remains in a document (comments included): after render none
 /// may.
 pub fn has_leftover(doc: &[u8]) -> bool {
-    memchr::memmem::find(doc, PREFIX.as_bytes()).is_some()
+    crate::text::find!(doc, PREFIX.as_bytes()).is_some()
 }
 
 /// The finding for a document with [`has_leftover`].

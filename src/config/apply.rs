@@ -253,7 +253,7 @@ fn verify(i: usize, roots: &[Node], intended: &[Intended], ctx: &Context) -> Res
 
 /// Whether a document may hold a Secret a config entry names (cheap byte test).
 fn candidate(text: &[u8], entries: &[SecretEntry]) -> bool {
-    memchr::memmem::find(text, b"Secret").is_some()
+    crate::text::find!(text, b"Secret").is_some()
         && entries
             .iter()
             .any(|e| memchr::memmem::find(text, e.name.as_bytes()).is_some())

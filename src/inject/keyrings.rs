@@ -76,7 +76,7 @@ pub fn item_edits(
         let named = keyrings
             .iter()
             .any(|k| memchr::memmem::find(bytes, k.name.as_bytes()).is_some());
-        if !named || memchr::memmem::find(bytes, b"items").is_none() {
+        if !named || crate::text::find!(bytes, b"items").is_none() {
             continue;
         }
         let Some(roots) = docs.view(i) else { continue };

@@ -54,7 +54,7 @@ impl Slot {
 
 /// The line break a document uses: `\r\n` when it has one, else `\n`.
 pub fn newline(text: &str) -> &'static str {
-    if memchr::memmem::find(text.as_bytes(), b"\r\n").is_some() {
+    if crate::text::find!(text.as_bytes(), b"\r\n").is_some() {
         "\r\n"
     } else {
         "\n"

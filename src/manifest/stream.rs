@@ -184,7 +184,7 @@ pub fn top_level_kind(doc: &[u8]) -> Option<&str> {
         found = Some(0);
         pos = 1;
     }
-    while let Some(i) = memchr::memmem::find(&doc[pos..], b"\nkind:") {
+    while let Some(i) = crate::text::find!(&doc[pos..], b"\nkind:") {
         if found.is_some() {
             return None;
         }
@@ -222,7 +222,7 @@ pub fn block_metadata_name(doc: &[u8]) -> Option<&str> {
         found = Some(0);
         pos = 1;
     }
-    while let Some(i) = memchr::memmem::find(&doc[pos..], b"\nmetadata:") {
+    while let Some(i) = crate::text::find!(&doc[pos..], b"\nmetadata:") {
         if found.is_some() {
             return None;
         }

@@ -9,7 +9,7 @@ use crate::util::root;
 
 /// The layers, bottom first. Keep in step with `src/lib.rs` and `docs/architecture.md`.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("shared", &["secret", "diag", "io", "parallel"]),
+    ("shared", &["secret", "diag", "io", "parallel", "text"]),
     ("bytes", &["placeholder", "manifest"]),
     ("domain", &["k8s", "seed", "derive"]),
     (
