@@ -97,14 +97,15 @@ pub fn run_legacy_plugin(config: &Path, stdin: &mut dyn Read) -> Result<Output, 
 pub fn is_legacy_plugin_call(arg: &std::ffi::OsStr) -> bool {
     use clap::CommandFactory as _;
     let s = arg.to_string_lossy();
-    if s.starts_with('-') {
+    // A file test first: building the command line is what costs here.
+    if s.starts_with('-') || !Path::new(arg).is_file() {
         return false;
     }
     let cmd = Cli::command();
     let known = cmd
         .get_subcommands()
         .any(|c| c.get_name() == s || c.get_all_aliases().any(|a| a == s));
-    !known && Path::new(arg).is_file()
+    !known
 }
 
 /// The whole program after argument parsing: runs, writes stdout once on success, renders
