@@ -22,6 +22,8 @@ use crypto_bigint::modular::runtime_mod::{DynResidue, DynResidueParams};
 use crypto_bigint::Uint;
 use num_bigint_dig::BigUint;
 
+use crate::parallel::par_map;
+
 /// RSA public exponent (also a sieve modulus: candidates `≡ 1 mod e` are skipped).
 const E: u32 = 65_537;
 /// Odd primes below this bound sieve each window. Measured (docs/benchmarks.md): a larger
@@ -49,16 +51,16 @@ pub fn first_prime_from(start: &BigUint, bits: usize) -> Option<BigUint> {
     None
 }
 
-/// Odd primes `3 ≤ q < SIEVE_BOUND`.
-fn small_primes() -> &'static [u32] {
-    static P: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+/// Odd primes `3 ≤ q < SIEVE_BOUND`, each with its Barrett multiplier `⌊(2⁶⁴−1)/q⌋`.
+fn small_primes() -> &'static [(u32, u64)] {
+    static P: std::sync::OnceLock<Vec<(u32, u64)>> = std::sync::OnceLock::new();
     P.get_or_init(|| {
         let n = SIEVE_BOUND as usize;
         let mut composite = vec![false; n];
         let mut out = Vec::new();
         for i in 3..n {
             if i % 2 == 1 && !composite[i] {
-                out.push(i as u32);
+                out.push((i as u32, u64::MAX / i as u64));
                 let mut k = i * i;
                 while k < n {
                     composite[k] = true;
@@ -70,12 +72,20 @@ fn small_primes() -> &'static [u32] {
     })
 }
 
-/// `x mod q` from `x`'s 32-bit digits (most significant first).
-fn rem_u32(digits_be: &[u32], q: u32) -> u32 {
+/// `x mod q` from `x`'s 32-bit digits (most significant first), by Barrett reduction with
+/// `m = ⌊(2⁶⁴−1)/q⌋` (a hardware division per digit was most of the sieve's time).
+fn rem_u32(digits_be: &[u32], q: u32, m: u64) -> u32 {
     let q = q as u64;
-    digits_be
-        .iter()
-        .fold(0u64, |r, &d| ((r << 32) | d as u64) % q) as u32
+    digits_be.iter().fold(0u64, |r, &d| {
+        // r < q < 2³², so x < 2⁶⁴ and the estimate is at most 2 below ⌊x/q⌋.
+        let x = (r << 32) | d as u64;
+        let est = ((x as u128 * m as u128) >> 64) as u64;
+        let mut r = x - est * q;
+        while r >= q {
+            r -= q;
+        }
+        r
+    }) as u32
 }
 
 /// Indices `j < WINDOW` whose `base + 2j` has no odd prime factor below the bound and is not
@@ -92,19 +102,21 @@ fn sieve(base: &BigUint) -> Vec<usize> {
     zeroize::Zeroize::zeroize(&mut padded);
     let mut out = vec![false; WINDOW];
     // base + 2j ≡ t (mod q)  ⇔  j ≡ (t − r)·2⁻¹  (mod q), with 2⁻¹ = (q+1)/2.
-    let mut mark = |q: u32, target: u32| {
-        let r = rem_u32(&digits, q) as u64;
-        let (q64, t) = (q as u64, target as u64);
+    let mut mark = |q: u32, r: u32, target: u32| {
+        let (q64, r, t) = (q as u64, r as u64, target as u64);
         let mut j = ((t + q64 - r) % q64 * q64.div_ceil(2) % q64) as usize;
         while j < WINDOW {
             out[j] = true;
             j += q as usize;
         }
     };
-    for &q in small_primes() {
-        mark(q, 0);
+    // The residues are independent: computed on every core.
+    let primes = small_primes();
+    let residues = par_map(primes, |_| digits.len(), |&(q, m)| rem_u32(&digits, q, m));
+    for (&(q, _), r) in primes.iter().zip(residues) {
+        mark(q, r, 0);
     }
-    mark(E, 1);
+    mark(E, rem_u32(&digits, E, u64::MAX / E as u64), 1);
     zeroize::Zeroize::zeroize(&mut digits);
     out.iter()
         .enumerate()
@@ -188,7 +200,7 @@ mod tests {
     fn reference(start: &BigUint, bits: usize) -> Option<BigUint> {
         let e = BigUint::from(E);
         let limit = BigUint::one() << bits;
-        let primes = &small_primes()[..8000];
+        let primes: Vec<u32> = small_primes()[..8000].iter().map(|&(q, _)| q).collect();
         let mut p = start.clone();
         let mut rem: Vec<u32> = primes.iter().map(|&q| (&p % q).to_u32().unwrap()).collect();
         while p < limit {
@@ -199,7 +211,7 @@ mod tests {
                 return Some(p);
             }
             p += 2u32;
-            for (r, &q) in rem.iter_mut().zip(primes) {
+            for (r, &q) in rem.iter_mut().zip(&primes) {
                 *r = (*r + 2) % q;
             }
         }
@@ -213,6 +225,31 @@ mod tests {
         buf[0] |= 0xc0;
         *buf.last_mut().unwrap() |= 1;
         BigUint::from_bytes_be(&buf)
+    }
+
+    #[test]
+    fn barrett_residues_equal_the_division() {
+        for salt in 60..63u8 {
+            let x = start(2048, salt);
+            let mut bytes = x.to_bytes_be();
+            let mut padded = vec![0u8; (4 - bytes.len() % 4) % 4];
+            padded.append(&mut bytes);
+            let digits: Vec<u32> = padded
+                .chunks(4)
+                .map(|c| u32::from_be_bytes(c.try_into().unwrap()))
+                .collect();
+            for &(q, m) in small_primes()
+                .iter()
+                .step_by(97)
+                .chain(small_primes().last())
+            {
+                assert_eq!(
+                    rem_u32(&digits, q, m),
+                    (&x % q).to_u32().unwrap(),
+                    "q = {q}"
+                );
+            }
+        }
     }
 
     #[test]
