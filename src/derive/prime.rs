@@ -6,11 +6,12 @@
 //!
 //! 1. one sieve over a window of candidates marks every multiple of an odd prime below
 //!    [`SIEVE_BOUND`] and every `c ≡ 1 mod 65537` (the residues are computed once per
-//!    window, not updated at every step);
+//!    window by Barrett reduction on every core, not updated at every step);
 //! 2. a survivor failing Fermat's test to base 2 (`2^(c−1) ≢ 1 mod c`, square-and-double in
 //!    Montgomery form with `crypto-bigint`) is composite, proven;
-//! 3. a survivor passing it is accepted only by `num-bigint-dig`'s Baillie–PSW test, the
-//!    same test as before this module existed.
+//! 3. a survivor passing it is accepted only by `num-bigint-dig`'s Baillie–PSW test (no
+//!    composite passing it is known; before this module the same test also ran one
+//!    Miller–Rabin round to a random base, which decides nothing Baillie–PSW does not).
 //!
 //! Survivors are tested on every core in ascending order; the smallest accepted index wins,
 //! and every smaller index has been fully tested before the threads join, so the answer
@@ -72,20 +73,46 @@ fn small_primes() -> &'static [(u32, u64)] {
     })
 }
 
-/// `x mod q` from `x`'s 32-bit digits (most significant first), by Barrett reduction with
-/// `m = ⌊(2⁶⁴−1)/q⌋` (a hardware division per digit was most of the sieve's time).
-fn rem_u32(digits_be: &[u32], q: u32, m: u64) -> u32 {
-    let q = q as u64;
-    digits_be.iter().fold(0u64, |r, &d| {
-        // r < q < 2³², so x < 2⁶⁴ and the estimate is at most 2 below ⌊x/q⌋.
-        let x = (r << 32) | d as u64;
-        let est = ((x as u128 * m as u128) >> 64) as u64;
-        let mut r = x - est * q;
-        while r >= q {
-            r -= q;
+/// `x mod q` for `LANES` primes at once from `x`'s 32-bit digits (most significant first), by
+/// Barrett reduction with `m = ⌊(2⁶⁴−1)/q⌋`: no hardware division, and the lanes' independent
+/// chains overlap in the CPU (a division per digit was most of the sieve's time).
+fn rem_lanes<const LANES: usize>(digits_be: &[u32], qm: &[(u32, u64); LANES]) -> [u32; LANES] {
+    let mut r = [0u64; LANES];
+    for &d in digits_be {
+        for (r, &(q, m)) in r.iter_mut().zip(qm) {
+            let q = q as u64;
+            // r < q < 2³², so x < 2⁶⁴ and the estimate is at most 2 below ⌊x/q⌋.
+            let x = (*r << 32) | d as u64;
+            let est = ((x as u128 * m as u128) >> 64) as u64;
+            let mut t = x - est * q;
+            t = if t >= q { t - q } else { t };
+            t = if t >= q { t - q } else { t };
+            *r = t;
         }
-        r
-    }) as u32
+    }
+    r.map(|r| r as u32)
+}
+
+/// `x mod q` for one prime (see [`rem_lanes`]).
+fn rem_u32(digits_be: &[u32], q: u32, m: u64) -> u32 {
+    rem_lanes(digits_be, &[(q, m)])[0]
+}
+
+/// Residues of `x` modulo every small prime, in order, eight primes at a time.
+fn residues(digits_be: &[u32], primes: &[(u32, u64)]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(primes.len());
+    let mut chunks = primes.chunks_exact(8);
+    for c in &mut chunks {
+        let lanes: &[(u32, u64); 8] = c.try_into().expect("8 primes");
+        out.extend(rem_lanes(digits_be, lanes));
+    }
+    out.extend(
+        chunks
+            .remainder()
+            .iter()
+            .map(|&(q, m)| rem_u32(digits_be, q, m)),
+    );
+    out
 }
 
 /// Indices `j < WINDOW` whose `base + 2j` has no odd prime factor below the bound and is not
@@ -112,7 +139,8 @@ fn sieve(base: &BigUint) -> Vec<usize> {
     };
     // The residues are independent: computed on every core.
     let primes = small_primes();
-    let residues = par_map(primes, |_| digits.len(), |&(q, m)| rem_u32(&digits, q, m));
+    let parts: Vec<&[(u32, u64)]> = primes.chunks(primes.len().div_ceil(8)).collect();
+    let residues = par_map(&parts, |p| p.len() * digits.len(), |p| residues(&digits, p)).concat();
     for (&(q, _), r) in primes.iter().zip(residues) {
         mark(q, r, 0);
     }
@@ -162,7 +190,8 @@ fn probably_prime(c: &BigUint, bits: usize) -> bool {
         // Other sizes are not derived; Baillie–PSW alone gives the same answer.
         _ => true,
     };
-    fermat && num_bigint_dig::prime::probably_prime(c, 1)
+    // `0`: Baillie–PSW alone (a further random-base Miller–Rabin round adds nothing here).
+    fermat && num_bigint_dig::prime::probably_prime(c, 0)
 }
 
 /// `2^(c−1) ≡ 1 (mod c)` for odd `c` of `64·L` bits: left-to-right, squaring and doubling
