@@ -488,7 +488,14 @@ impl NameFilter {
         {
             return None;
         }
-        aho_corasick::AhoCorasick::new(names).ok().map(NameFilter)
+        // Leftmost-longest, non-overlapping: linear in the text whatever the names. Every
+        // whole-word occurrence is still reported: a match cannot cross the non-name byte
+        // before it, and the longest name starting there that fits ends at the word's end.
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(names)
+            .ok()
+            .map(NameFilter)
     }
 
     fn mentions(&self, text: &[u8]) -> Mentions {
@@ -497,7 +504,7 @@ impl NameFilter {
         }
         let mut ids: Vec<usize> = self
             .0
-            .find_overlapping_iter(text)
+            .find_iter(text)
             .filter(|m| {
                 let before = m.start().checked_sub(1).map(|i| text[i]);
                 let after = text.get(m.end()).copied();
