@@ -8,6 +8,8 @@
 //! output" says why this is safe).
 
 use base64::Engine as _;
+use crypto_bigint::modular::runtime_mod::{DynResidue, DynResidueParams};
+use crypto_bigint::Uint;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::RsaPublicKey;
 use sha2::{Digest, Sha256};
@@ -93,6 +95,54 @@ pub struct Sealer {
     key: RsaPublicKey,
     spki: Vec<u8>,
     scope: Scope,
+    /// The modulus in Montgomery form, built on first use (once per render).
+    monty: std::sync::OnceLock<Option<Monty>>,
+}
+
+/// A public modulus of a usual size in Montgomery form (`crypto-bigint`): `m^65537` costs
+/// 0.10 ms at 4096 bits against 0.25 ms by division with `num-bigint-dig`.
+enum Monty {
+    K2048(DynResidueParams<32>),
+    K3072(DynResidueParams<48>),
+    K4096(DynResidueParams<64>),
+}
+
+impl Monty {
+    fn new(n: &[u8]) -> Option<Monty> {
+        // Montgomery form needs an odd modulus (every RSA modulus is).
+        if n.last().is_none_or(|b| b & 1 == 0) {
+            return None;
+        }
+        Some(match n.len() {
+            256 => Monty::K2048(DynResidueParams::new(&Uint::from_be_slice(n))),
+            384 => Monty::K3072(DynResidueParams::new(&Uint::from_be_slice(n))),
+            512 => Monty::K4096(DynResidueParams::new(&Uint::from_be_slice(n))),
+            _ => return None,
+        })
+    }
+
+    /// `m^65537 mod n`, big-endian, `m` as long as `n`.
+    fn pow_65537(&self, m: &[u8]) -> Vec<u8> {
+        fn pow<const L: usize>(p: &DynResidueParams<L>, m: &[u8]) -> Vec<u8> {
+            let base = DynResidue::new(&Uint::<L>::from_be_slice(m), *p);
+            let mut x = base;
+            for _ in 0..16 {
+                x = x.square();
+            }
+            (x * base)
+                .retrieve()
+                .to_words()
+                .iter()
+                .rev()
+                .flat_map(|w| w.to_be_bytes())
+                .collect()
+        }
+        match self {
+            Monty::K2048(p) => pow(p, m),
+            Monty::K3072(p) => pow(p, m),
+            Monty::K4096(p) => pow(p, m),
+        }
+    }
 }
 
 impl std::fmt::Debug for Sealer {
@@ -108,7 +158,12 @@ impl Sealer {
         let cert = p.parse_x509().map_err(|_| SealError::Cert)?;
         let spki = cert.public_key().raw.to_vec();
         let key = RsaPublicKey::from_public_key_der(&spki).map_err(|_| SealError::Cert)?;
-        Ok(Sealer { key, spki, scope })
+        Ok(Sealer {
+            key,
+            spki,
+            scope,
+            monty: std::sync::OnceLock::new(),
+        })
     }
 
     /// kubeseal's hybrid encryption of one value, deterministic (see the module doc).
@@ -131,7 +186,7 @@ impl Sealer {
         stream.fill(session.expose_mut());
         let mut oaep_seed = [0u8; 32];
         stream.fill(&mut oaep_seed);
-        let rsa_ct = oaep_encrypt(&self.key, label.as_bytes(), session.expose(), &oaep_seed)?;
+        let rsa_ct = oaep_encrypt(self, label.as_bytes(), session.expose(), &oaep_seed)?;
         let aes =
             aes_gcm::Aes256Gcm::new_from_slice(session.expose()).map_err(|_| SealError::Rsa)?;
         // The session key seals this one value only, so a zero nonce is safe (as kubeseal).
@@ -164,15 +219,17 @@ fn mgf1(seed: &[u8], len: usize) -> Vec<u8> {
 /// RSAES-OAEP-ENCRYPT with SHA-256 and MGF1-SHA-256 (RFC 8017 7.1.1), with the given seed.
 /// Composed here (the `rsa` crate reads the key) because the `rsa` crate's public
 /// exponentiation took 0.45 ms per value with a 4096-bit key; square-and-multiply for the
-/// usual e = 65537 takes half of it. Checked by unsealing with Python `cryptography`.
+/// usual e = 65537 in Montgomery form takes 0.10 ms. Checked by unsealing with Python
+/// `cryptography`.
 fn oaep_encrypt(
-    key: &RsaPublicKey,
+    sealer: &Sealer,
     label: &[u8],
     msg: &[u8],
     seed: &[u8; 32],
 ) -> Result<Vec<u8>, SealError> {
     use num_bigint_dig::BigUint;
     use rsa::traits::PublicKeyParts;
+    let key = &sealer.key;
     let k = key.size();
     let h_len = 32;
     if msg.len() + 2 * h_len + 2 > k {
@@ -194,18 +251,15 @@ fn oaep_encrypt(
     em.push(0);
     em.extend_from_slice(&masked_seed);
     em.extend_from_slice(&db);
-    let m = BigUint::from_bytes_be(&em);
     let (n, e) = (key.n(), key.e());
-    let c = if *e == BigUint::from(65537u32) {
-        let mut x = m.clone();
-        for _ in 0..16 {
-            x = (&x * &x) % n;
+    if *e == BigUint::from(65537u32) {
+        let monty = sealer.monty.get_or_init(|| Monty::new(&n.to_bytes_be()));
+        if let Some(monty) = monty {
+            return Ok(monty.pow_65537(&em));
         }
-        (&x * &m) % n
-    } else {
-        m.modpow(e, n)
-    };
-    let bytes = c.to_bytes_be();
+    }
+    let m = BigUint::from_bytes_be(&em);
+    let bytes = m.modpow(e, n).to_bytes_be();
     let mut out = vec![0u8; k - bytes.len()];
     out.extend_from_slice(&bytes);
     Ok(out)

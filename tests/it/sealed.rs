@@ -9,14 +9,22 @@ const INPUT: &str = "---\n# Source: app/templates/secret.yaml\napiVersion: v1\nk
 
 /// A sealed-secrets controller key pair: (cert path, key path).
 fn controller(t: &Tmp) -> (std::path::PathBuf, std::path::PathBuf) {
-    let (key, cert) = (t.path("ctrl.key"), t.path("ctrl.crt"));
+    controller_of(t, "rsa:2048")
+}
+
+/// A controller key pair of `spec` (`rsa:BITS`).
+fn controller_of(t: &Tmp, spec: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (key, cert) = (
+        t.path(&format!("{spec}.key")),
+        t.path(&format!("{spec}.crt")),
+    );
     host(
         "openssl",
         &[
             "req",
             "-x509",
             "-newkey",
-            "rsa:2048",
+            spec,
             "-nodes",
             "-days",
             "3650",
@@ -198,4 +206,27 @@ fn the_sealed_argocd_cmp_variant_renders_only_sealed_secrets() {
     assert!(sealed >= 2, "{sealed}");
     let got = unseal(&out.stdout, &key, "strict");
     assert_eq!(got["demo-demo-keys/openai-api-key"], "sk-TEST-ONLY-openai");
+}
+
+/// The public exponentiation runs in Montgomery form for 2048-, 3072- and 4096-bit
+/// controller keys (issue #13) and by division for other sizes: every size unseals to the
+/// plain render's values.
+#[test]
+fn sealed_values_unseal_with_every_controller_key_size() {
+    let t = Tmp::new("sealed-sizes");
+    let plain = ks(&["render"]).demo_keys().stdin(INPUT).run().ok();
+    let values = secret_values(&plain.stdout);
+    for spec in ["rsa:3072", "rsa:4096", "rsa:2560"] {
+        let (cert, key) = controller_of(&t, spec);
+        let out = ks(&["render", "--seal-cert"])
+            .arg(&cert)
+            .demo_keys()
+            .stdin(INPUT)
+            .run()
+            .ok();
+        let got = unseal(&out.stdout, &key, "strict");
+        for (k, v) in &values {
+            assert_eq!(got[k].as_str(), Some(v.as_str()), "{spec} {k}");
+        }
+    }
 }
