@@ -347,49 +347,65 @@ pub fn analyze(
     if settings.kinds.is_empty() {
         return a;
     }
+    let scan = Scan {
+        docs,
+        ctx,
+        settings,
+    };
     let objects: Vec<usize> = (0..docs.len())
         .filter(|&i| object_candidate(docs.bytes(i)))
         .collect();
-    let by_name = report == Report::Annotated && settings.replace.is_empty();
-    let workload_docs = |names: Option<&NameFilter>| -> Vec<(usize, Mentions)> {
-        (0..docs.len())
-            .filter(|&i| workload_candidate(docs.bytes(i), settings))
-            .map(|i| {
-                (
-                    i,
-                    names.map_or(Mentions::Anything, |n| n.mentions(docs.bytes(i))),
-                )
-            })
-            .filter(|(_, m)| !matches!(m, Mentions::Nothing))
-            .collect()
-    };
-    let parse_workloads = |a: &mut Analysis, candidates: &[(usize, Mentions)]| {
-        a.workloads = par_map(
-            candidates,
-            |(i, _)| docs.bytes(*i).len(),
-            |(i, _)| workloads_of(docs, *i, ctx, settings),
-        )
-        .into_iter()
-        .flatten()
-        .collect();
-    };
-    if by_name {
-        // A workload can reference an object only if its text names it, and an object
-        // matters only if a workload's text names it. Names are read without parsing where
-        // the document is plain block style; other objects are parsed first.
-        type Named<'a> = Vec<(usize, Option<&'a str>)>;
-        let (cheap, unknown): (Named, Named) = objects
+    if report == Report::Annotated && settings.replace.is_empty() {
+        scan.by_name(&mut a, &objects);
+    } else {
+        scan.everything(&mut a, &objects);
+    }
+    for w in &mut a.workloads {
+        let (found, missing): (Vec<_>, Vec<_>) =
+            w.found.drain(..).partition(|r| a.objects.contains_key(r));
+        w.found = found;
+        w.missing = missing;
+    }
+    a
+}
+
+/// What [`analyze`] reads, shared by its two ways of reading it.
+struct Scan<'a> {
+    docs: &'a Documents,
+    ctx: &'a Context,
+    settings: &'a RolloutSettings,
+}
+
+impl<'a> Scan<'a> {
+    /// Every workload, then the objects they reference (`plan`, and `rollme.replace`, which
+    /// annotates workloads without references too).
+    fn everything(&self, a: &mut Analysis, objects: &[usize]) {
+        self.parse_workloads(a, &self.workload_docs(None));
+        let wanted: HashSet<ObjectRef> = a
+            .workloads
             .iter()
-            .map(|&i| (i, cheap_object_name(docs.bytes(i))))
+            .flat_map(|w| w.found.iter().cloned())
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        a.add_objects(par_map(
+            objects,
+            |&i| self.docs.bytes(i).len(),
+            |&i| objects_of(self.docs, i, self.ctx, Some(&wanted)),
+        ));
+    }
+
+    /// Only what can reference each other: a workload can reference an object only if its
+    /// text names it, and an object matters only if a workload's text names it. Names are
+    /// read without parsing where the document is plain block style; other objects are
+    /// parsed first.
+    fn by_name(&self, a: &mut Analysis, objects: &[usize]) {
+        let (cheap, unknown): (Vec<Named<'a>>, Vec<Named<'a>>) = objects
+            .iter()
+            .map(|&i| (i, cheap_object_name(self.docs.bytes(i))))
             .partition(|(_, n)| n.is_some());
-        let parse_objects = |list: &[(usize, Option<&str>)]| {
-            par_map(
-                list,
-                |(i, _)| docs.bytes(*i).len(),
-                |(i, _)| (*i, objects_of(docs, *i, ctx, None)),
-            )
-        };
-        let mut found = parse_objects(&unknown);
+        let mut found = self.parse_objects(&unknown);
         let names: Vec<&str> = cheap
             .iter()
             .filter_map(|(_, n)| *n)
@@ -402,10 +418,10 @@ pub fn analyze(
             .into_iter()
             .collect();
         if names.is_empty() {
-            return a;
+            return;
         }
         let filter = NameFilter::new(names.iter().copied());
-        let candidates = workload_docs(filter.as_ref());
+        let candidates = self.workload_docs(filter.as_ref());
         let mut mentioned: BTreeSet<&str> = BTreeSet::new();
         let mut anything = filter.is_none();
         for (_, m) in &candidates {
@@ -415,42 +431,61 @@ pub fn analyze(
                 Mentions::Nothing => {}
             }
         }
-        let needed: Vec<(usize, Option<&str>)> = cheap
+        let needed: Vec<Named> = cheap
             .into_iter()
             .filter(|(_, n)| anything || n.is_some_and(|n| mentioned.contains(n)))
             .collect();
-        found.extend(parse_objects(&needed));
+        found.extend(self.parse_objects(&needed));
         // Stream order: the same object twice combines in the order it appears.
         found.sort_by_key(|(i, _)| *i);
         a.add_objects(found.into_iter().map(|(_, v)| v).collect());
-        if a.objects.is_empty() {
-            return a;
+        if !a.objects.is_empty() {
+            self.parse_workloads(a, &candidates);
         }
-        parse_workloads(&mut a, &candidates);
-    } else {
-        parse_workloads(&mut a, &workload_docs(None));
-        let wanted: HashSet<ObjectRef> = a
-            .workloads
-            .iter()
-            .flat_map(|w| w.found.iter().cloned())
-            .collect();
-        if wanted.is_empty() {
-            return a;
-        }
-        a.add_objects(par_map(
-            &objects,
-            |&i| docs.bytes(i).len(),
-            |&i| objects_of(docs, i, ctx, Some(&wanted)),
-        ));
     }
-    for w in &mut a.workloads {
-        let (found, missing): (Vec<_>, Vec<_>) =
-            w.found.drain(..).partition(|r| a.objects.contains_key(r));
-        w.found = found;
-        w.missing = missing;
+
+    /// The workload candidates and the names each may mention (anything without a filter),
+    /// without those that mention none.
+    fn workload_docs(&self, names: Option<&NameFilter>) -> Vec<(usize, Mentions)> {
+        let docs = self.docs;
+        (0..docs.len())
+            .filter(|&i| workload_candidate(docs.bytes(i), self.settings))
+            .map(|i| {
+                (
+                    i,
+                    names.map_or(Mentions::Anything, |n| n.mentions(docs.bytes(i))),
+                )
+            })
+            .filter(|(_, m)| !matches!(m, Mentions::Nothing))
+            .collect()
     }
-    a
+
+    fn parse_workloads(&self, a: &mut Analysis, candidates: &[(usize, Mentions)]) {
+        a.workloads = par_map(
+            candidates,
+            |(i, _)| self.docs.bytes(*i).len(),
+            |(i, _)| workloads_of(self.docs, *i, self.ctx, self.settings),
+        )
+        .into_iter()
+        .flatten()
+        .collect();
+    }
+
+    /// The digests of the objects in `list`, by document index.
+    fn parse_objects(&self, list: &[Named]) -> Vec<(usize, ObjectDigests)> {
+        par_map(
+            list,
+            |(i, _)| self.docs.bytes(*i).len(),
+            |(i, _)| (*i, objects_of(self.docs, *i, self.ctx, None)),
+        )
+    }
 }
+
+/// An object document and its name, when read without parsing.
+type Named<'a> = (usize, Option<&'a str>);
+
+/// The digests of the Secrets and ConfigMaps of one document.
+type ObjectDigests = Vec<(ObjectRef, [u8; 32])>;
 
 /// The name of a Secret or ConfigMap read without parsing, where its document is plain block
 /// style (see [`stream::block_metadata_name`]); `None` when it must be parsed to know.

@@ -21,8 +21,6 @@ fn is_marker(line: &[u8]) -> bool {
 /// followed by white space or end of line ends any scalar and the current document.
 /// Directive lines (`%YAML`) after `...` belong to the following document.
 pub fn split(input: &[u8]) -> Vec<Range<usize>> {
-    let mut cuts = vec![0usize];
-    let (mut between, mut dir_start) = (true, None::<usize>);
     // Only lines starting with `-`, `.` or `%` change anything, and only their first four
     // bytes matter: find those line starts (rare) instead of visiting every line.
     let mut starts: Vec<usize> = [b"\n-", b"\n.", b"\n%"]
@@ -31,31 +29,60 @@ pub fn split(input: &[u8]) -> Vec<Range<usize>> {
         .chain((!input.is_empty()).then_some(0))
         .collect();
     starts.sort_unstable();
+    let mut cuts = Cuts::default();
     for pos in starts {
-        if !matches!(input[pos], b'-' | b'.' | b'%') {
-            continue;
-        }
         let line = &input[pos..input.len().min(pos + 4)];
         let line = match line.iter().position(|&b| b == b'\n') {
             Some(i) => &line[..=i],
             None => line,
         };
+        cuts.line(pos, line);
+    }
+    documents_between(input, cuts.cuts)
+}
+
+/// Where documents start, read line by line: markers end documents; directive lines after
+/// `...` (or at the start) belong to the document that follows.
+struct Cuts {
+    cuts: Vec<usize>,
+    between: bool,
+    dir_start: Option<usize>,
+}
+
+impl Default for Cuts {
+    fn default() -> Self {
+        Cuts {
+            cuts: vec![0],
+            between: true,
+            dir_start: None,
+        }
+    }
+}
+
+impl Cuts {
+    /// The line starting at `pos` (at least its first four bytes, up to its newline).
+    fn line(&mut self, pos: usize, line: &[u8]) {
         let first = line.first().copied();
         if matches!(first, Some(b'-' | b'.')) && is_marker(line) {
             if line[0] == b'-' {
-                let cut = dir_start.take().unwrap_or(pos);
-                if cut != 0 && *cuts.last().expect("non-empty") != cut {
-                    cuts.push(cut);
+                let cut = self.dir_start.take().unwrap_or(pos);
+                if cut != 0 && *self.cuts.last().expect("non-empty") != cut {
+                    self.cuts.push(cut);
                 }
-                between = false;
+                self.between = false;
             } else {
-                between = true;
-                dir_start = None;
+                self.between = true;
+                self.dir_start = None;
             }
-        } else if between && first == Some(b'%') {
-            dir_start.get_or_insert(pos);
+        } else if self.between && first == Some(b'%') {
+            self.dir_start.get_or_insert(pos);
         }
     }
+}
+
+/// The document ranges between the cuts (the first is 0) and the end of `input`; empty
+/// ranges are dropped but one, and concatenated JSON objects become one range each.
+fn documents_between(input: &[u8], mut cuts: Vec<usize>) -> Vec<Range<usize>> {
     cuts.push(input.len());
     let mut out = Vec::with_capacity(cuts.len());
     for w in cuts.windows(2) {
@@ -173,25 +200,27 @@ pub fn has_content(doc: &[u8]) -> bool {
     content_start(doc).is_some()
 }
 
-/// The `kind` of a block-style document, read without parsing: the value of its one
-/// column-0 `kind:` line. `None` (the caller must look closer) when there is no such line,
-/// more than one, or the document is a `List`/`ResourceList` (whose items have kinds of
-/// their own). Used only to skip documents cheaply, never to decide what to change.
-pub fn top_level_kind(doc: &[u8]) -> Option<&str> {
-    let mut found = None;
-    let mut pos = 0;
-    if doc.starts_with(b"kind:") {
-        found = Some(0);
-        pos = 1;
-    }
-    while let Some(i) = crate::text::find!(&doc[pos..], b"\nkind:") {
+/// The start of the one line that begins with `key` (column 0), or `None` when there is no
+/// such line or more than one. `find` finds `"\n" + key` (a searcher built once).
+fn only_line(doc: &[u8], key: &[u8], find: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
+    let mut found = doc.starts_with(key).then_some(0);
+    let mut pos = usize::from(found.is_some());
+    while let Some(i) = find(&doc[pos..]) {
         if found.is_some() {
             return None;
         }
         found = Some(pos + i + 1);
         pos = pos + i + 1;
     }
-    let start = found? + 5;
+    found
+}
+
+/// The `kind` of a block-style document, read without parsing: the value of its one
+/// column-0 `kind:` line. `None` (the caller must look closer) when there is no such line,
+/// more than one, or the document is a `List`/`ResourceList` (whose items have kinds of
+/// their own). Used only to skip documents cheaply, never to decide what to change.
+pub fn top_level_kind(doc: &[u8]) -> Option<&str> {
+    let start = only_line(doc, b"kind:", |h| crate::text::find!(h, b"\nkind:"))? + 5;
     let end = memchr::memchr(b'\n', &doc[start..]).map_or(doc.len(), |i| start + i);
     let v = std::str::from_utf8(&doc[start..end]).ok()?;
     let v = v
@@ -216,20 +245,8 @@ pub fn is_name_byte(b: u8) -> bool {
 /// with content at column 0, 1 or 2, so the scalar cannot continue. `None` when anything
 /// differs. Used only to skip documents cheaply, never to decide what to change.
 pub fn block_metadata_name(doc: &[u8]) -> Option<&str> {
-    let mut found = None;
-    let mut pos = 0;
-    if doc.starts_with(b"metadata:") {
-        found = Some(0);
-        pos = 1;
-    }
-    while let Some(i) = crate::text::find!(&doc[pos..], b"\nmetadata:") {
-        if found.is_some() {
-            return None;
-        }
-        found = Some(pos + i + 1);
-        pos = pos + i + 1;
-    }
-    let rest = &doc[found? + "metadata:".len()..];
+    let found = only_line(doc, b"metadata:", |h| crate::text::find!(h, b"\nmetadata:"))?;
+    let rest = &doc[found + "metadata:".len()..];
     let rest = rest
         .strip_prefix(b"\n")
         .or_else(|| rest.strip_prefix(b"\r\n"))?
@@ -290,40 +307,18 @@ pub fn leading_comments(text: &str) -> String {
 mod tests {
     use super::*;
 
-    /// `split` as written before issue #13: every line visited.
+    /// `split` as written before issue #13: every line visited, whole.
     fn split_line_by_line(input: &[u8]) -> Vec<Range<usize>> {
-        let mut cuts = vec![0usize];
-        let (mut pos, mut between, mut dir_start) = (0usize, true, None::<usize>);
+        let mut cuts = Cuts::default();
+        let mut pos = 0;
         while pos < input.len() {
             let end = memchr::memchr(b'\n', &input[pos..])
                 .map(|i| pos + i + 1)
                 .unwrap_or(input.len());
-            let line = &input[pos..end];
-            let first = line.first().copied();
-            if matches!(first, Some(b'-' | b'.')) && is_marker(line) {
-                if line[0] == b'-' {
-                    let cut = dir_start.take().unwrap_or(pos);
-                    if cut != 0 && *cuts.last().expect("non-empty") != cut {
-                        cuts.push(cut);
-                    }
-                    between = false;
-                } else {
-                    between = true;
-                    dir_start = None;
-                }
-            } else if between && first == Some(b'%') {
-                dir_start.get_or_insert(pos);
-            }
+            cuts.line(pos, &input[pos..end]);
             pos = end;
         }
-        cuts.push(input.len());
-        let mut out = Vec::with_capacity(cuts.len());
-        for w in cuts.windows(2) {
-            if w[0] < w[1] || out.is_empty() {
-                out.extend(split_json(input, w[0]..w[1]));
-            }
-        }
-        out
+        documents_between(input, cuts.cuts)
     }
 
     #[test]
