@@ -210,6 +210,7 @@ fn workloads_of(
         return vec![];
     };
     let text = docs.text(i);
+    let anchors = Anchors::new(&roots);
     let mut out = Vec::new();
     for obj in object::resources(&roots) {
         let kind = obj.get_str("kind").unwrap_or("");
@@ -219,11 +220,11 @@ fn workloads_of(
         let Some(template) = pod::pod_template(obj) else {
             continue;
         };
-        let Some(spec) = template.get("spec") else {
+        let Some(spec) = anchors.get(template, "spec") else {
             continue;
         };
         let ns = object::namespace(obj, ctx.namespace.as_deref());
-        let refs: Vec<ObjectRef> = pod::references(spec)
+        let refs: Vec<ObjectRef> = pod::references(spec, &anchors)
             .into_iter()
             .map(|(kind, name)| ObjectRef {
                 kind,

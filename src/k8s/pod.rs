@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::manifest::yaml::{Node, Sequence};
+use crate::manifest::yaml::{Anchors, Node, Sequence};
 
 /// The workload kinds whose pod templates keyseed annotates by default.
 pub const WORKLOAD_KINDS: [&str; 6] = [
@@ -25,63 +25,38 @@ pub fn pod_template(obj: &Node) -> Option<&Node> {
     }
 }
 
-/// Every Secret/ConfigMap a pod spec references, by (kind, name).
-pub fn references(pod_spec: &Node) -> BTreeSet<(String, String)> {
+/// Every Secret/ConfigMap a pod spec references, by (kind, name), read as Kubernetes reads
+/// YAML 1.1: aliases and merge keys resolved through the document's `anchors`.
+pub fn references<'a>(pod_spec: &'a Node, anchors: &Anchors<'a>) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     let mut add = |kind: &str, n: Option<&str>| {
         if let Some(n) = n.filter(|n| !n.is_empty()) {
             out.insert((kind.to_string(), n.to_string()));
         }
     };
+    let get = |n: &'a Node, k: &str| anchors.get(n, k);
+    let name = |n: Option<&'a Node>, k: &str| n.and_then(|n| anchors.get_str(n, k));
     for list in ["initContainers", "containers", "ephemeralContainers"] {
-        let Some(Node::Seq(cs)) = pod_spec.get(list) else {
-            continue;
-        };
-        for c in &cs.items {
-            if let Some(Node::Seq(env)) = c.get("env") {
-                for e in &env.items {
-                    if let Some(vf) = e.get("valueFrom") {
-                        add(
-                            "Secret",
-                            vf.get("secretKeyRef").and_then(|r| r.get_str("name")),
-                        );
-                        add(
-                            "ConfigMap",
-                            vf.get("configMapKeyRef").and_then(|r| r.get_str("name")),
-                        );
-                    }
+        for c in anchors.items(get(pod_spec, list)) {
+            for e in anchors.items(get(c, "env")) {
+                if let Some(vf) = get(e, "valueFrom") {
+                    add("Secret", name(get(vf, "secretKeyRef"), "name"));
+                    add("ConfigMap", name(get(vf, "configMapKeyRef"), "name"));
                 }
             }
-            if let Some(Node::Seq(ef)) = c.get("envFrom") {
-                for e in &ef.items {
-                    add("Secret", e.get("secretRef").and_then(|r| r.get_str("name")));
-                    add(
-                        "ConfigMap",
-                        e.get("configMapRef").and_then(|r| r.get_str("name")),
-                    );
-                }
+            for e in anchors.items(get(c, "envFrom")) {
+                add("Secret", name(get(e, "secretRef"), "name"));
+                add("ConfigMap", name(get(e, "configMapRef"), "name"));
             }
         }
     }
-    if let Some(Node::Seq(vols)) = pod_spec.get("volumes") {
-        for v in &vols.items {
-            add(
-                "Secret",
-                v.get("secret").and_then(|s| s.get_str("secretName")),
-            );
-            add(
-                "ConfigMap",
-                v.get("configMap").and_then(|s| s.get_str("name")),
-            );
-            if let Some(Node::Seq(srcs)) = v.get("projected").and_then(|p| p.get("sources")) {
-                for s in &srcs.items {
-                    add("Secret", s.get("secret").and_then(|x| x.get_str("name")));
-                    add(
-                        "ConfigMap",
-                        s.get("configMap").and_then(|x| x.get_str("name")),
-                    );
-                }
-            }
+    for v in anchors.items(get(pod_spec, "volumes")) {
+        add("Secret", name(get(v, "secret"), "secretName"));
+        add("ConfigMap", name(get(v, "configMap"), "name"));
+        let sources = get(v, "projected").and_then(|p| get(p, "sources"));
+        for s in anchors.items(sources) {
+            add("Secret", name(get(s, "secret"), "name"));
+            add("ConfigMap", name(get(s, "configMap"), "name"));
         }
     }
     out

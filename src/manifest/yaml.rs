@@ -202,6 +202,45 @@ impl<'a> Anchors<'a> {
         n
     }
 
+    /// The value of `key` in the mapping `n` as YAML 1.1 reads it: `n` and the value resolved
+    /// through aliases, merge keys expanded (see [`Anchors::entries`]).
+    pub fn get(&self, n: &'a Node, key: &str) -> Option<&'a Node> {
+        let Node::Map(m) = self.resolve(n) else {
+            return None;
+        };
+        let merges = m.entries.iter().any(|(k, _)| {
+            k.scalar()
+                .is_some_and(|s| s.value == "<<" && s.style == Style::Plain)
+        });
+        if !merges {
+            return m
+                .entries
+                .iter()
+                .find(|(k, _)| k.scalar().is_some_and(|s| s.value == key))
+                .map(|(_, v)| self.resolve(v));
+        }
+        self.entries(m)
+            .into_iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The string value of `key` (see [`Anchors::get`]), if it is a scalar.
+    pub fn get_str(&self, n: &'a Node, key: &str) -> Option<&'a str> {
+        self.get(n, key)
+            .and_then(Node::scalar)
+            .map(|s| s.value.as_str())
+    }
+
+    /// The items of the sequence `n` (`n` and each item resolved through aliases); none when
+    /// `n` is not a sequence.
+    pub fn items(&self, n: Option<&'a Node>) -> Vec<&'a Node> {
+        match n.map(|n| self.resolve(n)) {
+            Some(Node::Seq(s)) => s.items.iter().map(|i| self.resolve(i)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The entries of a mapping as YAML 1.1 reads them: merge keys (`<<: *base`,
     /// `<<: [*a, *b]`) expanded, keys written in the mapping winning over merged ones, and
     /// earlier merged mappings over later ones; values resolved through aliases.

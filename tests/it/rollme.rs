@@ -251,15 +251,25 @@ fn the_name_prefilter_misses_no_reference_however_it_is_spelled() {
         ("quoted-object", env_from("configMapRef: {name: quoted-cm}")),
         ("twice-object", env_from("configMapRef: {name: twice}")),
         ("unrelated", env_from("configMapRef: {name: elsewhere}")),
+        (
+            "merged",
+            "      x: &c {envFrom: [{configMapRef: {name: cm-11}}]}\n      containers:\n        - <<: *c\n          name: c\n".into(),
+        ),
+        (
+            "merge-overridden",
+            "      x: &c {envFrom: [{configMapRef: {name: cm-11}}]}\n      containers:\n        - <<: *c\n          name: c\n          envFrom: []\n".into(),
+        ),
     ];
-    // An aliased reference name is not followed by the reference reader (`plan` and `render`
-    // agree on that; see the README's rollme section).
+    // Aliases and merge keys resolve as Kubernetes reads them (a key written in the mapping
+    // wins over a merged one).
     let want = [
+        "aliased",
         "flow",
         "block-scalar",
         "tagged",
         "quoted-object",
         "twice-object",
+        "merged",
     ];
     prefilter_agrees(objects, &cases, &want);
     // A backslash anywhere in a workload: every object may be named.
