@@ -525,6 +525,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn anchors_get_reads_aliases_and_merge_keys_as_yaml_1_1() {
+        let t = "base: &b {x: from-base, y: from-base}\nm:\n  <<: *b\n  y: own\nr: &r {k: v}\na: *r\nl: &l [1, 2]\nn: *l\n";
+        let roots = parse(t).unwrap();
+        let a = Anchors::new(&roots);
+        let d = &roots[0];
+        let m = d.get("m").unwrap();
+        assert_eq!(a.get_str(m, "x"), Some("from-base"));
+        assert_eq!(
+            a.get_str(m, "y"),
+            Some("own"),
+            "a written key wins over a merged one"
+        );
+        assert_eq!(a.get_str(d.get("a").unwrap(), "k"), Some("v"));
+        assert_eq!(a.items(d.get("n")).len(), 2);
+        assert_eq!(a.get(m, "missing").map(|_| ()), None);
+        assert!(a.items(d.get("m")).is_empty());
+    }
+
+    #[test]
     fn spans_cover_the_source_text() {
         let t = "a: b\nc: \"q\"\nd: |\n  lit\ne: {f: 'g'}\n";
         let d = &parse(t).unwrap()[0];
