@@ -136,15 +136,7 @@ fn helm3_cli_plugin_and_post_renderer() {
     let h = Helm::new("helm3");
     h.install_keyseed(false);
     assert_other_plugin_still_works(&h);
-    let d = h
-        .run(&[
-            "keyseed",
-            "derive",
-            "base64:32",
-            "--id",
-            "/demo-demo-keys/encryption-key-{gen}",
-        ])
-        .ok();
+    let d = h.run(&demo_keyring_derive("base64:32")).ok();
     // By absolute path and by name on $PATH.
     for pr in [keyseed_bin().display().to_string(), "keyseed".to_string()] {
         let out = h
@@ -164,15 +156,7 @@ fn helm3_cli_plugin_and_post_renderer() {
             "Helm 3 keeps # Source: lines"
         );
         let v = check_demo_render(&out.stdout);
-        let d0 = h
-            .run(&[
-                "keyseed",
-                "derive",
-                "base64:32 gen=0",
-                "--id",
-                "/demo-demo-keys/encryption-key-{gen}",
-            ])
-            .ok();
+        let d0 = h.run(&demo_keyring_derive("base64:32 gen=0")).ok();
         assert_eq!(d0.stdout_str().trim(), v["demo-demo-keys/encryption-key-0"]);
     }
     assert_eq!(d.stdout_str().trim().len(), 44);

@@ -180,14 +180,7 @@ fn release_tarballs_are_checksummed_safe_and_carry_a_running_binary() {
 /// Through the installed plugin: `helm keyseed derive` prints the demo key, and
 /// `helm template` of the demo chart with `post_renderer` renders it (see [`check_render`]).
 fn derive_then_render(h: &impl Fn(&[&str]) -> Out, post_renderer: &[&str]) {
-    let d = h(&[
-        "keyseed",
-        "derive",
-        "base64:32",
-        "--id",
-        "/demo-demo-keys/encryption-key-{gen}",
-    ])
-    .ok();
+    let d = h(&demo_keyring_derive("base64:32")).ok();
     assert_eq!(d.stdout_str().trim().len(), 44);
     let chart = root().join("charts-example/demo");
     let mut args = vec!["template", "demo", chart.to_str().unwrap()];

@@ -23,6 +23,18 @@ pub fn demo_identity() -> PathBuf {
     root().join("charts-example/identity.TEST-ONLY.txt")
 }
 
+/// The arguments of `helm keyseed derive SPEC` for the demo chart's encryption keyring
+/// (`demo-demo-keys`, keys `encryption-key-{gen}`).
+pub fn demo_keyring_derive(spec: &str) -> [&str; 5] {
+    [
+        "keyseed",
+        "derive",
+        spec,
+        "--id",
+        "/demo-demo-keys/encryption-key-{gen}",
+    ]
+}
+
 /// `KEYSEED_SEED_FILE` and `KEYSEED_AGE_KEY_FILE` pointing at the demo seed and identity,
 /// for a `Command` that runs keyseed through a host (`Command::envs`).
 pub fn demo_key_env() -> [(&'static str, PathBuf); 2] {
