@@ -318,6 +318,27 @@ fn seal_one(
     Ok(Some((i, text)))
 }
 
+/// The lines of a `metadata:` mapping at `indent`: `name`, `namespace` (unless empty), then
+/// each non-empty string map (`labels`, `annotations`) one level deeper, every scalar quoted.
+fn metadata_fields(
+    indent: &str,
+    name: &str,
+    namespace: &str,
+    maps: &[(&str, &[(String, String)])],
+) -> String {
+    let mut s = format!("{indent}name: {}\n", quote(name));
+    if !namespace.is_empty() {
+        s.push_str(&format!("{indent}namespace: {}\n", quote(namespace)));
+    }
+    for (field, pairs) in maps.iter().filter(|(_, p)| !p.is_empty()) {
+        s.push_str(&format!("{indent}{field}:\n"));
+        for (k, v) in pairs.iter() {
+            s.push_str(&format!("{indent}  {}: {}\n", quote(k), quote(v)));
+        }
+    }
+    s
+}
+
 /// The SealedSecret document for the Secret `obj` of document `number`.
 fn sealed_text(
     number: usize,
@@ -360,12 +381,6 @@ fn sealed_text(
             _ => Vec::new(),
         }
     };
-    let block = |pairs: &[(String, String)], indent: &str| -> String {
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{indent}{}: {}\n", quote(k), quote(v)))
-            .collect()
-    };
     let labels = map_of("labels");
     let annotations = map_of("annotations");
     let mut outer: Vec<(String, String)> = annotations
@@ -384,21 +399,14 @@ fn sealed_text(
             "true".into(),
         )),
     }
-    let ns_line = |indent: &str| {
-        if namespace.is_empty() {
-            String::new()
-        } else {
-            format!("{indent}namespace: {}\n", quote(namespace))
-        }
-    };
     let mut s = stream::leading_comments(text);
     s.push_str("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n");
-    s.push_str(&format!("  name: {}\n", quote(name)));
-    s.push_str(&ns_line("  "));
-    if !outer.is_empty() {
-        s.push_str("  annotations:\n");
-        s.push_str(&block(&outer, "    "));
-    }
+    s.push_str(&metadata_fields(
+        "  ",
+        name,
+        namespace,
+        &[("annotations", &outer)],
+    ));
     s.push_str("spec:\n");
     s.push_str(if encrypted.is_empty() {
         "  encryptedData: {}\n"
@@ -407,16 +415,12 @@ fn sealed_text(
     });
     s.push_str(&encrypted);
     s.push_str("  template:\n    metadata:\n");
-    s.push_str(&format!("      name: {}\n", quote(name)));
-    s.push_str(&ns_line("      "));
-    if !labels.is_empty() {
-        s.push_str("      labels:\n");
-        s.push_str(&block(&labels, "        "));
-    }
-    if !annotations.is_empty() {
-        s.push_str("      annotations:\n");
-        s.push_str(&block(&annotations, "        "));
-    }
+    s.push_str(&metadata_fields(
+        "      ",
+        name,
+        namespace,
+        &[("labels", &labels), ("annotations", &annotations)],
+    ));
     if let Some(t) = obj.get_str("type") {
         s.push_str(&format!("    type: {}\n", quote(t)));
     }
