@@ -115,18 +115,35 @@ fn residues(digits_be: &[u32], primes: &[(u32, u64)]) -> Vec<u32> {
     out
 }
 
-/// Indices `j < WINDOW` whose `base + 2j` has no odd prime factor below the bound and is not
-/// `≡ 1 mod 65537`, ascending.
-fn sieve(base: &BigUint) -> Vec<usize> {
-    let mut bytes = base.to_bytes_be();
-    let mut padded = vec![0u8; (4 - bytes.len() % 4) % 4];
-    padded.extend_from_slice(&bytes);
+/// `x` big-endian in exactly `len` bytes, zero-padded; `None` when it needs more. The
+/// unpadded copy is zeroized (candidates are secret); the caller zeroizes the result.
+fn be_bytes(x: &BigUint, len: usize) -> Option<Vec<u8>> {
+    let mut bytes = x.to_bytes_be();
+    let out = (bytes.len() <= len).then(|| {
+        let mut padded = vec![0u8; len - bytes.len()];
+        padded.extend_from_slice(&bytes);
+        padded
+    });
     zeroize::Zeroize::zeroize(&mut bytes);
-    let mut digits: Vec<u32> = padded
+    out
+}
+
+/// `x`'s 32-bit digits, most significant first (the caller zeroizes them).
+fn digits_be(x: &BigUint) -> Vec<u32> {
+    let len = x.bits().div_ceil(32).max(1) * 4;
+    let mut padded = be_bytes(x, len).expect("rounded up");
+    let digits = padded
         .chunks(4)
         .map(|c| u32::from_be_bytes(c.try_into().expect("4 bytes")))
         .collect();
     zeroize::Zeroize::zeroize(&mut padded);
+    digits
+}
+
+/// Indices `j < WINDOW` whose `base + 2j` has no odd prime factor below the bound and is not
+/// `≡ 1 mod 65537`, ascending.
+fn sieve(base: &BigUint) -> Vec<usize> {
+    let mut digits = digits_be(base);
     let mut out = vec![false; WINDOW];
     // base + 2j ≡ t (mod q)  ⇔  j ≡ (t − r)·2⁻¹  (mod q), with 2⁻¹ = (q+1)/2.
     let mut mark = |q: u32, r: u32, target: u32| {
@@ -197,13 +214,9 @@ fn probably_prime(c: &BigUint, bits: usize) -> bool {
 /// `2^(c−1) ≡ 1 (mod c)` for odd `c` of `64·L` bits: left-to-right, squaring and doubling
 /// (doubling in Montgomery form is an addition).
 fn fermat2<const L: usize>(c: &BigUint) -> bool {
-    let mut bytes = c.to_bytes_be();
-    if bytes.len() > L * 8 {
+    let Some(mut padded) = be_bytes(c, L * 8) else {
         return true;
-    }
-    let mut padded = vec![0u8; L * 8 - bytes.len()];
-    padded.extend_from_slice(&bytes);
-    zeroize::Zeroize::zeroize(&mut bytes);
+    };
     let m = Uint::<L>::from_be_slice(&padded);
     zeroize::Zeroize::zeroize(&mut padded);
     let exp = m.wrapping_sub(&Uint::<L>::ONE);
@@ -260,13 +273,7 @@ mod tests {
     fn barrett_residues_equal_the_division() {
         for salt in 60..63u8 {
             let x = start(2048, salt);
-            let mut bytes = x.to_bytes_be();
-            let mut padded = vec![0u8; (4 - bytes.len() % 4) % 4];
-            padded.append(&mut bytes);
-            let digits: Vec<u32> = padded
-                .chunks(4)
-                .map(|c| u32::from_be_bytes(c.try_into().unwrap()))
-                .collect();
+            let digits = digits_be(&x);
             for &(q, m) in small_primes()
                 .iter()
                 .step_by(97)
