@@ -360,4 +360,35 @@ mod tests {
         );
         assert!(d.view(1).is_some());
     }
+
+    #[test]
+    fn edits_of_many_documents_apply_all_or_nothing() {
+        let mut d = docs("a: 1\n---\nb: 2\n---\nc: 3\n");
+        let edits = |second: &str| {
+            BTreeMap::from([
+                (0, vec![Edit::plain(3..4, "\"1\"".into())]),
+                (1, vec![Edit::plain(7..8, second.into())]),
+            ])
+        };
+        let checked = |i: usize, _: &[Node]| {
+            (i != 0).then_some(()).ok_or(EditError::Unintended {
+                document: i + 1,
+                what: "test".into(),
+            })
+        };
+        // One document fails its check: nothing changes, and its error is the one returned.
+        assert!(matches!(
+            d.apply_all_checked(edits("\"2\""), checked),
+            Err(EditError::Unintended { document: 1, .. })
+        ));
+        assert!(matches!(
+            d.apply_all_checked(edits("["), |_, _| Ok(())),
+            Err(EditError::NoLongerParses { document: 2, .. })
+        ));
+        assert!((0..3).all(|i| !d.is_changed(i)));
+        d.apply_all_checked(edits("\"2\""), |_, _| Ok(())).unwrap();
+        let mut out = Vec::new();
+        d.write_to(&mut out).unwrap();
+        assert_eq!(out, b"a: \"1\"\n---\nb: \"2\"\n---\nc: 3\n");
+    }
 }
