@@ -69,13 +69,7 @@ fn render_is_byte_identical_across_runs() {
 
 #[test]
 fn another_seed_changes_every_derived_value() {
-    let t = Tmp::new("otherseed");
-    let id = t.path("id.txt");
-    ks(&["init", "--identity-out"])
-        .arg(&id)
-        .cwd(&t.0)
-        .run()
-        .ok();
+    let (t, id) = init_project("otherseed");
     let input = secret(
         "  a: \"<keyseed:base64:32>\"\n  b: \"<keyseed:hex:8>\"\n  c: \"<keyseed:fernet>\"\n  d: \"<keyseed:alnum:12>\"\n  e: \"<keyseed:password:12>\"\n  f: \"<keyseed:uuid>\"\n  g: \"<keyseed:base64url:9>\"\n",
     );

@@ -70,13 +70,7 @@ fn annotation_changes_exactly_when_referenced_data_changes() {
 fn annotation_is_an_hmac_that_depends_on_the_seed() {
     let input = stream("static-password", "a", "u", "x");
     let demo = annotations(&render(&input))["web"].clone();
-    let t = Tmp::new("rollseed");
-    let id = t.path("id.txt");
-    ks(&["init", "--identity-out"])
-        .arg(&id)
-        .cwd(&t.0)
-        .run()
-        .ok();
+    let (t, id) = init_project("rollseed");
     let other = ks(&["render", "-i"])
         .arg(&id)
         .cwd(&t.0)
