@@ -98,6 +98,15 @@ impl Format {
         matches!(self, Format::Ed25519 | Format::EcdsaP256 | Format::Rsa(_))
     }
 
+    /// Whether the value is a derived CA or a `certificates:` entry's material (so
+    /// `encoding=base64` applies: the PEM on one base64 line, as values files want it).
+    pub fn is_certificate_material(&self) -> bool {
+        matches!(
+            self,
+            Format::Ca(_) | Format::CaKey(_) | Format::Cert(_) | Format::CertKey(_)
+        )
+    }
+
     /// Whether the value is derived from the seed (everything but `value:`).
     pub fn is_derived(&self) -> bool {
         !matches!(self, Format::Value(_))
@@ -182,6 +191,8 @@ pub struct Placeholder {
     pub pad: bool,
     /// `hash=bcrypt` (with `cost=`): write a hash of the value instead of the value.
     pub hash: Option<Hash>,
+    /// `chain=true` (on `cert:`): the leaf followed by the CA that issued it, leaf first.
+    pub chain: bool,
 }
 
 /// Why a placeholder could not be parsed.
@@ -241,7 +252,7 @@ impl PlaceholderError {
                     .into(),
             ),
             PlaceholderError::UnknownOption(_) => {
-                Some("options: id=TEXT, gen=N, gen=A..B, join=SEP, order=asc|desc, encoding=pkcs8|pkcs1|base64, pad=false, hash=bcrypt, cost=4..14".into())
+                Some("options: id=TEXT, gen=N, gen=A..B, join=SEP, order=asc|desc, encoding=pkcs8|pkcs1|base64, pad=false, hash=bcrypt, cost=4..14, chain=true".into())
             }
             _ => None,
         }
@@ -286,6 +297,7 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
         encoding: Encoding::Pkcs8,
         pad: true,
         hash: None,
+        chain: false,
     };
     let mut given = Given::default();
     let mut seen: Vec<&str> = Vec::new();
@@ -360,6 +372,16 @@ fn set_option(
             }
             ph.hash = Some(Hash::Bcrypt { cost: BCRYPT_COST });
         }
+        "chain" => {
+            ph.chain = match value {
+                "true" => true,
+                "false" => false,
+                _ => return Err(bad("expected `true` or `false`")),
+            };
+            if !matches!(ph.format, Format::Cert(_)) {
+                return Err(bad("`chain` applies to cert:ENTRY"));
+            }
+        }
         "cost" => {
             let n = value
                 .parse::<u32>()
@@ -406,12 +428,18 @@ fn check_options(ph: &mut Placeholder, given: &Given) -> Result<(), PlaceholderE
             "`order` only applies to a keyring joined with `join=`",
         ));
     }
-    if given.encoding && !(ph.format.is_private_key() || matches!(ph.format, Format::CaKey(_))) {
+    if given.encoding && !(ph.format.is_private_key() || ph.format.is_certificate_material()) {
         return Err(bad(
             "encoding",
             "",
-            "`encoding` applies to private keys (ed25519, ecdsa-p256, rsa:BITS, ca-key:ID)",
+            "`encoding` applies to private keys (ed25519, ecdsa-p256, rsa:BITS) and certificate material (ca:ID, ca-key:ID, cert:ENTRY, cert-key:ENTRY)",
         ));
+    }
+    if ph.format.is_certificate_material()
+        && !matches!(ph.format, Format::CaKey(_))
+        && ph.encoding == Encoding::Pkcs1
+    {
+        return Err(bad("encoding", "pkcs1", "PKCS#1 exists for RSA keys only"));
     }
     if ph.encoding == Encoding::Pkcs1 && !matches!(ph.format, Format::Rsa(_)) {
         return Err(bad("encoding", "pkcs1", "PKCS#1 exists for RSA keys only"));
@@ -590,6 +618,9 @@ pub fn placeholder_text(ph: &Placeholder, id: &str, gen: Option<u64>) -> String 
     }
     if let Some(Hash::Bcrypt { cost }) = ph.hash {
         s.push_str(&format!(" hash=bcrypt cost={cost}"));
+    }
+    if ph.chain {
+        s.push_str(" chain=true");
     }
     s.push('>');
     s

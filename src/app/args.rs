@@ -73,6 +73,12 @@ pub enum Command {
     /// Manage static values inside the seed file (`<keyseed:value:NAME>`).
     #[command(subcommand)]
     Values(ValuesCommand),
+    /// Fill the placeholders of a Helm values file; print the filled file (what Helm gets
+    /// from `-f keyseed://FILE`), or with --secret a Secret holding it (Flux `valuesFrom`).
+    Fill(FillArgs),
+    /// The Helm getter plugin's entry point: Helm runs `keyseed getter CERT KEY CA URL` for
+    /// `-f keyseed://FILE` and reads the filled values from stdout.
+    Getter(GetterArgs),
     /// Print the error of the last failed run under Helm (whose stderr Helm 4 discards).
     LastError,
     /// Print shell completions (`keyseed completions bash > /etc/bash_completion.d/keyseed`).
@@ -229,6 +235,50 @@ pub enum ValuesCommand {
         /// The name.
         name: String,
     },
+}
+
+/// `keyseed fill`.
+#[derive(Debug, Args)]
+pub struct FillArgs {
+    /// The values file (`-` for stdin).
+    #[arg(value_name = "VALUES-FILE")]
+    pub file: PathBuf,
+    /// Print a Secret named NAME (namespace: --namespace) holding the filled file under
+    /// --secret-key, for a Flux HelmRelease's `valuesFrom`.
+    #[arg(long, env = "KEYSEED_VALUES_SECRET", value_name = "NAME")]
+    pub secret: Option<String>,
+    /// The Secret's key holding the filled file (a HelmRelease's `valuesKey`).
+    #[arg(
+        long,
+        env = "KEYSEED_VALUES_KEY",
+        value_name = "KEY",
+        default_value = "values.yaml",
+        requires = "secret"
+    )]
+    pub secret_key: String,
+    /// SOPS-encrypt the Secret to this age recipient (Flux's kustomize-controller decrypts
+    /// it); repeatable. Deterministic, like `render --sops-age`.
+    #[arg(
+        long,
+        env = "KEYSEED_SOPS_AGE",
+        value_name = "AGE1…",
+        value_delimiter = ',',
+        requires = "secret"
+    )]
+    pub sops_age: Vec<String>,
+}
+
+/// `keyseed getter`: the arguments Helm passes to a getter (downloader) plugin.
+#[derive(Debug, Args)]
+pub struct GetterArgs {
+    /// `--cert-file` of the Helm command (unused: nothing is downloaded).
+    pub cert_file: String,
+    /// `--key-file` of the Helm command (unused).
+    pub key_file: String,
+    /// `--ca-file` of the Helm command (unused).
+    pub ca_file: String,
+    /// The URL: `keyseed://FILE` (FILE relative to Helm's working directory, or absolute).
+    pub url: String,
 }
 
 /// `keyseed derive`.

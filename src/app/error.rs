@@ -154,6 +154,9 @@ pub enum Error {
     /// Bad usage that clap could not catch.
     #[error("{0}")]
     Usage(String),
+    /// A bug: keyseed refuses to write what it made.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// SOPS output.
     #[error(transparent)]
     Sops(#[from] crate::sops::SopsError),
@@ -171,6 +174,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_)
+            | Error::Internal(_)
             | Error::Pipeline(PipelineError::Internal(_))
             | Error::Seal(crate::seal::SealError::Edit(_))
             | Error::Sops(crate::sops::SopsError::Edit(_)) => 2,
@@ -189,7 +193,7 @@ impl Error {
                 "an empty stream makes Argo CD prune everything; pass --allow-empty if it is intended"
                     .into(),
             ),
-            Error::Pipeline(PipelineError::Internal(_)) => Some(
+            Error::Pipeline(PipelineError::Internal(_)) | Error::Internal(_) => Some(
                 "this is a bug in keyseed; please report it with the document's shape (not its values)"
                     .into(),
             ),

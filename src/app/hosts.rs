@@ -153,9 +153,9 @@ pub fn legacy_plugin_settings(path: &Path) -> Result<FunctionSettings, HostError
 /// `app`). Otherwise one tenant could render with another tenant's seed through the shared
 /// identity. Anything unclear is refused.
 pub fn check_argocd_path(path: &Path, what: &'static str) -> Result<(), HostError> {
-    let Some(_) = env("ARGOCD_APP_NAME") else {
+    if !under_argocd() {
         return Ok(());
-    };
+    }
     let refuse = |why: String| HostError::ArgoPath {
         what,
         path: path.to_path_buf(),
@@ -191,6 +191,113 @@ pub fn check_argocd_path(path: &Path, what: &'static str) -> Result<(), HostErro
     if let Ok(real) = cwd.join(path).canonicalize() {
         if !real.starts_with(&root) {
             return Err(refuse("it is outside the repository".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether keyseed runs under Argo CD: `ARGOCD_APP_NAME` is set (a CMP, and Helm where Argo
+/// CD passes its build environment on), or the repo-server sets `KEYSEED_ARGOCD=true` (the
+/// getter recipe does: Argo CD does not promise to pass the build environment to Helm's
+/// getter plugins).
+pub fn under_argocd() -> bool {
+    env("ARGOCD_APP_NAME").is_some()
+        || env("KEYSEED_ARGOCD").is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes"))
+}
+
+/// The repository a file lies in: the nearest directory, from the file's own upwards, that
+/// holds `.git` (Argo CD's checkouts do), found on the real path (links resolved).
+pub fn repository_of(file: &Path) -> Option<PathBuf> {
+    let real = file.canonicalize().ok()?;
+    real.ancestors()
+        .skip(1)
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+        .map(Path::to_path_buf)
+}
+
+/// Under Argo CD, the values file a `keyseed://PATH` URL names must lie in the repository
+/// Helm runs in (the working directory's, see [`check_argocd_path`]): PATH relative, no
+/// symbolic link on the way, not leaving the repository. A URL is text an Application
+/// chooses; Argo CD checks plain value file paths itself but passes URLs on unchecked.
+pub fn check_getter_path(path: &Path) -> Result<(), HostError> {
+    if !under_argocd() {
+        return Ok(());
+    }
+    if env("ARGOCD_APP_SOURCE_PATH").is_some() {
+        return check_argocd_path(path, "values file");
+    }
+    let refuse = |why: String| HostError::ArgoPath {
+        what: "values file",
+        path: path.to_path_buf(),
+        why,
+    };
+    if path.is_absolute() {
+        return Err(refuse("the path is absolute".into()));
+    }
+    let cwd = std::env::current_dir()
+        .and_then(|c| c.canonicalize())
+        .map_err(|e| refuse(e.to_string()))?;
+    let root = cwd
+        .ancestors()
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+        .ok_or_else(|| refuse("the working directory is in no git checkout".into()))?;
+    inside(root, &cwd, path).map_err(refuse)
+}
+
+/// Under Argo CD, a seed or config file a values file uses must lie in that values file's
+/// repository (`root`): no symbolic link on the way, not leaving it. One tenant's values
+/// file cannot open another tenant's seed through the repo-server's shared identity.
+pub fn check_values_companion(
+    root: Option<&Path>,
+    path: &Path,
+    what: &'static str,
+) -> Result<(), HostError> {
+    if !under_argocd() {
+        return Ok(());
+    }
+    let refuse = |why: String| HostError::ArgoPath {
+        what,
+        path: path.to_path_buf(),
+        why,
+    };
+    let root = root.ok_or_else(|| refuse("the values file is in no git checkout".into()))?;
+    let cwd = std::env::current_dir()
+        .and_then(|c| c.canonicalize())
+        .map_err(|e| refuse(e.to_string()))?;
+    let root = root.canonicalize().map_err(|e| refuse(e.to_string()))?;
+    inside(&root, &cwd, path).map_err(refuse)
+}
+
+/// Whether `path` (relative to `cwd` unless absolute) stays inside `root`, walked lexically
+/// (the file may not exist) with no symbolic link on the way, and its real path too.
+fn inside(root: &Path, cwd: &Path, path: &Path) -> Result<(), String> {
+    let mut cur = if path.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        cwd.to_path_buf()
+    };
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                cur.pop();
+            }
+            std::path::Component::Normal(n) => {
+                cur.push(n);
+                if cur.starts_with(root)
+                    && std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink())
+                {
+                    return Err("it goes through a symbolic link".into());
+                }
+            }
+            _ => {}
+        }
+    }
+    if !cur.starts_with(root) {
+        return Err("it is outside the repository".into());
+    }
+    if let Ok(real) = cwd.join(path).canonicalize() {
+        if !real.starts_with(root) {
+            return Err("it is outside the repository".into());
         }
     }
     Ok(())

@@ -41,8 +41,12 @@ fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<SecretByte
 /// Runs one parsed command line. Returns what to write; writes nothing itself.
 /// `stdin_len` is stdin's size when it is a regular file.
 pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Output, Error> {
-    if let Command::Completions { shell } = &cli.command {
-        return Ok(cmd::completions(*shell));
+    match &cli.command {
+        Command::Completions { shell } => return Ok(cmd::completions(*shell)),
+        // A values file finds its config and seed from where it lies (cmd::fill).
+        Command::Fill(a) => return cmd::fill::run(&cli.global, a, stdin),
+        Command::Getter(a) => return cmd::fill::getter(&cli.global, a),
+        _ => {}
     }
     let reads_config = !matches!(cli.command, Command::LastError | Command::Init(_));
     // Under Argo CD a config path is checked before it is read (it may name the seed), the
@@ -78,6 +82,7 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         Command::Cert(c) => cmd::cert::run(&settings, c),
         Command::Values(c) => cmd::values::run(&settings, c, stdin),
         Command::Completions { shell } => Ok(cmd::completions(*shell)),
+        Command::Fill(_) | Command::Getter(_) => unreachable!("dispatched above"),
     }
 }
 

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::derive::certs::{self, CertContext, CertError};
 use crate::derive::value::{self, HashError};
-use crate::placeholder::{Format, Generations, Order, Placeholder};
+use base64::Engine as _;
+
+use crate::placeholder::{Encoding, Format, Generations, Order, Placeholder};
 use crate::secret::SecretValue;
 use crate::seed::file::SeedFile;
 
@@ -67,6 +69,16 @@ pub fn written_keys(key: &str, ph: &Placeholder) -> Vec<(String, Option<u64>)> {
     }
 }
 
+/// Public certificate PEM, as `encoding=` asks: as it is, or on one base64 line.
+fn encoded(ph: &Placeholder, pem: String) -> SecretValue {
+    match ph.encoding {
+        Encoding::Base64 => {
+            SecretValue::new(base64::engine::general_purpose::STANDARD.encode(pem.as_bytes()))
+        }
+        _ => SecretValue::new(pem),
+    }
+}
+
 /// What values are made from: the open seed file and the certificate settings.
 pub struct Source<'a> {
     /// The decrypted seed file.
@@ -97,7 +109,7 @@ impl Source<'_> {
                     name: name.clone(),
                     path: self.seed_path.to_path_buf(),
                 }),
-            Format::Ca(id) => Ok(SecretValue::new(certs::ca_pem(seed, id))),
+            Format::Ca(id) => Ok(encoded(ph, certs::ca_pem(seed, id))),
             Format::Cert(s) | Format::CertKey(s) => {
                 let entry = self
                     .certs
@@ -109,11 +121,19 @@ impl Source<'_> {
                         secret: s.clone(),
                     })?;
                 if matches!(ph.format, Format::Cert(_)) {
-                    Ok(SecretValue::new(certs::leaf_cert_pem(
-                        seed, self.certs, entry,
-                    )?))
+                    let mut pem = certs::leaf_cert_pem(seed, self.certs, entry)?;
+                    if ph.chain {
+                        pem.push_str(&certs::ca_pem(seed, &entry.ca));
+                    }
+                    Ok(encoded(ph, pem))
                 } else {
-                    Ok(certs::leaf_key_pem(seed, self.certs, entry))
+                    let key = certs::leaf_key_pem(seed, self.certs, entry);
+                    Ok(match ph.encoding {
+                        Encoding::Base64 => SecretValue::new(
+                            base64::engine::general_purpose::STANDARD.encode(key.expose()),
+                        ),
+                        _ => key,
+                    })
                 }
             }
             f => Ok(value::derive(seed, f, ph.encoding, id, gen)

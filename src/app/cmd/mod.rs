@@ -5,6 +5,7 @@
 pub mod cert;
 pub mod check;
 pub mod derive;
+pub mod fill;
 pub mod init;
 pub mod plan;
 pub mod recipients;
