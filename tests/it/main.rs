@@ -19,4 +19,5 @@ mod stream;
 mod team;
 mod tls;
 mod util;
+mod values;
 mod vectors;
