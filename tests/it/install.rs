@@ -138,7 +138,12 @@ fn release_tarballs_are_checksummed_safe_and_carry_a_running_binary() {
     c.args(["-c", "SHA256SUMS"]).current_dir(&dist);
     run_with_stdin(c, b"").ok();
     let t = Tmp::new("tarballs");
-    for name in ["keyseed", "keyseed-postrender"] {
+    for name in [
+        "keyseed",
+        "keyseed-postrender",
+        "keyseed-getter",
+        "keyseed-getter-helm3",
+    ] {
         let tgz = dist.join(tarball(name));
         let list = tar(&["-tzf", tgz.to_str().unwrap()]).ok().stdout_str();
         for entry in list.lines() {
@@ -207,6 +212,30 @@ fn helm3_installs_the_cli_plugin_over_http_and_renders_with_its_binary() {
         &h,
         &["--post-renderer", &post, "--post-renderer-args", "render"],
     );
+    h(&[
+        "plugin",
+        "install",
+        &server.url(&tarball("keyseed-getter-helm3")),
+    ])
+    .ok();
+    check_values_render(&h);
+}
+
+/// Through the installed getter plugin: the Lightrun-shaped chart of charts-example/values
+/// with `-f keyseed:///…/values.keyseed.yaml` (an absolute path).
+fn check_values_render(h: &impl Fn(&[&str]) -> Out) {
+    let dir = root().join("charts-example/values");
+    let url = format!("keyseed://{}", dir.join("values.keyseed.yaml").display());
+    let chart = dir.join("chart");
+    let out = h(&["template", "rel", chart.to_str().unwrap(), "-f", &url]).ok();
+    let v = secret_values(&out.stdout);
+    assert_eq!(
+        v["rel-backend/encryption-key-0"].len(),
+        44,
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout_str().contains("<keyseed:"));
 }
 
 #[test]
@@ -231,6 +260,14 @@ fn helm4_installs_both_plugins_over_http_and_renders_with_keyseed_postrender() {
         .ok();
     }
     derive_then_render(&h, &["--post-renderer", "keyseed-postrender"]);
+    h(&[
+        "plugin",
+        "install",
+        "--verify=false",
+        &server.url(&tarball("keyseed-getter")),
+    ])
+    .ok();
+    check_values_render(&h);
 }
 
 #[test]

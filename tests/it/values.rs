@@ -648,3 +648,22 @@ fn vendor_recipes_through_values_give_working_keys() {
     assert_eq!(distinct.len(), 100);
     assert!(!first.stdout_str().contains("<keyseed:"));
 }
+
+#[test]
+fn the_values_recipes_of_docs_charts_md_are_the_tested_files() {
+    let doc = std::fs::read_to_string(root().join("docs/charts.md")).unwrap();
+    for f in [
+        values_example().join("values.keyseed.yaml"),
+        values_example().join("keyseed.yaml"),
+        fixture("spacelift").join("values.keyseed.yaml"),
+        fixture("flux-orchestrator").join("values.keyseed.yaml"),
+    ] {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(doc.contains(&text), "docs/charts.md lacks {}", f.display());
+    }
+    // The 100-value file is shown by its first lines.
+    let app = std::fs::read_to_string(fixture("app-secrets").join("values.keyseed.yaml")).unwrap();
+    let head: String = app.lines().take(7).map(|l| format!("{l}\n")).collect();
+    assert!(doc.contains(&head));
+    assert_eq!(app.lines().filter(|l| l.contains("<keyseed:")).count(), 100);
+}
