@@ -168,32 +168,7 @@ pub fn check_argocd_path(path: &Path, what: &'static str) -> Result<(), HostErro
         .and_then(|c| c.canonicalize())
         .map_err(|e| refuse(e.to_string()))?;
     let root = repository_root(&cwd).map_err(refuse)?;
-    // Walk the path lexically (the file may not exist), refusing symlinks and escapes.
-    let mut cur = cwd.clone();
-    for c in path.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                cur.pop();
-            }
-            std::path::Component::Normal(n) => {
-                cur.push(n);
-                if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
-                    return Err(refuse("it goes through a symbolic link".into()));
-                }
-            }
-            _ => {}
-        }
-        if !cur.starts_with(&root) {
-            return Err(refuse("it is outside the repository".into()));
-        }
-    }
-    // And the real file, when there is one, must be inside too.
-    if let Ok(real) = cwd.join(path).canonicalize() {
-        if !real.starts_with(&root) {
-            return Err(refuse("it is outside the repository".into()));
-        }
-    }
-    Ok(())
+    inside(&root, &cwd, path).map_err(refuse)
 }
 
 /// Whether keyseed runs under Argo CD: `ARGOCD_APP_NAME` is set (a CMP, and Helm where Argo
@@ -269,7 +244,8 @@ pub fn check_values_companion(
 }
 
 /// Whether `path` (relative to `cwd` unless absolute) stays inside `root`, walked lexically
-/// (the file may not exist) with no symbolic link on the way, and its real path too.
+/// (the file may not exist) with no symbolic link on the way and, for a relative path, never
+/// leaving `root` on the way; and its real path, when it exists, inside too.
 fn inside(root: &Path, cwd: &Path, path: &Path) -> Result<(), String> {
     let mut cur = if path.is_absolute() {
         PathBuf::from("/")
@@ -290,6 +266,11 @@ fn inside(root: &Path, cwd: &Path, path: &Path) -> Result<(), String> {
                 }
             }
             _ => {}
+        }
+        // Relative paths start inside; one that leaves the repository on the way is refused
+        // even if it comes back (`../repo/x` through a directory outside).
+        if !path.is_absolute() && !cur.starts_with(root) {
+            return Err("it is outside the repository".into());
         }
     }
     if !cur.starts_with(root) {

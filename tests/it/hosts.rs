@@ -259,22 +259,6 @@ fn helm4_failure_reason_reaches_the_user() {
         .contains("no error recorded"));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        let ft = e.file_type().unwrap();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), &dest).unwrap();
-        } else if ft.is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 /// How the binary gets into a plugin directory: a release layout ships it as
 /// `helm/bin/keyseed-bin` next to the launcher; no KEYSEED_BIN, no PATH entry needed.
 #[test]

@@ -205,19 +205,6 @@ fn a_missing_or_tampered_seed_fails_the_helm_command_with_keyseeds_error_and_no_
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn fill_keeps_every_other_byte_and_the_yaml_11_meaning() {
     let t = Tmp::new("values-bytes");
