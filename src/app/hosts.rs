@@ -153,22 +153,7 @@ pub fn legacy_plugin_settings(path: &Path) -> Result<FunctionSettings, HostError
 /// `app`). Otherwise one tenant could render with another tenant's seed through the shared
 /// identity. Anything unclear is refused.
 pub fn check_argocd_path(path: &Path, what: &'static str) -> Result<(), HostError> {
-    if !under_argocd() {
-        return Ok(());
-    }
-    let refuse = |why: String| HostError::ArgoPath {
-        what,
-        path: path.to_path_buf(),
-        why,
-    };
-    if path.is_absolute() {
-        return Err(refuse("the path is absolute".into()));
-    }
-    let cwd = std::env::current_dir()
-        .and_then(|c| c.canonicalize())
-        .map_err(|e| refuse(e.to_string()))?;
-    let root = repository_root(&cwd).map_err(refuse)?;
-    inside(&root, &cwd, path).map_err(refuse)
+    guard(path, what, false, repository_root)
 }
 
 /// Whether keyseed runs under Argo CD: `ARGOCD_APP_NAME` is set (a CMP, and Helm where Argo
@@ -180,43 +165,33 @@ pub fn under_argocd() -> bool {
         || env("KEYSEED_ARGOCD").is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes"))
 }
 
-/// The repository a file lies in: the nearest directory, from the file's own upwards, that
-/// holds `.git` (Argo CD's checkouts do), found on the real path (links resolved).
+/// The nearest directory from `dir` upwards that holds `.git` (Argo CD's checkouts do).
+fn git_root(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+}
+
+/// The repository a file lies in: [`git_root`] of its directory, on the real path (links
+/// resolved).
 pub fn repository_of(file: &Path) -> Option<PathBuf> {
     let real = file.canonicalize().ok()?;
-    real.ancestors()
-        .skip(1)
-        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
-        .map(Path::to_path_buf)
+    git_root(real.parent()?).map(Path::to_path_buf)
 }
 
 /// Under Argo CD, the values file a `keyseed://PATH` URL names must lie in the repository
-/// Helm runs in (the working directory's, see [`check_argocd_path`]): PATH relative, no
+/// Helm runs in (the working directory's, see [`check_argocd_path`]; without
+/// `ARGOCD_APP_SOURCE_PATH`, the working directory's git checkout): PATH relative, no
 /// symbolic link on the way, not leaving the repository. A URL is text an Application
 /// chooses; Argo CD checks plain value file paths itself but passes URLs on unchecked.
 pub fn check_getter_path(path: &Path) -> Result<(), HostError> {
-    if !under_argocd() {
-        return Ok(());
-    }
     if env("ARGOCD_APP_SOURCE_PATH").is_some() {
         return check_argocd_path(path, "values file");
     }
-    let refuse = |why: String| HostError::ArgoPath {
-        what: "values file",
-        path: path.to_path_buf(),
-        why,
-    };
-    if path.is_absolute() {
-        return Err(refuse("the path is absolute".into()));
-    }
-    let cwd = std::env::current_dir()
-        .and_then(|c| c.canonicalize())
-        .map_err(|e| refuse(e.to_string()))?;
-    let root = cwd
-        .ancestors()
-        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
-        .ok_or_else(|| refuse("the working directory is in no git checkout".into()))?;
-    inside(root, &cwd, path).map_err(refuse)
+    guard(path, "values file", false, |cwd| {
+        git_root(cwd)
+            .map(Path::to_path_buf)
+            .ok_or_else(|| "the working directory is in no git checkout".to_string())
+    })
 }
 
 /// Under Argo CD, a seed or config file a values file uses must lie in that values file's
@@ -227,6 +202,21 @@ pub fn check_values_companion(
     path: &Path,
     what: &'static str,
 ) -> Result<(), HostError> {
+    guard(path, what, true, |_| {
+        let root = root.ok_or_else(|| "the values file is in no git checkout".to_string())?;
+        root.canonicalize().map_err(|e| e.to_string())
+    })
+}
+
+/// The Argo CD path guard: off outside Argo CD; else `path` (absolute only where
+/// `absolute_ok`) must stay [`inside`] the repository `root` finds from the real working
+/// directory. Every refusal names `what` and `path`.
+fn guard(
+    path: &Path,
+    what: &'static str,
+    absolute_ok: bool,
+    root: impl FnOnce(&Path) -> Result<PathBuf, String>,
+) -> Result<(), HostError> {
     if !under_argocd() {
         return Ok(());
     }
@@ -235,11 +225,13 @@ pub fn check_values_companion(
         path: path.to_path_buf(),
         why,
     };
-    let root = root.ok_or_else(|| refuse("the values file is in no git checkout".into()))?;
+    if path.is_absolute() && !absolute_ok {
+        return Err(refuse("the path is absolute".into()));
+    }
     let cwd = std::env::current_dir()
         .and_then(|c| c.canonicalize())
         .map_err(|e| refuse(e.to_string()))?;
-    let root = root.canonicalize().map_err(|e| refuse(e.to_string()))?;
+    let root = root(&cwd).map_err(refuse)?;
     inside(&root, &cwd, path).map_err(refuse)
 }
 
