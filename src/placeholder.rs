@@ -435,12 +435,6 @@ fn check_options(ph: &mut Placeholder, given: &Given) -> Result<(), PlaceholderE
             "`encoding` applies to private keys (ed25519, ecdsa-p256, rsa:BITS) and certificate material (ca:ID, ca-key:ID, cert:ENTRY, cert-key:ENTRY)",
         ));
     }
-    if ph.format.is_certificate_material()
-        && !matches!(ph.format, Format::CaKey(_))
-        && ph.encoding == Encoding::Pkcs1
-    {
-        return Err(bad("encoding", "pkcs1", "PKCS#1 exists for RSA keys only"));
-    }
     if ph.encoding == Encoding::Pkcs1 && !matches!(ph.format, Format::Rsa(_)) {
         return Err(bad("encoding", "pkcs1", "PKCS#1 exists for RSA keys only"));
     }
@@ -686,9 +680,34 @@ mod tests {
             "<keyseed:ed25519 encoding=pkcs1>",
             "<keyseed:hex:4 encoding=base64>",
             "<keyseed:age encoding=pkcs8>",
+            "<keyseed:hex:4 chain=true>",
+            "<keyseed:cert-key:a chain=true>",
+            "<keyseed:cert:a chain=maybe>",
+            "<keyseed:cert:a encoding=pkcs1>",
+            "<keyseed:ca:a encoding=pkcs1>",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn certificate_material_takes_base64_encoding_and_a_chain() {
+        let ph = parse("<keyseed:cert:a chain=true encoding=base64>").unwrap();
+        assert!(ph.chain && ph.encoding == Encoding::Base64);
+        for ok in [
+            "<keyseed:ca:a encoding=base64>",
+            "<keyseed:cert-key:a encoding=base64>",
+            "<keyseed:ca-key:a encoding=base64>",
+        ] {
+            assert_eq!(parse(ok).unwrap().encoding, Encoding::Base64, "{ok}");
+        }
+        assert_eq!(
+            parse(&placeholder_text(&ph, "x", None)).unwrap(),
+            Placeholder {
+                id: Some("x".into()),
+                ..ph
+            }
+        );
     }
 
     #[test]

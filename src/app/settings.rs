@@ -111,14 +111,27 @@ impl Settings {
     }
 
     /// Loads `keyseed.yaml` (`--config`/`KEYSEED_CONFIG`, else `./keyseed.yaml` when present)
-    /// and takes `scope` and `seed` from it where no flag or variable set them. A seed path in
-    /// the config is relative to the config file.
-    pub fn with_config(mut self, explicit: Option<&Path>) -> Result<Self, Error> {
+    /// and takes `scope` and `seed` from it where no flag or variable set them
+    /// ([`Settings::with_loaded_config`]).
+    pub fn with_config(self, explicit: Option<&Path>) -> Result<Self, Error> {
+        self.check_explicit_scope()?;
+        let loaded = schema::load(explicit)?;
+        Ok(self.with_loaded_config(loaded))
+    }
+
+    /// A `--scope`/`KEYSEED_SCOPE` must be a valid scope.
+    pub fn check_explicit_scope(&self) -> Result<(), Error> {
         if self.explicit.scope {
             schema::check_scope(&self.ctx.scope)?;
         }
-        let Some((cfg, path)) = schema::load(explicit)? else {
-            return Ok(self);
+        Ok(())
+    }
+
+    /// Takes `scope` and `seed` from a loaded config where no flag or variable set them. A
+    /// seed path in the config is relative to the config file.
+    pub fn with_loaded_config(mut self, loaded: Option<(Config, PathBuf)>) -> Self {
+        let Some((cfg, path)) = loaded else {
+            return self;
         };
         if let (false, Some(scope)) = (self.explicit.scope, &cfg.scope) {
             self.ctx.scope = scope.clone();
@@ -131,7 +144,7 @@ impl Settings {
             };
         }
         self.config = Some((cfg, path));
-        Ok(self)
+        self
     }
 
     /// Fills in scope, namespace and seed from a kustomize plugin config, where no flag or

@@ -38,7 +38,7 @@ pub fn edits(
     let mut out = Vec::with_capacity(injections.len());
     let fkey = mac::fingerprint_key(&source.seed.seed);
     for inj in injections {
-        let pairs = source.values(&inj.placeholder, &inj.id, &inj.key)?;
+        let (edit, pairs) = edit_of(source, inj)?;
         let written = inj.written_keys();
         for (i, (k, v)) in pairs.iter().enumerate() {
             let gen = match (
@@ -58,12 +58,23 @@ pub fn edits(
                 fingerprint: mac::fingerprint(fkey.expose(), v.expose()),
             });
         }
-        out.push(Edit {
-            range: inj.range.clone(),
-            text: replacement(inj, &pairs),
-        });
+        out.push(edit);
     }
     Ok(out)
+}
+
+/// One injection's edit, and the (key, value) pairs it writes, for a caller that checks what
+/// the edited text reads back as (`values_file::fill`).
+pub fn edit_of(
+    source: &Source<'_>,
+    inj: &Injection,
+) -> Result<(Edit, Vec<(String, SecretValue)>), ValueError> {
+    let pairs = source.values(&inj.placeholder, &inj.id, &inj.key)?;
+    let edit = Edit {
+        range: inj.range.clone(),
+        text: replacement(inj, &pairs),
+    };
+    Ok((edit, pairs))
 }
 
 /// The text replacing an injection's range: the value, or one entry per generation.

@@ -386,32 +386,31 @@ impl<'a> Walker<'a> {
 /// A problem with one placeholder: message and hint.
 struct Problem(String, Option<String>);
 
-impl Problem {
-    fn new(message: &str) -> Self {
-        Problem(message.into(), None)
-    }
-}
-
 /// A `{gen}` key needs `gen=A..B` without `join=`; `gen=A..B` needs a `{gen}` key or `join=`.
 fn check_generations(key: &str, ph: &Placeholder) -> Result<(), Problem> {
+    generations_problem(key, ph, "data key").map_or(Ok(()), |m| Err(Problem(m, None)))
+}
+
+/// What is wrong with the generations of placeholder `ph` under `key` (a Secret's "data
+/// key", a values file's "key"), if anything: a `{gen}` key needs `gen=A..B` without
+/// `join=`; `gen=A..B` needs a `{gen}` key or `join=`.
+pub fn generations_problem(key: &str, ph: &Placeholder, noun: &str) -> Option<String> {
     let keyring = key.contains("{gen}");
     let range = matches!(ph.generations, Generations::Range(..));
     if keyring && !range {
-        return Err(Problem::new(
-            "a data key with `{gen}` needs a generation range `gen=A..B`",
+        return Some(format!(
+            "a {noun} with `{{gen}}` needs a generation range `gen=A..B`"
         ));
     }
     if keyring && ph.join.is_some() {
-        return Err(Problem::new(
-            "`join=` writes one value; it cannot be used with a `{gen}` key",
-        ));
+        return Some("`join=` writes one value; it cannot be used with a `{gen}` key".into());
     }
     if range && !keyring && ph.join.is_none() {
-        return Err(Problem::new(
-            "`gen=A..B` writes several values: put `{gen}` in the data key (e.g. `encryption-key-{gen}`) or add `join=SEP`",
+        return Some(format!(
+            "`gen=A..B` writes several values: put `{{gen}}` in the {noun} (e.g. `encryption-key-{{gen}}`) or add `join=SEP`"
         ));
     }
-    Ok(())
+    None
 }
 
 /// Every key a keyring writes must be a valid Secret key the mapping does not hold yet.
@@ -426,16 +425,24 @@ fn check_keyring_keys(inj: &Injection, map: &Mapping) -> Result<(), Problem> {
                 None,
             ));
         }
-        let clash = map
-            .entries
-            .iter()
-            .any(|(other, _)| other.scalar().is_some_and(|s| s.value == k));
-        if clash {
-            return Err(Problem(
-                format!("the keyring writes `{k}`, which the Secret already has"),
-                None,
-            ));
-        }
     }
-    Ok(())
+    match keyring_clash(map, &inj.key, &inj.placeholder) {
+        Some(k) => Err(Problem(
+            format!("the keyring writes `{k}`, which the Secret already has"),
+            None,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A key the keyring `key` (with `{gen}`) of `ph` would write that `map` already holds.
+pub fn keyring_clash(map: &Mapping, key: &str, ph: &Placeholder) -> Option<String> {
+    crate::inject::values::written_keys(key, ph)
+        .into_iter()
+        .map(|(k, _)| k)
+        .find(|k| {
+            map.entries
+                .iter()
+                .any(|(other, _)| other.scalar().is_some_and(|s| &s.value == k))
+        })
 }

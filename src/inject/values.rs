@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use crate::derive::certs::{self, CertContext, CertError};
-use crate::derive::value::{self, HashError};
 use base64::Engine as _;
 
+use crate::derive::certs::{self, CertContext, CertError};
+use crate::derive::value::{self, HashError};
 use crate::placeholder::{Encoding, Format, Generations, Order, Placeholder};
 use crate::secret::SecretValue;
 use crate::seed::file::SeedFile;
@@ -69,13 +69,14 @@ pub fn written_keys(key: &str, ph: &Placeholder) -> Vec<(String, Option<u64>)> {
     }
 }
 
-/// Public certificate PEM, as `encoding=` asks: as it is, or on one base64 line.
-fn encoded(ph: &Placeholder, pem: String) -> SecretValue {
+/// Certificate material (a CA or leaf PEM, a leaf key) as `encoding=` asks: as it is, or
+/// the PEM on one base64 line.
+fn encoded(ph: &Placeholder, pem: SecretValue) -> SecretValue {
     match ph.encoding {
-        Encoding::Base64 => {
-            SecretValue::new(base64::engine::general_purpose::STANDARD.encode(pem.as_bytes()))
-        }
-        _ => SecretValue::new(pem),
+        Encoding::Base64 => SecretValue::new(
+            base64::engine::general_purpose::STANDARD.encode(pem.expose().as_bytes()),
+        ),
+        _ => pem,
     }
 }
 
@@ -109,7 +110,7 @@ impl Source<'_> {
                     name: name.clone(),
                     path: self.seed_path.to_path_buf(),
                 }),
-            Format::Ca(id) => Ok(encoded(ph, certs::ca_pem(seed, id))),
+            Format::Ca(id) => Ok(encoded(ph, SecretValue::new(certs::ca_pem(seed, id)))),
             Format::Cert(s) | Format::CertKey(s) => {
                 let entry = self
                     .certs
@@ -125,15 +126,9 @@ impl Source<'_> {
                     if ph.chain {
                         pem.push_str(&certs::ca_pem(seed, &entry.ca));
                     }
-                    Ok(encoded(ph, pem))
+                    Ok(encoded(ph, SecretValue::new(pem)))
                 } else {
-                    let key = certs::leaf_key_pem(seed, self.certs, entry);
-                    Ok(match ph.encoding {
-                        Encoding::Base64 => SecretValue::new(
-                            base64::engine::general_purpose::STANDARD.encode(key.expose()),
-                        ),
-                        _ => key,
-                    })
+                    Ok(encoded(ph, certs::leaf_key_pem(seed, self.certs, entry)))
                 }
             }
             f => Ok(value::derive(seed, f, ph.encoding, id, gen)

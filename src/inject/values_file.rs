@@ -17,11 +17,11 @@
 
 use crate::diag::{Finding, Location};
 use crate::inject::edits;
-use crate::inject::plan::{Injection, Layout, Section};
+use crate::inject::plan::{self, Injection, Layout, Section};
 use crate::inject::values::{Source, ValueError};
 use crate::manifest::edit;
 use crate::manifest::yaml::{self, Mapping, Node, Scalar, Style};
-use crate::placeholder::{self, Generations, Placeholder};
+use crate::placeholder;
 use crate::secret::SecretBytes;
 
 /// One step of a value's path.
@@ -246,7 +246,9 @@ impl Walker<'_> {
             Some(Step::Key(k)) => k.clone(),
             _ => String::new(),
         };
-        if let Err(message) = check_generations(&key, &ph, entry.is_some()) {
+        // A `{gen}` key is a keyring only in a mapping (a list item has no key).
+        let key_text = if entry.is_some() { key.as_str() } else { "" };
+        if let Some(message) = plan::generations_problem(key_text, &ph, "key") {
             self.finding(steps, message, None);
             return;
         }
@@ -258,7 +260,7 @@ impl Walker<'_> {
             Some((m, ks)) => {
                 let (vrange, trailing) = edit::value_range(self.text, ks, vs);
                 if key.contains("{gen}") {
-                    if let Some(clash) = keyring_clash(m, &key, &ph) {
+                    if let Some(clash) = plan::keyring_clash(m, &key, &ph) {
                         self.finding(
                             steps,
                             format!("the keyring writes `{clash}`, which the mapping already has"),
@@ -318,34 +320,6 @@ fn mentions(n: &Node) -> bool {
     }
 }
 
-/// A `{gen}` key needs `gen=A..B` without `join=`; `gen=A..B` needs a `{gen}` key or `join=`.
-fn check_generations(key: &str, ph: &Placeholder, in_mapping: bool) -> Result<(), String> {
-    let keyring = in_mapping && key.contains("{gen}");
-    let range = matches!(ph.generations, Generations::Range(..));
-    if keyring && !range {
-        return Err("a key with `{gen}` needs a generation range `gen=A..B`".into());
-    }
-    if keyring && ph.join.is_some() {
-        return Err("`join=` writes one value; it cannot be used with a `{gen}` key".into());
-    }
-    if range && !keyring && ph.join.is_none() {
-        return Err("`gen=A..B` writes several values: put `{gen}` in the key (e.g. `encryption-key-{gen}`) or add `join=SEP`".into());
-    }
-    Ok(())
-}
-
-/// A key the keyring would write that the mapping already holds.
-fn keyring_clash(m: &Mapping, key: &str, ph: &Placeholder) -> Option<String> {
-    crate::inject::values::written_keys(key, ph)
-        .into_iter()
-        .map(|(k, _)| k)
-        .find(|k| {
-            m.entries
-                .iter()
-                .any(|(other, _)| other.scalar().is_some_and(|s| &s.value == k))
-        })
-}
-
 /// Why a values file could not be filled.
 #[derive(Debug, thiserror::Error)]
 pub enum FillError {
@@ -360,30 +334,31 @@ pub enum FillError {
     Internal(&'static str),
 }
 
-/// The filled values file.
-pub struct Filled {
-    /// The filled file's bytes (secret).
-    pub bytes: SecretBytes,
-}
-
-/// Writes every planned value into `text` (the seed is open in `source`), then checks the
-/// result: it parses, each path holds exactly what was written, no `<keyseed:` is left.
-pub fn fill(text: &str, planned: &PlannedValues, source: &Source<'_>) -> Result<Filled, FillError> {
-    let injections: Vec<Injection> = planned.slots.iter().map(|s| s.injection.clone()).collect();
-    let mut injected = Vec::new();
-    let edits = edits::edits(source, &injections, &mut injected)?;
+/// Writes every planned value into `text` (the seed is open in `source`) and returns the
+/// filled file, after checking it: it parses, each path holds exactly what was written, and
+/// no `<keyseed:` is left.
+pub fn fill(
+    text: &str,
+    planned: &PlannedValues,
+    source: &Source<'_>,
+) -> Result<SecretBytes, FillError> {
+    let mut edits = Vec::with_capacity(planned.slots.len());
+    let mut written = Vec::with_capacity(planned.slots.len());
+    for slot in &planned.slots {
+        let (edit, pairs) = edits::edit_of(source, &slot.injection)?;
+        edits.push(edit);
+        written.push(pairs);
+    }
     let out =
         edit::apply(text.as_bytes(), &edits).ok_or(FillError::Internal("overlapping edits"))?;
     let filled = std::str::from_utf8(out.expose()).map_err(|_| FillError::Internal("not UTF-8"))?;
     let roots = yaml::parse(filled).map_err(|_| FillError::Internal("it does not parse"))?;
     let root = roots.first().ok_or(FillError::Internal("it is empty"))?;
-    for slot in &planned.slots {
-        let inj = &slot.injection;
-        let pairs = source.values(&inj.placeholder, &inj.id, &inj.key)?;
+    for (slot, pairs) in planned.slots.iter().zip(&written) {
         let (parent, last) = slot.steps.split_at(slot.steps.len() - 1);
         let holder = walk(root, parent).ok_or(FillError::Internal("a path is gone"))?;
-        for (k, v) in &pairs {
-            let step = match (&last[0], &inj.layout) {
+        for (k, v) in pairs {
+            let step = match (&last[0], &slot.injection.layout) {
                 (Step::Key(_), Layout::Entries { .. }) => Step::Key(k.clone()),
                 (s, _) => s.clone(),
             };
@@ -398,7 +373,7 @@ pub fn fill(text: &str, planned: &PlannedValues, source: &Source<'_>) -> Result<
     if crate::text::find!(out.expose(), placeholder::PREFIX.as_bytes()).is_some() {
         return Err(FillError::Findings(vec![leftover(&planned.file)]));
     }
-    Ok(Filled { bytes: out })
+    Ok(out)
 }
 
 /// The node at `steps` below `n` (keys compared as scalar text, as Helm reads them).

@@ -68,7 +68,7 @@ pub fn run(
         &filled,
     )?;
     let mut docs = Documents::split(SecretBytes::new(secret.expose().as_bytes().to_vec()))
-        .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+        .map_err(|e| Error::Internal(format!("the values Secret keyseed wrote: {e}")))?;
     if !args.sops_age.is_empty() {
         let recipients = crate::sops::Recipients::parse(&args.sops_age)?;
         let seed = open(&settings)?;
@@ -155,9 +155,12 @@ fn fill(
         .iter()
         .map(|n| format!("warning: {n}\n"))
         .collect();
-    Ok((filled.bytes, notes, settings))
+    Ok((filled, notes, settings))
 }
 
+/// Opens the seed `resolve` chose. Not [`super::open_seed`]: its guard measures paths against
+/// the working directory, while a values file's seed was checked against the values file's
+/// repository ([`hosts::check_values_companion`]).
 fn open(settings: &Settings) -> Result<file::SeedFile, Error> {
     Ok(file::open(
         &settings.seed.path,
@@ -181,25 +184,18 @@ fn resolve(g: &GlobalArgs, file: Option<&Path>) -> Result<Settings, Error> {
     if let Some(c) = &config {
         hosts::check_values_companion(repo.as_deref(), c, "config file")?;
     }
-    let mut settings = Settings::resolve(g);
-    if settings.explicit.scope {
-        schema::check_scope(&settings.ctx.scope)?;
-    }
-    if let Some(path) = config {
-        let (cfg, path) = schema::load(Some(&path))?.expect("an explicit config loads or fails");
-        if let (false, Some(scope)) = (settings.explicit.scope, &cfg.scope) {
-            settings.ctx.scope = scope.clone();
-        }
-        if let (false, Some(seed)) = (settings.explicit.seed, &cfg.seed) {
-            settings.seed = SeedPath {
-                path: path.parent().unwrap_or(Path::new("")).join(seed),
-                origin: "`seed:` in the config",
-            };
-        } else if !settings.explicit.seed {
-            settings.seed = discovered_seed(find("keyseed.age"));
-        }
-        settings.config = Some((cfg, path));
-    } else if !settings.explicit.seed {
+    let settings = Settings::resolve(g);
+    settings.check_explicit_scope()?;
+    let loaded = match &config {
+        Some(path) => schema::load(Some(path))?,
+        None => None,
+    };
+    let mut settings = settings.with_loaded_config(loaded);
+    let seed_in_config = settings
+        .config
+        .as_ref()
+        .is_some_and(|(c, _)| c.seed.is_some());
+    if !settings.explicit.seed && !seed_in_config {
         settings.seed = discovered_seed(find("keyseed.age"));
     }
     hosts::check_values_companion(repo.as_deref(), &settings.seed.path, "seed file")?;
@@ -278,7 +274,10 @@ fn values_secret(
         )));
     }
     let text = std::str::from_utf8(filled.expose()).expect("checked UTF-8 above");
-    let mut out = String::from("apiVersion: v1\nkind: Secret\nmetadata:\n");
+    // Room for the escaped file up front: a growing buffer would leave copies of the values
+    // behind in freed memory.
+    let mut out = String::with_capacity(2 * text.len() + 256);
+    out.push_str("apiVersion: v1\nkind: Secret\nmetadata:\n");
     out.push_str(&format!("  name: {}\n", quote(name)));
     if let Some(ns) = namespace {
         out.push_str(&format!("  namespace: {}\n", quote(ns)));
