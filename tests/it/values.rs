@@ -87,6 +87,16 @@ impl Helm {
     }
 }
 
+/// Asserts that two renders or values are equal without printing either: a failing test
+/// shows what differs by name, never a value (even the TEST-ONLY seed's).
+#[track_caller]
+fn assert_same(got: impl AsRef<[u8]>, want: impl AsRef<[u8]>, what: &str) {
+    assert!(
+        got.as_ref() == want.as_ref(),
+        "{what}: differs from what was expected (values not shown)"
+    );
+}
+
 /// `keyseed derive SPEC --id ID` with the demo keys.
 fn derive(spec: &str, id: &str) -> String {
     let out = ks(&["derive", spec, "--id", id]).demo_keys().run().ok();
@@ -110,11 +120,15 @@ fn helm3_and_helm4_render_keyseed_values_twice_identically_with_the_derived_valu
         let h = Helm::new(which);
         let first = h.template(&dir, &[]).ok();
         let second = h.template(&dir, &[]).ok();
-        assert_eq!(first.stdout, second.stdout, "{which}: two renders differ");
+        assert_same(
+            &first.stdout,
+            &second.stdout,
+            &format!("{which}: two renders"),
+        );
         let v = secret_values(&first.stdout);
-        assert_eq!(v["rel-backend/encryption-key-0"], userkey, "{which}");
-        assert_eq!(v["rel-backend/encryption-key-1"], ring1, "{which}");
-        assert_eq!(v["rel-backend/db-password"], db, "{which}");
+        assert_same(&v["rel-backend/encryption-key-0"], &userkey, which);
+        assert_same(&v["rel-backend/encryption-key-1"], &ring1, which);
+        assert_same(&v["rel-backend/db-password"], &db, which);
         assert_eq!(
             v["rel-backend/db-user"], "lightrun",
             "{which}: chart value kept"
@@ -138,10 +152,7 @@ fn helm3_and_helm4_render_keyseed_values_twice_identically_with_the_derived_valu
         assert!(!first.stderr.contains(&userkey) && !first.stderr.contains(&db));
         renders.push(first.stdout);
     }
-    assert_eq!(
-        renders[0], renders[1],
-        "Helm 3 and Helm 4 render the same bytes"
-    );
+    assert_same(&renders[0], &renders[1], "Helm 3 and Helm 4 renders");
 }
 
 /// `openssl verify` of a leaf → CA chain (the last certificate is the trust anchor).
@@ -239,7 +250,7 @@ fn fill_keeps_every_other_byte_and_the_yaml_11_meaning() {
             "\"<keyseed:hex:8 id=prod/backend/key>\"",
             &format!("\"{}\"", derive("hex:8", "prod/backend/key")),
         );
-    assert_eq!(filled, want);
+    assert_same(&filled, &want, "the filled file");
     // Meaning: the input's, plus the filled values.
     let before = yaml11_json(text.as_bytes());
     let after = yaml11_json(filled.as_bytes());
@@ -256,9 +267,10 @@ fn fill_keeps_every_other_byte_and_the_yaml_11_meaning() {
         .stdin("apiVersion: v1\nkind: Secret\nmetadata:\n  name: backend\nstringData:\n  key: \"<keyseed:hex:8 id=prod/backend/key>\"\n")
         .run()
         .ok();
-    assert_eq!(
-        secret_values(&secret.stdout)["backend/key"],
-        after[0]["shared"].as_str().unwrap()
+    assert_same(
+        &secret_values(&secret.stdout)["backend/key"],
+        after[0]["shared"].as_str().unwrap(),
+        "a value shared by id with a Secret",
     );
 }
 
@@ -436,44 +448,47 @@ fn argocd_multisource_helm_wrapper_fills_values_from_the_values_repository() {
     let values_arg = vdir.join("values.keyseed.yaml");
     let tmpdir = t.path("tmpdir");
     std::fs::create_dir_all(&tmpdir).unwrap();
-    let run = |extra: &[(&str, &std::ffi::OsStr)]| {
+    // `values`: how the file is given (`--values F`, `-f F`, `--values=F`).
+    let run = |values: &[std::ffi::OsString]| {
         let mut c = Command::new(tools.join("helm"));
-        c.args([
-            "template",
-            "lightrun",
-            ".",
-            "--namespace",
-            "lightrun",
-            "--values",
-        ])
-        .arg(&values_arg)
-        .current_dir(&chart)
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", tools.display()))
-        .env("HOME", t.path("home"))
-        .env("HELM_CACHE_HOME", t.path("hc"))
-        .env("HELM_CONFIG_HOME", t.path("hcfg"))
-        .env("HELM_DATA_HOME", t.path("hd"))
-        .env("HELM_PLUGINS", tools.join("helm-plugins"))
-        .env("KEYSEED_REAL_HELM", tool("helm3"))
-        .env("KEYSEED_BIN", keyseed_bin())
-        .env("KEYSEED_ARGOCD", "true")
-        .env("ARGOCD_APP_NAME", "lightrun")
-        .env("KEYSEED_AGE_KEY_FILE", demo_identity())
-        .env("TMPDIR", &tmpdir)
-        .envs(extra.iter().copied());
+        c.args(["template", "lightrun", ".", "--namespace", "lightrun"])
+            .args(values)
+            .current_dir(&chart)
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", tools.display()))
+            .env("HOME", t.path("home"))
+            .env("HELM_CACHE_HOME", t.path("hc"))
+            .env("HELM_CONFIG_HOME", t.path("hcfg"))
+            .env("HELM_DATA_HOME", t.path("hd"))
+            .env("HELM_PLUGINS", tools.join("helm-plugins"))
+            .env("KEYSEED_REAL_HELM", tool("helm3"))
+            .env("KEYSEED_BIN", keyseed_bin())
+            .env("KEYSEED_ARGOCD", "true")
+            .env("ARGOCD_APP_NAME", "lightrun")
+            .env("KEYSEED_AGE_KEY_FILE", demo_identity())
+            .env("TMPDIR", &tmpdir);
         run_with_stdin(c, b"")
     };
-    let out = run(&[]).ok();
+    let plain = ["--values".into(), values_arg.clone().into_os_string()];
+    let out = run(&plain).ok();
     let v = secret_values(&out.stdout);
-    assert_eq!(
-        v["lightrun-backend/encryption-key-0"],
+    assert_same(
+        &v["lightrun-backend/encryption-key-0"],
         derive(
             "base64:32",
-            "prod/values:secrets.keysEncryption.userEncryptionKey"
-        )
+            "prod/values:secrets.keysEncryption.userEncryptionKey",
+        ),
+        "encryption-key-0",
     );
-    assert_eq!(run(&[]).ok().stdout, out.stdout, "two renders differ");
+    assert_same(&run(&plain).ok().stdout, &out.stdout, "two renders");
+    let mut joined = std::ffi::OsString::from("--values=");
+    joined.push(&values_arg);
+    for form in [
+        vec!["-f".into(), values_arg.clone().into_os_string()],
+        vec![joined],
+    ] {
+        assert_same(&run(&form).ok().stdout, &out.stdout, "-f F and --values=F");
+    }
     // No filled file is left behind.
     assert_eq!(
         std::fs::read_dir(&tmpdir).unwrap().count(),
@@ -482,7 +497,7 @@ fn argocd_multisource_helm_wrapper_fills_values_from_the_values_repository() {
     );
     // A broken seed stops Helm: nothing on stdout.
     std::fs::write(values_repo.join("keyseed.age"), b"not a seed").unwrap();
-    let bad = run(&[]).fails_with_any();
+    let bad = run(&plain).fails_with_any();
     assert_eq!(std::fs::read_dir(&tmpdir).unwrap().count(), 0);
     assert!(bad.stdout.is_empty());
     assert!(bad.stderr.contains("error:"), "{}", bad.stderr);
@@ -532,7 +547,11 @@ fn flux_values_secret_decrypts_with_sops_to_the_filled_file_and_reruns_are_ident
     assert_eq!(doc["kind"], "Secret");
     assert_eq!(doc["metadata"]["name"], "lightrun-values");
     assert_eq!(doc["metadata"]["namespace"], "lightrun");
-    assert_eq!(doc["stringData"]["values.yaml"].as_str().unwrap(), filled);
+    assert_same(
+        doc["stringData"]["values.yaml"].as_str().unwrap(),
+        &filled,
+        "the decrypted values.yaml",
+    );
     // No plaintext value, nor its base64, in the encrypted Secret.
     let key = derive(
         "base64:32",
@@ -576,7 +595,11 @@ fn flux_values_secret_decrypts_with_sops_to_the_filled_file_and_reruns_are_ident
         )
         .ok();
     let via_getter = h.template(&values_example(), &[]).ok();
-    assert_eq!(via_secret.stdout, via_getter.stdout);
+    assert_same(
+        &via_secret.stdout,
+        &via_getter.stdout,
+        "render from the decrypted Secret",
+    );
 }
 
 fn base64_of(s: &str) -> String {
@@ -593,12 +616,13 @@ fn vendor_recipes_through_values_give_working_keys() {
     let out = h.template(&fixture("spacelift"), &seed).ok();
     let v = secret_values(&out.stdout);
     let rsa = &v["spacelift-shared/ENCRYPTION_RSA_PRIVATE_KEY"];
-    assert_eq!(
+    assert_same(
         rsa,
-        &derive(
+        derive(
             "rsa:4096 encoding=base64",
-            "prod/values:encryption.rsaPrivateKey"
-        )
+            "prod/values:encryption.rsaPrivateKey",
+        ),
+        "ENCRYPTION_RSA_PRIVATE_KEY",
     );
     python(
         "import sys, base64\nfrom cryptography.hazmat.primitives.serialization import load_pem_private_key\n\
@@ -609,9 +633,10 @@ fn vendor_recipes_through_values_give_working_keys() {
     // flux-orchestrator: a Fernet ENCRYPTION_KEY that encrypts and decrypts.
     let out = h.template(&fixture("flux-orchestrator"), &seed).ok();
     let fernet = &secret_values(&out.stdout)["flux-orchestrator/ENCRYPTION_KEY"];
-    assert_eq!(
+    assert_same(
         fernet,
-        &derive("fernet", "prod/values:backend.env.ENCRYPTION_KEY")
+        derive("fernet", "prod/values:backend.env.ENCRYPTION_KEY"),
+        "ENCRYPTION_KEY",
     );
     python(
         "import sys\nfrom cryptography.fernet import Fernet\nf = Fernet(sys.stdin.read().encode())\nassert f.decrypt(f.encrypt(b'x')) == b'x'",
@@ -621,15 +646,16 @@ fn vendor_recipes_through_values_give_working_keys() {
     // ~100 values in one app-secrets Secret, each its own derived value.
     let first = h.template(&fixture("app-secrets"), &seed).ok();
     let again = h.template(&fixture("app-secrets"), &seed).ok();
-    assert_eq!(first.stdout, again.stdout);
+    assert_same(&first.stdout, &again.stdout, "two renders");
     let v = secret_values(&first.stdout);
     assert_eq!(
         v.keys().filter(|k| k.starts_with("app-secrets/")).count(),
         100
     );
-    assert_eq!(
-        v["app-secrets/APP_VAR_007"],
-        derive("hex:16", "prod/values:secrets.APP_VAR_007")
+    assert_same(
+        &v["app-secrets/APP_VAR_007"],
+        derive("hex:16", "prod/values:secrets.APP_VAR_007"),
+        "APP_VAR_007",
     );
     let distinct: std::collections::BTreeSet<_> = v.values().collect();
     assert_eq!(distinct.len(), 100);
@@ -653,4 +679,44 @@ fn the_values_recipes_of_docs_charts_md_are_the_tested_files() {
     let head: String = app.lines().take(7).map(|l| format!("{l}\n")).collect();
     assert!(doc.contains(&head));
     assert_eq!(app.lines().filter(|l| l.contains("<keyseed:")).count(), 100);
+}
+
+#[test]
+fn fill_reads_stdin_and_wraps_the_filled_file_in_a_plain_secret() {
+    let text = "ca: \"<keyseed:ca:internal encoding=base64>\"\nkey: \"<keyseed:hex:8>\"\n";
+    let from_stdin = ks(&["fill", "-"]).demo_keys().stdin(text).run().ok();
+    let filled = yaml11_json(&from_stdin.stdout);
+    // `encoding=base64` on a CA: the PEM that `ca:ID` gives, on one base64 line.
+    let ca_pem = derive("ca:internal", "unused");
+    assert_same(
+        filled[0]["ca"].as_str().unwrap(),
+        base64_of(&format!("{ca_pem}\n")),
+        "ca: encoding=base64",
+    );
+    assert_same(
+        filled[0]["key"].as_str().unwrap(),
+        derive("hex:8", "/values:key"),
+        "key",
+    );
+    // --secret without --sops-age: the Secret in plaintext, holding exactly the filled file.
+    let out = ks(&["fill", "-", "--secret", "app-values", "--namespace", "apps"])
+        .demo_keys()
+        .stdin(text)
+        .run()
+        .ok();
+    let doc = &yaml11_json(&out.stdout)[0];
+    assert_eq!(doc["kind"], "Secret");
+    assert_eq!(doc["metadata"]["namespace"], "apps");
+    assert_same(
+        doc["stringData"]["values.yaml"].as_str().unwrap(),
+        &from_stdin.stdout,
+        "values.yaml",
+    );
+    // A name Kubernetes would refuse is a usage error, with nothing on stdout.
+    let bad = ks(&["fill", "-", "--secret", "App_Values"])
+        .demo_keys()
+        .stdin(text)
+        .run();
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stdout.is_empty() && bad.stderr.contains("not a valid Secret name"));
 }
