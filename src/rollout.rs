@@ -2,8 +2,9 @@
 //!
 //! Every pod template of a workload kind that references a Secret or ConfigMap present in the
 //! stream (`env[].valueFrom`, `envFrom`, `volumes` including projected sources, in init and
-//! regular containers) gets one annotation: an HMAC-SHA256 over the referenced objects' data,
-//! canonically ordered, keyed from the seed. Metadata, unreferenced objects and references to
+//! regular containers) gets one annotation: an HMAC-SHA256 over the data it reads of the
+//! referenced objects (the keys a `secretKeyRef` or a volume's `items:` names, every key
+//! through `envFrom` or a plain volume), canonically ordered, keyed from the seed. Metadata, unreferenced objects and references to
 //! objects outside the stream do not count. This module reads final (already injected)
 //! documents and returns edits; it never sees anything but data bytes and never prints them.
 
@@ -15,7 +16,7 @@ use crate::derive::mac;
 use crate::diag::Location;
 use crate::k8s::data;
 use crate::k8s::object::{self, Context};
-use crate::k8s::pod::{self, WORKLOAD_KINDS};
+use crate::k8s::pod::{self, Reads, WORKLOAD_KINDS};
 use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::{self, quote, Edit, Slot};
 use crate::manifest::stream;
@@ -178,6 +179,8 @@ pub struct Workload {
     pub found: Vec<ObjectRef>,
     /// Referenced objects not in the stream.
     pub missing: Vec<ObjectRef>,
+    /// What the pod reads of each referenced object.
+    reads: BTreeMap<ObjectRef, Reads>,
     /// Where keyseed's own annotation value goes (when the workload references data).
     slot: Option<Slot>,
     /// The chart's annotations `rollme.replace` overwrites.
@@ -189,14 +192,57 @@ pub struct Workload {
 pub struct Analysis {
     /// Every workload that references at least one Secret or ConfigMap.
     pub workloads: Vec<Workload>,
-    objects: HashMap<ObjectRef, [u8; 32]>,
+    objects: HashMap<ObjectRef, DataDigest>,
 }
 
-/// SHA-256 of one object's canonical data (see [`canonical`]); never leaves the process.
-fn object_digest(r: &ObjectRef, data: BTreeMap<String, Vec<u8>>) -> [u8; 32] {
+/// The digests of one object's data; they never leave the process.
+#[derive(Debug, Clone)]
+struct DataDigest {
+    /// SHA-256 of the whole canonical data (see [`canonical`]).
+    whole: [u8; 32],
+    /// SHA-256 of each key and its value, by key.
+    keys: BTreeMap<String, [u8; 32]>,
+}
+
+/// The digests of one object's canonical data.
+fn object_digest(r: &ObjectRef, data: BTreeMap<String, Vec<u8>>) -> DataDigest {
+    let keys = data
+        .iter()
+        .map(|(k, v)| {
+            let mut msg = b"keyseed/v1/rollme-key\0".to_vec();
+            lp(&mut msg, k.as_bytes());
+            lp(&mut msg, v);
+            (k.clone(), Sha256::digest(msg).into())
+        })
+        .collect();
     let mut m = BTreeMap::new();
     m.insert(r.clone(), data);
-    Sha256::digest(canonical(&m, std::slice::from_ref(r))).into()
+    DataDigest {
+        whole: Sha256::digest(canonical(&m, std::slice::from_ref(r))).into(),
+        keys,
+    }
+}
+
+/// The digest of the keys `keys` of object `r`: SHA-256 over `"keyseed/v1/rollme-keys\0"`,
+/// the object's kind, namespace and name, then for each key in byte order the key and
+/// `0x01 ‖ digest` when the object holds it, `0x00` when not (all length-prefixed as in
+/// [`canonical`]).
+fn keyed_digest(r: &ObjectRef, d: &DataDigest, keys: &BTreeSet<String>) -> [u8; 32] {
+    let mut msg = b"keyseed/v1/rollme-keys\0".to_vec();
+    lp(&mut msg, r.kind.as_bytes());
+    lp(&mut msg, r.namespace.as_bytes());
+    lp(&mut msg, r.name.as_bytes());
+    for k in keys {
+        lp(&mut msg, k.as_bytes());
+        match d.keys.get(k) {
+            Some(kd) => {
+                msg.push(1);
+                msg.extend_from_slice(kd);
+            }
+            None => msg.push(0),
+        }
+    }
+    Sha256::digest(msg).into()
 }
 
 /// The workloads of document `i` that reference a Secret or ConfigMap.
@@ -224,14 +270,18 @@ fn workloads_of(
             continue;
         };
         let ns = object::namespace(obj, ctx.namespace.as_deref());
-        let refs: Vec<ObjectRef> = pod::references(spec, &anchors)
+        let reads: BTreeMap<ObjectRef, Reads> = pod::references(spec, &anchors)
             .into_iter()
-            .map(|(kind, name)| ObjectRef {
-                kind,
-                namespace: ns.to_string(),
-                name,
+            .map(|((kind, name), reads)| {
+                let r = ObjectRef {
+                    kind,
+                    namespace: ns.to_string(),
+                    name,
+                };
+                (r, reads)
             })
             .collect();
+        let refs: Vec<ObjectRef> = reads.keys().cloned().collect();
         let replaced = replaced_slots(text, template, settings);
         if refs.is_empty() && replaced.is_empty() {
             continue;
@@ -242,6 +292,7 @@ fn workloads_of(
             location: object::location(i + 1, text, obj, None),
             found: refs,
             missing: Vec::new(),
+            reads,
             slot: own
                 .then(|| annotation_slot(text, template, &settings.annotation))
                 .flatten(),
@@ -277,7 +328,7 @@ fn objects_of(
     i: usize,
     ctx: &Context,
     wanted: Option<&HashSet<ObjectRef>>,
-) -> Vec<(ObjectRef, [u8; 32])> {
+) -> ObjectDigests {
     let Some(roots) = docs.view(i) else {
         return vec![];
     };
@@ -486,7 +537,7 @@ impl<'a> Scan<'a> {
 type Named<'a> = (usize, Option<&'a str>);
 
 /// The digests of the Secrets and ConfigMaps of one document.
-type ObjectDigests = Vec<(ObjectRef, [u8; 32])>;
+type ObjectDigests = Vec<(ObjectRef, DataDigest)>;
 
 /// The name of a Secret or ConfigMap read without parsing, where its document is plain block
 /// style (see [`stream::block_metadata_name`]); `None` when it must be parsed to know.
@@ -561,11 +612,25 @@ impl NameFilter {
 
 impl Analysis {
     /// Records object digests found by document, in stream order.
-    fn add_objects(&mut self, found: Vec<Vec<(ObjectRef, [u8; 32])>>) {
+    fn add_objects(&mut self, found: Vec<ObjectDigests>) {
+        let both = |a: &[u8; 32], b: &[u8; 32]| -> [u8; 32] {
+            Sha256::digest([a.as_slice(), b.as_slice()].concat()).into()
+        };
         for (r, d) in found.into_iter().flatten() {
-            // The same object twice (a Helm 4 hook and a template): both count, in order.
-            let combined = match self.objects.get(&r) {
-                Some(prev) => Sha256::digest([prev.as_slice(), d.as_slice()].concat()).into(),
+            // The same object twice (a Helm 4 hook and a template): both count, in order,
+            // and so does each key either one holds.
+            let combined = match self.objects.remove(&r) {
+                Some(mut prev) => {
+                    prev.whole = both(&prev.whole, &d.whole);
+                    for (k, kd) in d.keys {
+                        let v = match prev.keys.get(&k) {
+                            Some(p) => both(p, &kd),
+                            None => kd,
+                        };
+                        prev.keys.insert(k, v);
+                    }
+                    prev
+                }
                 None => d,
             };
             self.objects.insert(r, combined);
@@ -581,16 +646,23 @@ impl Analysis {
 
     /// The rollout digest of every workload, in [`Analysis::workloads`] order:
     /// HMAC-SHA256 (or SHA-256 without a key) over `"keyseed/v1/rollme\0"` followed by the
-    /// digest of each referenced object in (kind, namespace, name) order; with no referenced
-    /// object, the digest of nothing.
+    /// digest of what the pod reads of each referenced object, in (kind, namespace, name)
+    /// order: the whole object's digest, or [`keyed_digest`] of the keys it reads; with no
+    /// referenced object, the digest of nothing.
     pub fn digests(&self, key: Option<&[u8]>) -> Vec<String> {
         self.workloads
             .iter()
             .map(|w| {
                 let mut msg = b"keyseed/v1/rollme\0".to_vec();
                 for r in &w.found {
-                    if let Some(d) = self.objects.get(r) {
-                        msg.extend_from_slice(d);
+                    let Some(d) = self.objects.get(r) else {
+                        continue;
+                    };
+                    match w.reads.get(r) {
+                        Some(Reads::Keys(keys)) => {
+                            msg.extend_from_slice(&keyed_digest(r, d, keys));
+                        }
+                        _ => msg.extend_from_slice(&d.whole),
                     }
                 }
                 mac::digest(key, &msg)

@@ -336,3 +336,59 @@ fn prefilter_agrees(objects: &str, cases: &[(&str, String)], want: &[&str]) {
     assert_eq!(planned, want, "plan: {plan}");
     assert_eq!(rendered, want);
 }
+
+/// Issue #23: a pod restarts when a key it reads changes, not when another key of the same
+/// Secret does (lightrun's keycloak and mq read one key each of a shared Secret).
+#[test]
+fn rotating_one_key_restarts_only_pods_that_read_it() {
+    let input = |a: &str, b: &str| {
+        let deploy = |name: &str, pod: &str| {
+            format!("---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  template:\n    spec:\n{pod}")
+        };
+        let mut s = format!("---\napiVersion: v1\nkind: Secret\nmetadata: {{name: shared}}\nstringData:\n  a: \"{a}\"\n  b: \"{b}\"\n");
+        s += &deploy("reads-a", "      containers:\n        - name: c\n          env:\n            - {name: A, valueFrom: {secretKeyRef: {name: shared, key: a}}}\n");
+        s += &deploy("reads-b", "      containers:\n        - name: c\n          env:\n            - {name: B, valueFrom: {secretKeyRef: {name: shared, key: b}}}\n");
+        s += &deploy("mounts-a", "      containers: [{name: c}]\n      volumes:\n        - name: v\n          secret: {secretName: shared, items: [{key: a, path: a}]}\n");
+        s += &deploy("projects-b", "      containers: [{name: c}]\n      volumes:\n        - name: v\n          projected: {sources: [{secret: {name: shared, items: [{key: b, path: b}]}}]}\n");
+        s += &deploy("env-from", "      containers:\n        - name: c\n          envFrom: [{secretRef: {name: shared}}]\n");
+        s += &deploy("whole-volume", "      containers: [{name: c}]\n      volumes: [{name: v, secret: {secretName: shared}}]\n");
+        s += &deploy("empty-items", "      containers: [{name: c}]\n      volumes: [{name: v, secret: {secretName: shared, items: []}}]\n");
+        s += &deploy("a-and-whole", "      containers:\n        - name: c\n          env:\n            - {name: A, valueFrom: {secretKeyRef: {name: shared, key: a}}}\n          envFrom: [{secretRef: {name: shared}}]\n");
+        s
+    };
+    let base = annotations(&render(&input("<keyseed:hex:8>", "<keyseed:hex:8>")));
+    let a_rotated = annotations(&render(&input("<keyseed:hex:8 gen=1>", "<keyseed:hex:8>")));
+    let b_rotated = annotations(&render(&input("<keyseed:hex:8>", "<keyseed:hex:8 gen=1>")));
+    assert_eq!(base.len(), 8, "{base:?}");
+    let whole = ["env-from", "whole-volume", "empty-items", "a-and-whole"];
+    for w in whole {
+        assert_ne!(base[w], a_rotated[w], "{w} reads a");
+        assert_ne!(base[w], b_rotated[w], "{w} reads b");
+    }
+    for w in ["reads-a", "mounts-a"] {
+        assert_ne!(base[w], a_rotated[w], "{w} reads a");
+        assert_eq!(base[w], b_rotated[w], "{w} does not read b");
+    }
+    for w in ["reads-b", "projects-b"] {
+        assert_eq!(base[w], a_rotated[w], "{w} does not read a");
+        assert_ne!(base[w], b_rotated[w], "{w} reads b");
+    }
+    // Reading the same key by env or by volume is the same reading.
+    assert_eq!(base["reads-a"], base["mounts-a"]);
+    assert_eq!(base["reads-b"], base["projects-b"]);
+    assert_ne!(base["reads-a"], base["reads-b"]);
+    assert_eq!(base["env-from"], base["whole-volume"]);
+}
+
+/// A key a pod names that the Secret does not hold yet counts once it appears.
+#[test]
+fn a_key_added_later_restarts_the_pod_that_reads_it() {
+    let input = |extra: &str| {
+        format!("---\napiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n  a: x\n{extra}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          env:\n            - {{name: B, valueFrom: {{secretKeyRef: {{name: s, key: b, optional: true}}}}}}\n")
+    };
+    let before = annotations(&render(&input("")))["w"].clone();
+    let after = annotations(&render(&input("  b: y\n")))["w"].clone();
+    let other = annotations(&render(&input("  c: y\n")))["w"].clone();
+    assert_ne!(before, after);
+    assert_eq!(before, other);
+}
