@@ -20,7 +20,7 @@ use crate::derive::certs::CertContext;
 use crate::diag::{Finding, Location};
 use crate::inject::edits::{self, InjectedValue};
 use crate::inject::keyrings;
-use crate::inject::plan::{plan_document, Injection};
+use crate::inject::plan::{copy_warnings, plan_document, Injection};
 use crate::inject::values::{Source, ValueError};
 use crate::k8s::krm::{self, FunctionSettings};
 use crate::k8s::object::{self, Context};
@@ -98,6 +98,8 @@ pub struct Planned {
     pub function_seed: Option<PathBuf>,
     /// See [`Inputs::project_items`].
     project_items: bool,
+    /// Warnings of planning (values a chart copies that derive differently).
+    pub warnings: Vec<Finding>,
 }
 
 /// Whether a document may hold a placeholder. `keyseed:` without the `<` also catches
@@ -179,12 +181,14 @@ pub fn plan(
     // No later stage needs a kept tree; later stages parse on demand and drop, so memory
     // stays near the input size.
     docs.drop_trees();
+    let warnings = copy_warnings(injections.iter().flatten(), &ctx);
     Ok(Planned {
         docs,
         injections,
         ctx,
         function_seed,
         project_items: inputs.project_items,
+        warnings,
     })
 }
 
@@ -284,6 +288,7 @@ impl Planned {
             docs: self.docs,
             ctx: self.ctx,
             injected,
+            warnings: self.warnings,
         })
     }
 }
@@ -294,6 +299,7 @@ pub struct Injected {
     docs: Documents,
     ctx: Context,
     injected: Vec<InjectedValue>,
+    warnings: Vec<Finding>,
 }
 
 /// A finished render: the documents to write and what was done (no values).
@@ -356,8 +362,9 @@ impl Injected {
         }
         findings.extend(documents::tls(&self.docs, &self.ctx, tls));
         self.docs.drop_trees();
-        let (errors, warnings): (Vec<_>, Vec<_>) =
+        let (errors, mut warnings): (Vec<_>, Vec<_>) =
             findings.into_iter().partition(Finding::is_error);
+        warnings.splice(0..0, self.warnings);
         if !errors.is_empty() {
             return Err(PipelineError::Findings(errors));
         }

@@ -232,9 +232,15 @@ pub fn render(err: &Error) -> String {
     out
 }
 
-/// Renders warnings for stderr, one per line.
+/// Renders warnings for stderr: one line each, and its hint indented below it.
 pub fn render_warnings(warnings: &[Finding]) -> String {
-    warnings.iter().map(|w| format!("warning: {w}\n")).collect()
+    warnings
+        .iter()
+        .map(|w| match &w.hint {
+            Some(h) => format!("warning: {w}\n  hint: {h}\n"),
+            None => format!("warning: {w}\n"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

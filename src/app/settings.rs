@@ -106,6 +106,7 @@ impl Settings {
             ctx: Context {
                 scope: g.scope.clone().unwrap_or_default(),
                 namespace: g.namespace.clone(),
+                copies: Default::default(),
             },
         }
     }
@@ -136,6 +137,7 @@ impl Settings {
         if let (false, Some(scope)) = (self.explicit.scope, &cfg.scope) {
             self.ctx.scope = scope.clone();
         }
+        self.ctx.copies = cfg.copies.clone();
         if let (false, Some(seed)) = (self.explicit.seed, &cfg.seed) {
             let base = path.parent().unwrap_or(Path::new(""));
             self.seed = SeedPath {

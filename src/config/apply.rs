@@ -51,7 +51,7 @@ pub fn apply(
                 let ns_ok = e.namespace.as_deref().is_none_or(|n| n == ns);
                 if name == Some(e.name.as_str()) && ns_ok {
                     let location = object::location(i + 1, text, obj, None);
-                    let pairs = entry_pairs(e, &ctx.scope);
+                    let pairs = entry_pairs(e, ctx);
                     findings.extend(anchored_values(&location, obj, &pairs));
                     edits.extend(patch_secret(text, obj, &pairs));
                     matches[j].push(location);
@@ -83,7 +83,7 @@ pub fn apply(
         match (matches[j].len(), e.create) {
             (1, _) => {}
             (0, true) => {
-                if !create(docs, e, &entry_pairs(e, &ctx.scope), ctx, helm4)? {
+                if !create(docs, e, &entry_pairs(e, ctx), ctx, helm4)? {
                     findings.push(Finding::about_file(
                         format!("{at}: cannot add a Secret to this ResourceList's `items`"),
                         None,
@@ -294,7 +294,7 @@ fn create(
 }
 
 /// The (key, placeholder text) pairs one entry writes into the Secret named `name`.
-fn entry_pairs(entry: &SecretEntry, scope: &str) -> Vec<(String, String)> {
+fn entry_pairs(entry: &SecretEntry, ctx: &Context) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (k, v) in &entry.data {
         let Ok(ph) = placeholder::parse(v) else {
@@ -303,7 +303,7 @@ fn entry_pairs(entry: &SecretEntry, scope: &str) -> Vec<(String, String)> {
         let id = ph
             .id
             .clone()
-            .unwrap_or_else(|| format!("{scope}/{}/{k}", entry.name));
+            .unwrap_or_else(|| ctx.default_id(&entry.name, k));
         if k.contains("{gen}") {
             for g in ph.generations.list() {
                 out.push((

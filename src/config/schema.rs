@@ -34,6 +34,11 @@ pub struct Config {
     pub ca_bundles: Vec<CaBundles>,
     /// Keyring settings.
     pub keyrings: Option<Keyrings>,
+    /// Secrets that hold copies of another Secret's values (a chart's hook Secret): copy
+    /// name → original name. A placeholder without `id=` in the copy uses the original's
+    /// default id, so both get one value.
+    #[serde(default)]
+    pub copies: BTreeMap<String, String>,
     /// `certificates:` checked and parsed (filled by [`Config::parse`]).
     #[serde(skip)]
     pub leaves: Vec<LeafSpec>,
@@ -361,6 +366,23 @@ impl Config {
         }
         if let Some(scope) = &self.scope {
             check_scope(scope).map_err(|e| invalid("scope", e.to_string()))?;
+        }
+        for (copy, original) in &self.copies {
+            let at = format!("copies.{copy}");
+            for name in [copy, original] {
+                if !placeholder::is_key_name(name) {
+                    return Err(invalid(&at, format!("`{name}` is not a valid Secret name")));
+                }
+            }
+            if copy == original {
+                return Err(invalid(&at, "a Secret cannot be a copy of itself".into()));
+            }
+            if let Some(next) = self.copies.get(original) {
+                return Err(invalid(
+                    &at,
+                    format!("`{original}` is itself a copy (of `{next}`): name the original, `{copy}: {next}`"),
+                ));
+            }
         }
         for (i, b) in self.ca_bundles.iter().enumerate() {
             let at = format!("ca-bundles[{i}] ({})", b.ca);

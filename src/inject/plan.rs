@@ -379,7 +379,7 @@ impl<'a> Walker<'a> {
                 Some("add `id=…` to the placeholder".into()),
             )
         })?;
-        Ok(format!("{}/{}/{}", self.ctx.scope, name, key))
+        Ok(self.ctx.default_id(name, key))
     }
 }
 
@@ -445,4 +445,84 @@ pub fn keyring_clash(map: &Mapping, key: &str, ph: &Placeholder) -> Option<Strin
                 .iter()
                 .any(|(other, _)| other.scalar().is_some_and(|s| &s.value == k))
         })
+}
+
+/// Warnings for values a chart evidently copies but that derive differently: two Secrets in
+/// one namespace, one named like the other plus a suffix (`mastodon` and `mastodon-prepare`,
+/// a hook copy), holding the same data key with the same placeholder, both without `id=` and
+/// not joined by `copies:`. One warning per pair of Secrets, naming every such key.
+pub fn copy_warnings<'a>(
+    injections: impl Iterator<Item = &'a Injection>,
+    ctx: &Context,
+) -> Vec<Finding> {
+    use std::collections::BTreeMap;
+    // (namespace, key, placeholder) → Secrets holding it, in stream order.
+    let mut held: BTreeMap<(String, String, String), Vec<&Injection>> = BTreeMap::new();
+    for inj in injections {
+        let ph = &inj.placeholder;
+        if ph.id.is_some()
+            || !ph.format.is_derived()
+            || inj.location.kind.as_deref() != Some("Secret")
+        {
+            continue;
+        }
+        let ns = inj
+            .location
+            .namespace
+            .clone()
+            .or_else(|| ctx.namespace.clone())
+            .unwrap_or_default();
+        let text = placeholder::placeholder_text(ph, "", None);
+        held.entry((ns, inj.key.clone(), text))
+            .or_default()
+            .push(inj);
+    }
+    // (namespace, original, copy) → (the copy's location, keys).
+    let mut pairs: BTreeMap<(String, String, String), (Location, Vec<String>)> = BTreeMap::new();
+    for ((ns, key, _), list) in &held {
+        for (i, a) in list.iter().enumerate() {
+            for b in &list[i + 1..] {
+                let (Some(an), Some(bn)) = (&a.location.name, &b.location.name) else {
+                    continue;
+                };
+                let (original, copy) = if an.len() <= bn.len() { (a, b) } else { (b, a) };
+                let (on, cn) = (
+                    original.location.name.clone().unwrap_or_default(),
+                    copy.location.name.clone().unwrap_or_default(),
+                );
+                let suffixed = cn.len() > on.len() + 1
+                    && cn.starts_with(on.as_str())
+                    && cn.as_bytes()[on.len()] == b'-';
+                if !suffixed || a.id == b.id {
+                    continue;
+                }
+                let e = pairs
+                    .entry((ns.clone(), on, cn))
+                    .or_insert_with(|| (copy.location.clone(), Vec::new()));
+                if !e.1.contains(key) {
+                    e.1.push(key.clone());
+                }
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|((_, original, copy), (location, keys))| Finding {
+            severity: crate::diag::Severity::Warning,
+            ..Finding::error(
+                &location,
+                "",
+                format!(
+                    "holds the same placeholder{} as Secret `{original}` under {} ({}), but each Secret derives its own value{}",
+                    if keys.len() == 1 { "" } else { "s" },
+                    if keys.len() == 1 { "the same key" } else { "the same keys" },
+                    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                    if keys.len() == 1 { "" } else { "s" },
+                ),
+                Some(format!(
+                    "if the chart copies one value into both (a hook Secret does), add `copies: {{{copy}: {original}}}` to keyseed.yaml; if they are meant to differ, give the placeholders `id=`"
+                )),
+            )
+        })
+        .collect()
 }

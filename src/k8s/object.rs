@@ -82,13 +82,25 @@ pub fn field_path(section: &str, key: &str) -> String {
 }
 
 /// What resources do not say themselves: the derivation scope (the first part of default
-/// ids) and the namespace of resources without `metadata.namespace`.
+/// ids), the namespace of resources without `metadata.namespace`, and which Secrets hold
+/// copies of another's values (`copies:` in `keyseed.yaml`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     /// `--scope`: the first part of default ids.
     pub scope: String,
     /// `--namespace`: namespace of resources without `metadata.namespace`.
     pub namespace: Option<String>,
+    /// Copy Secret name → the Secret whose default ids it uses.
+    pub copies: std::collections::BTreeMap<String, String>,
+}
+
+impl Context {
+    /// The default derivation id of data key `key` in Secret `secret`:
+    /// `scope/SECRET/KEY`, with a copy's Secret replaced by the one it copies.
+    pub fn default_id(&self, secret: &str, key: &str) -> String {
+        let secret = self.copies.get(secret).map_or(secret, String::as_str);
+        format!("{}/{}/{}", self.scope, secret, key)
+    }
 }
 
 /// Whether `name` matches `pattern`, where `*` matches any run of characters (none

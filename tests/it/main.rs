@@ -10,6 +10,7 @@ mod install;
 mod interop;
 mod keys;
 mod layering;
+mod layouts;
 mod render;
 mod rollme;
 mod sealed;

@@ -25,7 +25,8 @@ pub fn run(settings: &Settings, args: &RenderArgs, stdin: SecretBytes) -> Result
             documents::secret_limits(i + 1, planned.docs.text(i), &roots, &mut findings);
         }
     }
-    let (errors, warnings): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| f.is_error());
+    let (errors, mut warnings): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| f.is_error());
+    warnings.splice(0..0, planned.warnings.iter().cloned());
     if !errors.is_empty() {
         return Err(PipelineError::Findings(errors).into());
     }

@@ -195,6 +195,7 @@ fn encrypt_output(
         let ctx = crate::k8s::object::Context {
             scope: String::new(),
             namespace: rendered.namespace.clone(),
+            ..Default::default()
         };
         seal_documents(&mut rendered.docs, &sealer, &seed.seed, &ctx)?;
     }

@@ -20,7 +20,9 @@ pub fn run(settings: &Settings, args: &PlanArgs, stdin: SecretBytes) -> Result<O
     } else {
         table_report(&r)
     };
-    Ok(Output::bytes(text))
+    let mut out = Output::bytes(text);
+    out.notes = crate::app::error::render_warnings(&r.warnings);
+    Ok(out)
 }
 
 /// `Secret ns/name`, the default namespace filled in.
