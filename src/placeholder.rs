@@ -107,6 +107,12 @@ impl Format {
         )
     }
 
+    /// Whether the value is public (a derived CA's or a `certificates:` entry's
+    /// certificate), so it may be written outside Secrets.
+    pub fn is_public(&self) -> bool {
+        matches!(self, Format::Ca(_) | Format::Cert(_))
+    }
+
     /// Whether the value is derived from the seed (everything but `value:`).
     pub fn is_derived(&self) -> bool {
         !matches!(self, Format::Value(_))

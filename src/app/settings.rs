@@ -196,6 +196,11 @@ impl Settings {
                 .map(|(c, _)| c.leaves.clone())
                 .unwrap_or_default(),
             scope: scope.to_string(),
+            cas: self
+                .config
+                .as_ref()
+                .map(|(c, _)| c.ca_keys.clone())
+                .unwrap_or_default(),
         }
     }
 

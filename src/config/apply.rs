@@ -116,29 +116,33 @@ pub fn apply(
     Ok(findings)
 }
 
-/// Sets every `caBundle` of the objects `ca-bundles:` names to `<keyseed:ca:ID>` (the
-/// planner fills it with the derived CA's PEM, base64). A pattern that matches no object is
-/// a finding (typo safety).
+/// Sets what `ca-bundles:` names to `<keyseed:ca:ID>`: every `caBundle` of the objects it
+/// names, the ConfigMap keys of `config-maps:` and the `value` of every container env
+/// variable of `env:` (the planner fills them: base64 for a `caBundle`, the PEM elsewhere).
+/// A pattern that matches nothing is a finding (typo safety).
 pub fn apply_ca_bundles(
     docs: &mut Documents,
     config: &Config,
     config_path: &Path,
 ) -> Result<Vec<Finding>, EditError> {
     let mut findings = Vec::new();
-    if config.ca_bundles.is_empty() {
+    let bundles = &config.ca_bundles;
+    if bundles.is_empty() {
         return Ok(findings);
     }
-    let mut matched: Vec<Vec<bool>> = config
-        .ca_bundles
-        .iter()
-        .map(|b| vec![false; b.objects.len()])
-        .collect();
+    // One flag per pattern: objects, then config-maps, then env, per entry.
+    let targets =
+        |b: &crate::config::schema::CaBundles| b.objects.len() + b.config_maps.len() + b.env.len();
+    let mut matched: Vec<Vec<bool>> = bundles.iter().map(|b| vec![false; targets(b)]).collect();
     for i in 0..docs.len() {
         let bytes = docs.bytes(i);
-        if !CA_BUNDLE_KINDS
-            .iter()
-            .any(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
-        {
+        let has = |w: &str| memchr::memmem::find(bytes, w.as_bytes()).is_some();
+        let wanted = bundles.iter().any(|b| {
+            (!b.objects.is_empty() && CA_BUNDLE_KINDS.iter().any(|k| has(k)))
+                || (!b.config_maps.is_empty() && has("ConfigMap"))
+                || b.env.iter().any(|e| has(e))
+        });
+        if !wanted {
             continue;
         }
         docs.tree(i);
@@ -150,27 +154,56 @@ pub fn apply_ca_bundles(
             let (Some(kind), Some(name)) = (obj.get_str("kind"), object::name(obj)) else {
                 continue;
             };
-            for (j, b) in config.ca_bundles.iter().enumerate() {
+            for (j, b) in bundles.iter().enumerate() {
+                let raw = quote(&format!("{}ca:{}>", placeholder::PREFIX, b.ca));
                 for (p, pattern) in b.objects.iter().enumerate() {
                     let Some((k, n)) = pattern.split_once('/') else {
                         continue;
                     };
                     if k == kind && object::glob(n, name) {
                         matched[j][p] = true;
-                        let raw = quote(&format!("{}ca:{}>", placeholder::PREFIX, b.ca));
                         edits.extend(ca_bundle_edits(text, obj, &raw));
+                    }
+                }
+                let base = b.objects.len();
+                for (p, pattern) in b.config_maps.iter().enumerate() {
+                    let Some((n, key)) = pattern.split_once('/') else {
+                        continue;
+                    };
+                    if kind == "ConfigMap" && object::glob(n, name) {
+                        matched[j][base + p] = true;
+                        edits.extend(config_map_edit(text, obj, key, &raw));
+                    }
+                }
+                let base = base + b.config_maps.len();
+                for (p, var) in b.env.iter().enumerate() {
+                    let e = env_edits(text, obj, var, &raw);
+                    if !e.is_empty() {
+                        matched[j][base + p] = true;
+                        edits.extend(e);
                     }
                 }
             }
         }
         docs.apply(i, edits)?;
     }
-    for (j, b) in config.ca_bundles.iter().enumerate() {
-        for (p, pattern) in b.objects.iter().enumerate() {
+    for (j, b) in bundles.iter().enumerate() {
+        let patterns = b
+            .objects
+            .iter()
+            .map(|o| (o.clone(), "no object"))
+            .chain(b.config_maps.iter().map(|c| (c.clone(), "no ConfigMap")))
+            .chain(b.env.iter().map(|e| {
+                (
+                    e.clone(),
+                    "no container env variable with a `value` in any pod template",
+                )
+            }));
+        for (p, (pattern, what)) in patterns.enumerate() {
             if !matched[j][p] {
                 findings.push(Finding::about_file(
                     format!(
-                        "{} ca-bundles[{j}] ({}): `{pattern}` matches no object in the stream",
+                        "{} ca-bundles[{j}] ({}): `{pattern}` matches {what} in the stream",
                         config_path.display(),
                         b.ca
                     ),
@@ -180,6 +213,61 @@ pub fn apply_ca_bundles(
         }
     }
     Ok(findings)
+}
+
+/// The edit setting ConfigMap key `key` of `obj` to `raw`: replaced in `data` when present,
+/// else inserted into `data` (added when missing).
+fn config_map_edit(text: &str, obj: &Node, key: &str, raw: &str) -> Option<Edit> {
+    if let Some((k, v)) = entry(obj.get("data"), key) {
+        return Some(edit::value_slot(text, k, v).fill(raw));
+    }
+    let Node::Map(root) = obj else { return None };
+    match obj.get("data") {
+        Some(Node::Map(m)) => Some(edit::insert_entries(
+            text,
+            m,
+            &[(key.to_string(), raw.to_string())],
+        )),
+        Some(_) => match entry(Some(obj), "data") {
+            Some((ks, v @ Node::Scalar(s))) if s.is_null() => {
+                Some(edit::value_slot(text, ks, v).fill(&format!("{{{}: {raw}}}", quote(key))))
+            }
+            _ => None,
+        },
+        None => Some(edit::insert_entries(
+            text,
+            root,
+            &[("data".to_string(), format!("{{{}: {raw}}}", quote(key)))],
+        )),
+    }
+}
+
+/// Edits setting the `value` of every env variable `var` of the containers of `obj`'s pod
+/// template to `raw`. A variable read `valueFrom` somewhere else is left alone.
+fn env_edits(text: &str, obj: &Node, var: &str, raw: &str) -> Vec<Edit> {
+    let mut out = Vec::new();
+    let Some(spec) = crate::k8s::pod::pod_template(obj).and_then(|t| t.get("spec")) else {
+        return out;
+    };
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        let Some(Node::Seq(cs)) = spec.get(list) else {
+            continue;
+        };
+        for c in &cs.items {
+            let Some(Node::Seq(env)) = c.get("env") else {
+                continue;
+            };
+            for e in &env.items {
+                if e.get_str("name") != Some(var) {
+                    continue;
+                }
+                if let Some((k, v)) = entry(Some(e), "value") {
+                    out.push(edit::value_slot(text, k, v).fill(raw));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Edits setting every `caBundle` of one object to `raw`: each webhook's `clientConfig`, a

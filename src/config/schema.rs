@@ -39,9 +39,35 @@ pub struct Config {
     /// default id, so both get one value.
     #[serde(default)]
     pub copies: BTreeMap<String, String>,
+    /// Derived CAs whose key is not ECDSA P-256: id → settings.
+    #[serde(default)]
+    pub cas: BTreeMap<String, CaSpec>,
     /// `certificates:` checked and parsed (filled by [`Config::parse`]).
     #[serde(skip)]
     pub leaves: Vec<LeafSpec>,
+    /// `cas:` key formats, checked (filled by [`Config::parse`]).
+    #[serde(skip)]
+    pub ca_keys: BTreeMap<String, placeholder::Format>,
+}
+
+/// One `cas:` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CaSpec {
+    /// `ecdsa-p256` (the default) or `rsa:2048|3072|4096`.
+    pub key: String,
+}
+
+/// `keys:` of a `certificates:` entry: the data keys to write (only those named).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CertKeys {
+    /// The certificate (`tls.crt` by default).
+    pub cert: Option<String>,
+    /// The private key (`tls.key` by default).
+    pub key: Option<String>,
+    /// The issuing CA's certificate (`ca.crt` by default).
+    pub ca: Option<String>,
 }
 
 /// One `secrets:` entry.
@@ -85,14 +111,21 @@ pub struct Rollme {
     pub replace: Vec<String>,
 }
 
-/// One `ca-bundles:` entry.
+/// One `ca-bundles:` entry: where a derived CA's certificate goes outside Secrets.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CaBundles {
     /// The derived CA id.
     pub ca: String,
-    /// `Kind/name` patterns (`*` globs in the name).
+    /// `Kind/name` patterns (`*` globs in the name) whose `caBundle`s get the CA (base64).
+    #[serde(default)]
     pub objects: Vec<String>,
+    /// `NAME/KEY` of ConfigMap keys that get the CA's PEM (`*` globs in the name).
+    #[serde(default)]
+    pub config_maps: Vec<String>,
+    /// Names of container env variables (in every pod template) whose `value` is the PEM.
+    #[serde(default)]
+    pub env: Vec<String>,
 }
 
 /// `keyrings:`.
@@ -133,6 +166,17 @@ pub struct Certificate {
     /// DNS SANs.
     #[serde(default)]
     pub dns_names: Vec<String>,
+    /// IP address SANs.
+    #[serde(default)]
+    pub ip_addresses: Vec<String>,
+    /// An issuing (intermediate) CA signed by `ca`, instead of a server certificate.
+    #[serde(default)]
+    pub is_ca: bool,
+    /// The data keys to write (default `tls.crt`, `tls.key`, `ca.crt`).
+    pub keys: Option<CertKeys>,
+    /// One entry per item, with `{each}` in `secret` (and any name) replaced by it.
+    #[serde(default)]
+    pub each: Vec<String>,
     /// Fixed start of validity (`YYYY-MM-DD`).
     pub not_before: String,
     /// Validity in days.
@@ -226,63 +270,159 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Checks `certificates:` and turns each entry into a `secrets:` entry that fills (or
-    /// creates) its `kubernetes.io/tls` Secret with `tls.crt`, `tls.key` and `ca.crt`.
+    /// Checks `cas:` and `certificates:`, expands `each:`, and turns each certificate into
+    /// the keys it writes (`tls.crt`, `tls.key`, `ca.crt`, or what `keys:` names): added to
+    /// the `secrets:` entry of the same Secret when there is one, else a new entry that
+    /// fills (or creates) the Secret.
     fn validate_certificates(&mut self) -> Result<(), Invalid> {
+        for (id, spec) in &self.cas {
+            let at = format!("cas.{id}");
+            if !placeholder::is_key_name(id) {
+                return Err(invalid(
+                    &at,
+                    format!("ca `{id}` must match [-._a-zA-Z0-9]+"),
+                ));
+            }
+            match placeholder::parse_spec(&spec.key).map(|p| p.format) {
+                Ok(f @ (placeholder::Format::EcdsaP256 | placeholder::Format::Rsa(_))) => {
+                    if f != placeholder::Format::EcdsaP256 {
+                        self.ca_keys.insert(id.clone(), f);
+                    }
+                }
+                _ => {
+                    return Err(invalid(
+                        &at,
+                        format!(
+                            "key `{}` must be ecdsa-p256 or rsa:2048|3072|4096",
+                            spec.key
+                        ),
+                    ))
+                }
+            }
+        }
+        let mut expanded = Vec::new();
         for (i, c) in self.certificates.iter().enumerate() {
             let at = format!("certificates[{i}] ({})", c.secret);
+            let uses_each = |t: &str| t.contains("{each}");
+            if c.each.is_empty() {
+                if uses_each(&c.secret) {
+                    return Err(invalid(&at, "`{each}` needs an `each:` list".into()));
+                }
+                expanded.push((i, at, c.clone()));
+                continue;
+            }
+            if !uses_each(&c.secret) {
+                return Err(invalid(
+                    &at,
+                    "with `each:`, `secret` must hold `{each}` (one Secret per item)".into(),
+                ));
+            }
+            for item in &c.each {
+                let r = |t: &str| t.replace("{each}", item);
+                let mut one = c.clone();
+                one.secret = r(&c.secret);
+                one.common_name = c.common_name.as_deref().map(r);
+                one.dns_names = c.dns_names.iter().map(|d| r(d)).collect();
+                one.ip_addresses = c.ip_addresses.iter().map(|d| r(d)).collect();
+                one.each = Vec::new();
+                expanded.push((i, format!("certificates[{i}] ({})", one.secret), one));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, at, c) in expanded {
+            let at = at.as_str();
             let key = c.key.as_deref().unwrap_or("ecdsa-p256");
             let key = match placeholder::parse_spec(key).map(|p| p.format) {
                 Ok(f) if f.is_private_key() => f,
                 _ => {
                     return Err(invalid(
-                        &at,
+                        at,
                         format!("key `{key}` must be ecdsa-p256, ed25519 or rsa:2048|3072|4096"),
                     ))
                 }
             };
             if !placeholder::is_key_name(&c.ca) {
                 return Err(invalid(
-                    &at,
+                    at,
                     format!("ca `{}` must match [-._a-zA-Z0-9]+", c.ca),
                 ));
             }
             if c.days == 0 {
-                return Err(invalid(&at, "days must be at least 1".into()));
+                return Err(invalid(at, "days must be at least 1".into()));
             }
             let Ok(not_before) = time::Date::parse(
                 &c.not_before,
                 time::macros::format_description!("[year]-[month]-[day]"),
             ) else {
                 return Err(invalid(
-                    &at,
+                    at,
                     format!("not-before `{}` must be YYYY-MM-DD", c.not_before),
                 ));
             };
-            if self.secrets.iter().any(|s| s.name == c.secret) {
-                return Err(invalid(
-                    &at,
-                    format!("Secret `{}` is also in secrets:", c.secret),
-                ));
-            }
             if !placeholder::is_key_name(&c.secret) {
                 return Err(invalid(
-                    &at,
+                    at,
                     format!("secret `{}` is not a valid name", c.secret),
                 ));
+            }
+            if !seen.insert(c.secret.clone()) {
+                return Err(invalid(
+                    at,
+                    format!("Secret `{}` has two certificates", c.secret),
+                ));
+            }
+            let mut ips = Vec::new();
+            for a in &c.ip_addresses {
+                match a.parse::<std::net::IpAddr>() {
+                    Ok(ip) => ips.push(ip),
+                    Err(_) => {
+                        return Err(invalid(
+                            at,
+                            format!("ip-addresses: `{a}` is not an IP address"),
+                        ))
+                    }
+                }
+            }
+            let (cert_key, key_key, ca_key) = match &c.keys {
+                None => (
+                    Some("tls.crt".to_string()),
+                    Some("tls.key".to_string()),
+                    Some("ca.crt".to_string()),
+                ),
+                Some(k) => (k.cert.clone(), k.key.clone(), k.ca.clone()),
+            };
+            let named: Vec<&String> = [&cert_key, &key_key, &ca_key]
+                .into_iter()
+                .flatten()
+                .collect();
+            if named.is_empty() {
+                return Err(invalid(at, "`keys:` names no key (cert, key, ca)".into()));
+            }
+            for (n, k) in named.iter().enumerate() {
+                if !placeholder::is_key_name(k) {
+                    return Err(invalid(
+                        at,
+                        format!("keys: `{k}` must match [-._a-zA-Z0-9]+"),
+                    ));
+                }
+                if named[..n].contains(k) {
+                    return Err(invalid(at, format!("keys: `{k}` is named twice")));
+                }
             }
             let leaf = LeafSpec {
                 secret: c.secret.clone(),
                 ca: c.ca.clone(),
                 common_name: c.common_name.clone(),
                 dns_names: c.dns_names.clone(),
+                ip_addresses: ips,
+                is_ca: c.is_ca,
                 not_before,
                 days: c.days,
                 key,
             };
             if leaf.not_after().is_none() {
                 return Err(invalid(
-                    &at,
+                    at,
                     format!(
                         "not-before {} plus {} days ends after 9999-12-31, the last date a certificate can hold",
                         c.not_before, c.days
@@ -290,23 +430,45 @@ impl Config {
                 ));
             }
             self.leaves.push(leaf);
-        }
-        for (i, c) in self.certificates.clone().into_iter().enumerate() {
             let mut data = BTreeMap::new();
-            data.insert(
-                "tls.crt".to_string(),
-                format!("<keyseed:cert:{}>", c.secret),
-            );
-            data.insert(
-                "tls.key".to_string(),
-                format!("<keyseed:cert-key:{}>", c.secret),
-            );
-            data.insert("ca.crt".to_string(), format!("<keyseed:ca:{}>", c.ca));
+            if let Some(k) = cert_key.clone() {
+                data.insert(k, format!("<keyseed:cert:{}>", c.secret));
+            }
+            if let Some(k) = key_key.clone() {
+                data.insert(k, format!("<keyseed:cert-key:{}>", c.secret));
+            }
+            if let Some(k) = ca_key {
+                data.insert(k, format!("<keyseed:ca:{}>", c.ca));
+            }
+            // A Secret in `secrets:` too (harbor core: app keys and a token certificate in
+            // one Secret) gets the certificate's keys added to that entry.
+            if let Some(s) = self
+                .secrets
+                .iter_mut()
+                .find(|s| s.name == c.secret && s.origin.is_none())
+            {
+                for (k, v) in data {
+                    if s.data.contains_key(&k) {
+                        return Err(invalid(
+                            at,
+                            format!(
+                                "key `{k}` of Secret `{}` is also in its secrets: entry",
+                                c.secret
+                            ),
+                        ));
+                    }
+                    s.data.insert(k, v);
+                }
+                s.create |= c.create;
+                continue;
+            }
+            let tls =
+                cert_key.as_deref() == Some("tls.crt") && key_key.as_deref() == Some("tls.key");
             self.secrets.push(SecretEntry {
                 name: c.secret.clone(),
                 namespace: None,
                 create: c.create,
-                secret_type: Some("kubernetes.io/tls".into()),
+                secret_type: Some(if tls { "kubernetes.io/tls" } else { "Opaque" }.into()),
                 labels: BTreeMap::new(),
                 annotations: BTreeMap::new(),
                 data,
@@ -392,8 +554,30 @@ impl Config {
                     format!("ca `{}` must match [-._a-zA-Z0-9]+", b.ca),
                 ));
             }
-            if b.objects.is_empty() {
-                return Err(invalid(&at, "`objects` is empty".into()));
+            if b.objects.is_empty() && b.config_maps.is_empty() && b.env.is_empty() {
+                return Err(invalid(
+                    &at,
+                    "name at least one place for the CA: `objects`, `config-maps` or `env`".into(),
+                ));
+            }
+            for c in &b.config_maps {
+                match c.split_once('/') {
+                    Some((n, k)) if !n.is_empty() && placeholder::is_key_name(k) => {}
+                    _ => {
+                        return Err(invalid(
+                            &at,
+                            format!("config-maps entry `{c}` must be NAME/KEY (a ConfigMap name, `*` globs allowed, and a data key)"),
+                        ))
+                    }
+                }
+            }
+            for e in &b.env {
+                if e.is_empty() || e.contains(['=', ' ', '\t', '\n']) {
+                    return Err(invalid(
+                        &at,
+                        format!("env `{e}` is not an environment variable name"),
+                    ));
+                }
             }
             for o in &b.objects {
                 match o.split_once('/') {

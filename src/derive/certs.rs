@@ -1,17 +1,21 @@
 //! Deterministic certificates: derived CAs (`<keyseed:ca:ID>`) and the leaf certificates of
 //! `certificates:` entries.
 //!
-//! A CA is identified by its id alone: its ECDSA P-256 key is derived like a placeholder
-//! (`ecdsa-p256`, id `ca/ID`), its validity is fixed (2025-01-01 to 2125-01-01) and its
-//! serial derived, so every certificate naming the CA shares one CA on every render. Leaf
+//! A CA is identified by its id alone: its key is derived like a placeholder (`ecdsa-p256`,
+//! or the `rsa:BITS` that `cas:` in `keyseed.yaml` declares, id `ca/ID`), its validity is
+//! fixed (2025-01-01 to 2125-01-01) and its serial derived, so every certificate naming the
+//! CA shares one CA on every render. RSA signatures are PKCS#1 v1.5 (deterministic too). Leaf
 //! keys are derived with the id `scope/secret/tls.key`; validity comes from the config
 //! (`not-before`, `days`), never from the clock. ECDSA signatures are RFC 6979
 //! (deterministic), so certificates are byte-identical on every render.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
 use p256::ecdsa::signature::Signer;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyUsagePurpose, PublicKeyData, SerialNumber, SignatureAlgorithm,
+    KeyUsagePurpose, PublicKeyData, SanType, SerialNumber, SignatureAlgorithm,
 };
 
 use crate::derive::kdf::{hkdf, info, Stream};
@@ -30,6 +34,10 @@ pub struct LeafSpec {
     pub common_name: Option<String>,
     /// DNS subjectAltNames.
     pub dns_names: Vec<String>,
+    /// IP address subjectAltNames.
+    pub ip_addresses: Vec<IpAddr>,
+    /// An issuing (intermediate) CA signed by `ca` (path length 0), not a server certificate.
+    pub is_ca: bool,
     /// Start of validity, midnight UTC: fixed, so output never depends on the clock.
     pub not_before: time::Date,
     /// Validity in days.
@@ -54,6 +62,15 @@ pub struct CertContext {
     pub certificates: Vec<LeafSpec>,
     /// The scope, for leaf key ids.
     pub scope: String,
+    /// CA key formats `cas:` declares (`rsa:BITS`); every other CA is ECDSA P-256.
+    pub cas: BTreeMap<String, Format>,
+}
+
+impl CertContext {
+    /// The key format of derived CA `id`.
+    pub fn ca_key(&self, id: &str) -> Format {
+        self.cas.get(id).cloned().unwrap_or(Format::EcdsaP256)
+    }
 }
 
 /// A certificate that cannot be made from its entry.
@@ -109,6 +126,67 @@ impl PublicKeyData for Public {
     }
 }
 
+/// An RSA key that signs with PKCS#1 v1.5 and SHA-256 (deterministic).
+struct RsaSigner {
+    pair: ring::signature::RsaKeyPair,
+    public: Vec<u8>,
+}
+
+impl PublicKeyData for RsaSigner {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
+    }
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        &rcgen::PKCS_RSA_SHA256
+    }
+}
+
+impl rcgen::SigningKey for RsaSigner {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        let mut sig = vec![0u8; self.pair.public().modulus_len()];
+        // PKCS#1 v1.5 uses no randomness; ring only takes an RNG for its interface.
+        self.pair
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                msg,
+                &mut sig,
+            )
+            .map_err(|_| rcgen::Error::RingUnspecified)?;
+        Ok(sig)
+    }
+}
+
+/// A derived CA's signing key.
+enum CaSigner {
+    P256(P256Signer),
+    Rsa(RsaSigner),
+}
+
+impl PublicKeyData for CaSigner {
+    fn der_bytes(&self) -> &[u8] {
+        match self {
+            CaSigner::P256(s) => s.der_bytes(),
+            CaSigner::Rsa(s) => s.der_bytes(),
+        }
+    }
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        match self {
+            CaSigner::P256(s) => s.algorithm(),
+            CaSigner::Rsa(s) => s.algorithm(),
+        }
+    }
+}
+
+impl rcgen::SigningKey for CaSigner {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        match self {
+            CaSigner::P256(s) => s.sign(msg),
+            CaSigner::Rsa(s) => s.sign(msg),
+        }
+    }
+}
+
 fn p256_signer(stream: &mut Stream) -> P256Signer {
     let scalar = keys::p256_scalar(stream);
     let sk = p256::ecdsa::SigningKey::from_slice(scalar.expose()).expect("valid scalar");
@@ -145,18 +223,33 @@ fn ca_params(seed: &Seed, id: &str) -> CertificateParams {
     p
 }
 
-fn ca_signer(seed: &Seed, id: &str) -> P256Signer {
-    p256_signer(&mut Stream::new(
-        seed,
-        &info("ecdsa-p256", &format!("ca/{id}"), 0),
-    ))
+/// The signing key of derived CA `id`: the `ecdsa-p256` key of id `ca/ID`, or the
+/// `rsa:BITS` one where `cas:` says so.
+fn ca_signer(seed: &Seed, ctx: &CertContext, id: &str) -> CaSigner {
+    let key_id = format!("ca/{id}");
+    match ctx.ca_key(id) {
+        Format::Rsa(bits) => {
+            let mut stream = Stream::new(seed, &info(&Format::Rsa(bits).canonical(), &key_id, 0));
+            let k = keys::rsa(&mut stream, bits as usize);
+            let pair = ring::signature::RsaKeyPair::from_pkcs8(k.pkcs8().expose())
+                .expect("a derived RSA key is valid PKCS#8");
+            CaSigner::Rsa(RsaSigner {
+                pair,
+                public: k.public_pkcs1(),
+            })
+        }
+        _ => CaSigner::P256(p256_signer(&mut Stream::new(
+            seed,
+            &info("ecdsa-p256", &key_id, 0),
+        ))),
+    }
 }
 
 /// The PEM of the derived CA `id`.
-pub fn ca_pem(seed: &Seed, id: &str) -> String {
+pub fn ca_pem(seed: &Seed, ctx: &CertContext, id: &str) -> String {
     let params = ca_params(seed, id);
     let cert = params
-        .self_signed(&ca_signer(seed, id))
+        .self_signed(&ca_signer(seed, ctx, id))
         .expect("CA parameters are valid");
     cert.pem().replace("\r\n", "\n")
 }
@@ -223,21 +316,32 @@ pub fn leaf_cert_pem(
     };
     let mut p =
         CertificateParams::new(entry.dns_names.clone()).map_err(|e| params(e.to_string()))?;
+    p.subject_alt_names
+        .extend(entry.ip_addresses.iter().map(|ip| SanType::IpAddress(*ip)));
     let cn = entry
         .common_name
         .clone()
         .or_else(|| entry.dns_names.first().cloned())
         .unwrap_or_else(|| entry.secret.clone());
     p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    p.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
+    if entry.is_ca {
+        p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+    } else {
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        p.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+    }
     p.serial_number = Some(serial(seed, &id));
     p.use_authority_key_identifier_extension = true;
     p.not_before = entry.not_before.midnight().assume_utc();
@@ -245,7 +349,7 @@ pub fn leaf_cert_pem(
         .not_after()
         .ok_or_else(|| CertError::Validity(entry.secret.clone()))?;
     let ca = ca_params(seed, &entry.ca);
-    let issuer = Issuer::new(ca, ca_signer(seed, &entry.ca));
+    let issuer = Issuer::new(ca, ca_signer(seed, ctx, &entry.ca));
     let cert = p
         .signed_by(&public, &issuer)
         .map_err(|e| params(e.to_string()))?;

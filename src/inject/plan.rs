@@ -155,7 +155,7 @@ impl<'a> Walker<'a> {
                 "data" if kind == "Secret" => self.secret_section(v, Section::Data, &loc, obj),
                 _ => {
                     self.stray(k, &loc, "");
-                    self.stray(v, &loc, &format!(".{key}"));
+                    self.stray_under(v, &loc, &format!(".{key}"), k.scalar());
                 }
             }
         }
@@ -163,66 +163,166 @@ impl<'a> Walker<'a> {
 
     /// Reports any placeholder text outside a Secret's data.
     fn stray(&mut self, node: &Node, loc: &Location, path: &str) {
+        self.stray_under(node, loc, path, None);
+    }
+
+    /// [`Walker::stray`] for a node that is the value of mapping key `key` (`None` for a
+    /// sequence item or a key). Public certificate material (`ca:`, `cert:`) is planned
+    /// wherever it is: as a whole scalar in any style, or as the whole value of a YAML line
+    /// inside a literal block (a values dump); anything else is a finding.
+    fn stray_under(&mut self, node: &Node, loc: &Location, path: &str, key: Option<&Scalar>) {
         match node {
-            Node::Scalar(s)
-                if s.value.starts_with("<keyseed:ca:")
-                    && !matches!(s.style, Style::Literal | Style::Folded) =>
-            {
-                // Public material: a derived CA may go anywhere; a `caBundle` gets base64.
-                match placeholder::parse(&s.value) {
-                    Ok(ph) if matches!(ph.format, placeholder::Format::Ca(_)) => {
-                        let key = path.rsplit('.').next().unwrap_or("").to_string();
-                        let section = if key == "caBundle" {
-                            Section::Data
-                        } else {
-                            Section::StringData
-                        };
-                        self.injections.push(Injection {
-                            location: loc.clone(),
-                            section,
-                            key,
-                            id: ph.format.canonical(),
-                            placeholder: ph,
-                            range: s.span.clone(),
-                            layout: Layout::Value {
-                                trailing: String::new(),
-                            },
-                        });
-                    }
-                    Ok(_) => {}
-                    Err(e) => self.finding(loc, path, e.to_string(), e.hint()),
-                }
-            }
             Node::Scalar(s) => {
                 let mentioned = placeholder::mentions(&s.value)
                     || (s.value.contains(PREFIX_B64)
                         && decode_text(&s.value).is_some_and(|d| d.contains(PREFIX)));
-                if mentioned {
-                    self.finding(
+                if !mentioned {
+                    return;
+                }
+                let field = if path.is_empty() { "." } else { path };
+                // A block scalar's value holds its final line break (`|`, `>`).
+                let whole = match s.style {
+                    Style::Literal | Style::Folded => s.value.trim_end_matches(['\n', '\r']),
+                    _ => s.value.as_str(),
+                };
+                match placeholder::parse(whole) {
+                    Ok(ph) if ph.format.is_public() => {
+                        let name = path.rsplit('.').next().unwrap_or("").to_string();
+                        let range = match (s.style, key) {
+                            (Style::Literal | Style::Folded, Some(k)) => {
+                                edit::value_range(self.text, k, s)
+                            }
+                            (Style::Literal | Style::Folded, None) => {
+                                match edit::item_value_range(self.text, s) {
+                                    Some(r) => r,
+                                    None => return self.finding(loc, field, "cannot find the block scalar's header".into(), None),
+                                }
+                            }
+                            _ => (s.span.clone(), String::new()),
+                        };
+                        self.public(loc, &name, ph, range);
+                    }
+                    Ok(_) => self.finding(
                         loc,
-                        if path.is_empty() { "." } else { path },
+                        field,
                         "a keyseed placeholder outside a Secret's `stringData` or `data`".into(),
                         Some(
-                            "secret values never land in non-secret objects; move the value into a Secret and reference it (secretKeyRef, envFrom, a volume)"
+                            "secret values never land in non-secret objects; move the value into a Secret and reference it (secretKeyRef, envFrom, a volume); only public certificate material (`ca:`, `cert:`) may go anywhere"
                                 .into(),
                         ),
-                    );
+                    ),
+                    Err(_) if s.style == Style::Literal && key.is_some() => {
+                        let k = key.expect("checked");
+                        let (range, _) = edit::value_range(self.text, k, s);
+                        self.embedded(loc, field, range);
+                    }
+                    Err(_) => self.finding(
+                        loc,
+                        field,
+                        "a keyseed placeholder outside a Secret's `stringData` or `data`".into(),
+                        Some(
+                            "secret values never land in non-secret objects; move the value into a Secret and reference it (secretKeyRef, envFrom, a volume); public certificate material (`ca:`, `cert:`) may go anywhere as a whole value, or as the whole value of a YAML line inside a literal block (`|`)"
+                                .into(),
+                        ),
+                    ),
                 }
             }
             Node::Map(m) => {
                 for (k, v) in &m.entries {
                     let key = k.scalar().map(|s| s.value.clone()).unwrap_or_default();
-                    self.stray(k, loc, path);
+                    self.stray_under(k, loc, path, None);
                     let p = format!("{path}.{key}");
-                    self.stray(v, loc, &p);
+                    self.stray_under(v, loc, &p, k.scalar());
                 }
             }
             Node::Seq(s) => {
                 for (i, it) in s.items.iter().enumerate() {
-                    self.stray(it, loc, &format!("{path}[{i}]"));
+                    self.stray_under(it, loc, &format!("{path}[{i}]"), None);
                 }
             }
             Node::Alias(..) => {}
+        }
+    }
+
+    /// Plans a public placeholder outside a Secret: a `caBundle` gets base64, anything else
+    /// the PEM, written over `range` as a double-quoted scalar.
+    fn public(
+        &mut self,
+        loc: &Location,
+        key: &str,
+        ph: Placeholder,
+        (range, trailing): (Range<usize>, String),
+    ) {
+        let section = if key == "caBundle" {
+            Section::Data
+        } else {
+            Section::StringData
+        };
+        self.injections.push(Injection {
+            location: loc.clone(),
+            section,
+            key: key.to_string(),
+            id: ph.format.canonical(),
+            placeholder: ph,
+            range,
+            layout: Layout::Value { trailing },
+        });
+    }
+
+    /// Plans the placeholders inside a literal block (`range`, the block in the document):
+    /// each must be a public placeholder that is the whole value of its YAML line
+    /// (`key: <keyseed:ca:ID>` or `- <keyseed:ca:ID>`), so the double-quoted PEM written
+    /// there keeps the embedded YAML valid and meaning the PEM.
+    fn embedded(&mut self, loc: &Location, field: &str, range: Range<usize>) {
+        let block = &self.text[range.clone()];
+        let mut planned = Vec::new();
+        for (at, _) in block.match_indices(PREFIX) {
+            let start = range.start + at;
+            let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = self.text[start..]
+                .find('\n')
+                .map_or(self.text.len(), |i| start + i);
+            let line = &self.text[line_start..line_end];
+            let Some(close) = self.text[start..line_end].find('>') else {
+                planned.clear();
+                break;
+            };
+            let end = start + close + 1;
+            let before = &self.text[line_start..start];
+            let after = self.text[end..line_end].trim_end_matches('\r');
+            let lead = before.trim_end();
+            let whole = (lead.ends_with(':') || lead.ends_with('-') || lead.is_empty())
+                && before.len() > lead.len()
+                && (after.trim().is_empty()
+                    || (after.starts_with([' ', '\t']) && after.trim_start().starts_with('#')));
+            let ph = placeholder::parse(&self.text[start..end])
+                .ok()
+                .filter(|p| p.format.is_public());
+            match (whole, ph) {
+                (true, Some(ph)) => {
+                    let name = lead
+                        .trim_end_matches([':', '-'])
+                        .trim()
+                        .trim_start_matches("- ")
+                        .trim_matches(['"', '\''])
+                        .to_string();
+                    planned.push((name, ph, start..end));
+                }
+                _ => {
+                    let _ = line;
+                    planned.clear();
+                    self.finding(
+                        loc,
+                        field,
+                        "a keyseed placeholder inside a larger text".into(),
+                        Some("only public certificate material (`ca:`, `cert:`) is replaced inside a text, and only as the whole value of a YAML line in a literal block (`key: <keyseed:ca:ID>`); secret values never land in non-secret objects".into()),
+                    );
+                    return;
+                }
+            }
+        }
+        for (name, ph, r) in planned {
+            self.public(loc, &name, ph, (r, String::new()));
         }
     }
 
@@ -462,6 +562,7 @@ pub fn copy_warnings<'a>(
         let ph = &inj.placeholder;
         if ph.id.is_some()
             || !ph.format.is_derived()
+            || ph.format.is_certificate_material()
             || inj.location.kind.as_deref() != Some("Secret")
         {
             continue;

@@ -110,7 +110,21 @@ impl Source<'_> {
                     name: name.clone(),
                     path: self.seed_path.to_path_buf(),
                 }),
-            Format::Ca(id) => Ok(encoded(ph, SecretValue::new(certs::ca_pem(seed, id)))),
+            Format::Ca(id) => Ok(encoded(
+                ph,
+                SecretValue::new(certs::ca_pem(seed, self.certs, id)),
+            )),
+            // An RSA CA (`cas:`) signs with the `rsa:BITS` key of id `ca/ID`.
+            Format::CaKey(ca) if matches!(self.certs.ca_key(ca), Format::Rsa(_)) => {
+                Ok(value::derive(
+                    seed,
+                    &self.certs.ca_key(ca),
+                    ph.encoding,
+                    &format!("ca/{ca}"),
+                    0,
+                )
+                .expect("an RSA key is derived"))
+            }
             Format::Cert(s) | Format::CertKey(s) => {
                 let entry = self
                     .certs
@@ -124,7 +138,7 @@ impl Source<'_> {
                 if matches!(ph.format, Format::Cert(_)) {
                     let mut pem = certs::leaf_cert_pem(seed, self.certs, entry)?;
                     if ph.chain {
-                        pem.push_str(&certs::ca_pem(seed, &entry.ca));
+                        pem.push_str(&certs::ca_pem(seed, self.certs, &entry.ca));
                     }
                     Ok(encoded(ph, SecretValue::new(pem)))
                 } else {

@@ -206,11 +206,47 @@ pub fn value_range(text: &str, key: &Scalar, value: &Scalar) -> (Range<usize>, S
     if !matches!(value.style, Style::Literal | Style::Folded) {
         return (value.span.clone(), String::new());
     }
+    block_range(text, key.span.end, key.col, value)
+}
+
+/// [`value_range`] for a block scalar that is a sequence item (`- |-`): the header is on the
+/// nearest non-blank line before the content, after the item's `-`, and the content is the
+/// following lines indented deeper than that `-`. `None` when no header is found there.
+pub fn item_value_range(text: &str, value: &Scalar) -> Option<(Range<usize>, String)> {
     let bytes = text.as_bytes();
-    let header = bytes[key.span.end..value.span.start]
+    let content_line = bytes[..value.span.start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let mut end = content_line.checked_sub(1)?;
+    loop {
+        let start = bytes[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let line = &bytes[start..end];
+        if !line.iter().all(|b| b.is_ascii_whitespace()) {
+            let h = line.iter().position(|&b| b == b'|' || b == b'>')?;
+            let dash = line[..h].iter().rposition(|&b| b == b'-')?;
+            return Some(block_range(text, start + h, dash, value));
+        }
+        end = start.checked_sub(1)?;
+    }
+}
+
+/// The range of block scalar `value` whose header is the first `|`/`>` at or after
+/// `header_from`, its content the lines indented deeper than column `col`.
+fn block_range(
+    text: &str,
+    header_from: usize,
+    col: usize,
+    value: &Scalar,
+) -> (Range<usize>, String) {
+    let bytes = text.as_bytes();
+    let header = bytes[header_from..value.span.start]
         .iter()
         .position(|&b| b == b'|' || b == b'>')
-        .map(|i| key.span.end + i)
+        .map(|i| header_from + i)
         .unwrap_or(value.span.start);
     // First content line starts at the line holding value.span.start.
     let mut pos = bytes[..value.span.start]
@@ -223,7 +259,7 @@ pub fn value_range(text: &str, key: &Scalar, value: &Scalar) -> (Range<usize>, S
         let line = &bytes[pos..line_end];
         let indent = line.iter().take_while(|&&b| b == b' ').count();
         let blank = line.iter().all(|b| b.is_ascii_whitespace());
-        if !blank && indent <= key.col {
+        if !blank && indent <= col {
             break;
         }
         if !blank {

@@ -132,3 +132,124 @@ fn bad_copies_are_config_errors() {
             .stderr_has(want);
     }
 }
+
+fn derived_ca(id: &str) -> String {
+    // `derive ca:ID` needs no `--id`: the CA is named by the spec (issue #23).
+    let mut pem = ks(&["derive", &format!("ca:{id}")])
+        .demo_keys()
+        .run()
+        .ok()
+        .stdout_str();
+    // `derive` ends what it prints with a line break of its own.
+    assert_eq!(pem.pop(), Some('\n'));
+    pem
+}
+
+#[test]
+fn public_ca_material_is_accepted_in_every_yaml_shape() {
+    let input = "kind: ConfigMap\napiVersion: v1\nmetadata:\n  name: trust-roots\ndata:\n  strip: |-\n    <keyseed:ca:trust>\n  keep: |\n    <keyseed:ca:trust>\n  folded: >-\n    <keyseed:ca:trust>\n  plain: <keyseed:ca:trust>\n  single: '<keyseed:ca:trust>'\n  list-holder: |\n    x: 1\n  values: |\n    identityTrustAnchorsPEM: <keyseed:ca:trust>\n    nested:\n      - <keyseed:ca:trust>   # a comment\n    other: kept\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n        - name: p\n          env:\n            - name: TRUST\n              value: |\n                <keyseed:ca:trust>\n          args:\n            - |-\n              <keyseed:ca:trust>\n";
+    let out = ks(&["render"]).demo_keys().stdin(input).run().ok();
+    let pem = derived_ca("trust");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
+    let docs = yaml11_json(&out.stdout);
+    let cm = &docs[0]["data"];
+    for k in ["strip", "keep", "folded", "plain", "single"] {
+        assert_eq!(
+            cm[k].as_str().unwrap(),
+            pem.trim_end_matches('\n').to_string() + "\n",
+            "{k}"
+        );
+    }
+    assert_eq!(cm["list-holder"], "x: 1\n", "other keys pass");
+    // The values dump stays YAML and means the PEM where the placeholder was.
+    let dump = python(
+        "import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin.read())))",
+        cm["values"].as_str().unwrap().as_bytes(),
+    )
+    .stdout;
+    let dump: serde_json::Value = serde_json::from_slice(&dump).unwrap();
+    assert_eq!(dump["identityTrustAnchorsPEM"], pem.as_str());
+    assert_eq!(dump["nested"][0], pem.as_str());
+    assert_eq!(dump["other"], "kept");
+    let c = &docs[1]["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["env"][0]["value"], pem.as_str());
+    assert_eq!(c["args"][0], pem.as_str());
+    // The certificate is the CA openssl accepts as its own root.
+    let t = Tmp::new("ca-shapes");
+    let f = t.write("ca.pem", &pem);
+    let v = std::process::Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(&f)
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
+
+#[test]
+fn secret_material_in_a_text_is_refused_and_named() {
+    for (value, want) in [
+        (
+            "  values: |\n    key: <keyseed:ca-key:trust>\n",
+            "document 1 (ConfigMap c) .data.values: a keyseed placeholder inside a larger text",
+        ),
+        (
+            "  values: |\n    key: prefix <keyseed:ca:trust>\n",
+            "document 1 (ConfigMap c) .data.values: a keyseed placeholder inside a larger text",
+        ),
+        (
+            "  values: |-\n    <keyseed:password:20>\n",
+            "document 1 (ConfigMap c) .data.values: a keyseed placeholder outside a Secret's `stringData` or `data`",
+        ),
+        (
+            "  values: >\n    key: <keyseed:ca:trust>\n",
+            "document 1 (ConfigMap c) .data.values: a keyseed placeholder outside a Secret's `stringData` or `data`",
+        ),
+    ] {
+        let input = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n{value}");
+        ks(&["render"]).demo_keys().stdin(&input).run().fails().stderr_has(want);
+    }
+}
+
+#[test]
+fn ca_bundles_set_a_derived_ca_into_config_map_keys_and_env_values() {
+    let t = Tmp::new("ca-targets");
+    t.write(
+        "keyseed.yaml",
+        "ca-bundles:\n  - ca: linkerd-trust\n    config-maps: [linkerd-identity-trust-roots/ca-bundle.crt, \"linkerd-*-extra/added\"]\n    env: [LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS]\n",
+    );
+    let input = "kind: ConfigMap\napiVersion: v1\nmetadata:\n  name: linkerd-identity-trust-roots\ndata:\n  ca-bundle.crt: |-\n    chart-placeholder\n  other: kept\n---\nkind: ConfigMap\napiVersion: v1\nmetadata:\n  name: linkerd-x-extra\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: linkerd-destination}\nspec:\n  template:\n    spec:\n      containers:\n        - name: linkerd-proxy\n          env:\n            - name: LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS\n              value: |\n                chart-placeholder\n            - name: OTHER\n              value: kept\n      initContainers:\n        - name: init\n          env:\n            - {name: LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS, valueFrom: {configMapKeyRef: {name: linkerd-identity-trust-roots, key: ca-bundle.crt}}}\n";
+    let out = ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .ok();
+    let pem = derived_ca("linkerd-trust");
+    let docs = yaml11_json(&out.stdout);
+    assert_eq!(docs[0]["data"]["ca-bundle.crt"], pem.as_str());
+    assert_eq!(docs[0]["data"]["other"], "kept");
+    assert_eq!(docs[1]["data"]["added"], pem.as_str());
+    let spec = &docs[2]["spec"]["template"]["spec"];
+    assert_eq!(spec["containers"][0]["env"][0]["value"], pem.as_str());
+    assert_eq!(spec["containers"][0]["env"][1]["value"], "kept");
+    assert!(spec["initContainers"][0]["env"][0].get("value").is_none());
+    // A pattern that matches nothing is an error naming it.
+    t.write(
+        "keyseed.yaml",
+        "ca-bundles:\n  - ca: linkerd-trust\n    env: [NOT_THERE]\n",
+    );
+    ks(&["render"]).demo_keys().cwd(&t.0).stdin(input).run().fails()
+        .stderr_has("ca-bundles[0] (linkerd-trust): `NOT_THERE` matches no container env variable with a `value` in any pod template");
+    t.write(
+        "keyseed.yaml",
+        "ca-bundles:\n  - ca: x\n    config-maps: [nokey]\n",
+    );
+    ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .fails()
+        .stderr_has("config-maps entry `nokey` must be NAME/KEY");
+}

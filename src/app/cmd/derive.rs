@@ -24,6 +24,8 @@ pub fn run(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
             return Err(Error::Usage(format!("--id `{a}` and `id={b}` disagree")));
         }
         (Some(a), _) | (None, Some(a)) => a.clone(),
+        // A CA or a `certificates:` entry is named by the spec itself.
+        (None, None) if ph.format.is_certificate_material() => ph.format.canonical(),
         (None, None) => return Err(CommandError::NoId.into()),
     };
     if matches!(ph.generations, Generations::Range(..)) && ph.join.is_none() {
