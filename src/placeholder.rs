@@ -199,6 +199,8 @@ pub struct Placeholder {
     pub hash: Option<Hash>,
     /// `chain=true` (on `cert:`): the leaf followed by the CA that issued it, leaf first.
     pub chain: bool,
+    /// `htpasswd=USER`: the whole htpasswd line `USER:$2y$…` (implies `hash=bcrypt`).
+    pub htpasswd: Option<String>,
 }
 
 /// Why a placeholder could not be parsed.
@@ -304,6 +306,7 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
         pad: true,
         hash: None,
         chain: false,
+        htpasswd: None,
     };
     let mut given = Given::default();
     let mut seen: Vec<&str> = Vec::new();
@@ -377,6 +380,23 @@ fn set_option(
                 return Err(bad("`hash` applies to character formats (password:N, alnum:N, base64:N, …, value:NAME)"));
             }
             ph.hash = Some(Hash::Bcrypt { cost: BCRYPT_COST });
+        }
+        "htpasswd" => {
+            if value.is_empty()
+                || value.contains([':', '<', '>', '\\'])
+                || value.chars().any(char::is_whitespace)
+            {
+                return Err(bad(
+                    "a user name without `:`, white space, `<`, `>` or `\\`",
+                ));
+            }
+            if !ph.format.is_character() {
+                return Err(bad("`htpasswd` applies to character formats (password:N, alnum:N, base64:N, …, value:NAME)"));
+            }
+            ph.htpasswd = Some(value.to_string());
+            if ph.hash.is_none() {
+                ph.hash = Some(Hash::Bcrypt { cost: BCRYPT_COST });
+            }
         }
         "chain" => {
             ph.chain = match value {
@@ -618,6 +638,9 @@ pub fn placeholder_text(ph: &Placeholder, id: &str, gen: Option<u64>) -> String 
     }
     if let Some(Hash::Bcrypt { cost }) = ph.hash {
         s.push_str(&format!(" hash=bcrypt cost={cost}"));
+    }
+    if let Some(user) = &ph.htpasswd {
+        s.push_str(&format!(" htpasswd={user}"));
     }
     if ph.chain {
         s.push_str(" chain=true");

@@ -162,9 +162,11 @@ pub fn finish(
     // SECRET: the value is hashed; only the hash leaves here.
     let parts = bcrypt::non_truncating_hash_with_salt(value.expose(), cost, salt)
         .map_err(|_| HashError::TooLong(n))?;
-    Ok(SecretValue::new(
-        parts.format_for_version(bcrypt::Version::TwoY),
-    ))
+    let hash = parts.format_for_version(bcrypt::Version::TwoY);
+    Ok(SecretValue::new(match &ph.htpasswd {
+        Some(user) => format!("{user}:{hash}"),
+        None => hash,
+    }))
 }
 
 #[cfg(test)]

@@ -253,3 +253,39 @@ fn ca_bundles_set_a_derived_ca_into_config_map_keys_and_env_values() {
         .fails()
         .stderr_has("config-maps entry `nokey` must be NAME/KEY");
 }
+
+#[test]
+fn htpasswd_gives_the_whole_line_a_registry_reads() {
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: harbor-registry-htpasswd}\nstringData:\n  REGISTRY_HTPASSWD: \"<keyseed:password:24 id=harbor/registry-password htpasswd=harbor_registry_user cost=5>\"\n  hash: \"<keyseed:password:24 id=harbor/registry-password hash=bcrypt cost=5>\"\n";
+    let out = ks(&["render"]).demo_keys().stdin(input).run().ok();
+    let v = secret_values(&out.stdout);
+    let line = &v["harbor-registry-htpasswd/REGISTRY_HTPASSWD"];
+    let (user, hash) = line.split_once(':').unwrap();
+    assert_eq!(user, "harbor_registry_user");
+    assert!(hash.starts_with("$2y$05$"));
+    assert!(
+        hash == v["harbor-registry-htpasswd/hash"],
+        "the same hash as hash=bcrypt"
+    );
+    let password = ks(&["derive", "password:24", "--id", "harbor/registry-password"])
+        .demo_keys()
+        .run()
+        .ok()
+        .stdout;
+    // Python's bcrypt (the oracle) checks the password against the line's hash.
+    let check = python(
+        "import sys, bcrypt\nline, pw = sys.stdin.buffer.read().split(b'\\n')[:2]\nuser, h = line.split(b':', 1)\nprint(bcrypt.checkpw(pw, h.replace(b'$2y$', b'$2b$', 1)))",
+        &[line.as_bytes(), b"\n", &password].concat(),
+    )
+    .stdout;
+    assert_eq!(String::from_utf8_lossy(&check).trim(), "True");
+    for bad in ["htpasswd=a:b", "htpasswd=", "htpasswd=x\\\\y"] {
+        let input = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n  k: \"<keyseed:password:24 {bad}>\"\n");
+        ks(&["render"])
+            .demo_keys()
+            .stdin(&input)
+            .run()
+            .fails()
+            .stderr_has("document 1 (Secret s) .stringData.k");
+    }
+}
