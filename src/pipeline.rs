@@ -360,22 +360,32 @@ impl Injected {
                 }
             }
         }
-        let made_ca = |f: &Finding| {
-            f.message.contains("is self-signed")
-                && self.injected.iter().any(|v| {
-                    v.format.starts_with("ca:")
-                        && f.location.as_ref().map(|l| l.document) == Some(v.location.document)
-                        && ["data", "stringData"]
-                            .iter()
-                            .any(|s| object::field_path(s, &v.key) == f.field)
-                })
+        // The value keyseed injected where a TLS finding points, if any.
+        let made = |f: &Finding| {
+            self.injected.iter().find(|v| {
+                f.location.as_ref().map(|l| l.document) == Some(v.location.document)
+                    && ["data", "stringData"]
+                        .iter()
+                        .any(|s| object::field_path(s, &v.key) == f.field)
+            })
         };
-        // A derived CA is self-signed by design: keyseed made it, so it says nothing.
-        findings.extend(
-            documents::tls(&self.docs, &self.ctx, tls)
-                .into_iter()
-                .filter(|f| f.is_error() || !made_ca(f)),
-        );
+        for mut f in documents::tls(&self.docs, &self.ctx, tls) {
+            let by = made(&f).map(|v| v.format.clone()).unwrap_or_default();
+            // A derived CA is self-signed by design: keyseed made it, so it says nothing.
+            if !f.is_error() && f.message.contains("is self-signed") && by.starts_with("ca:") {
+                continue;
+            }
+            // A derived certificate's validity comes from its `certificates:` entry.
+            let dated = ["expired on", "expires in", "is not valid before"]
+                .iter()
+                .any(|m| f.message.contains(m));
+            if let (true, Some(entry)) = (dated, by.strip_prefix("cert:")) {
+                f.hint = Some(format!(
+                    "keyseed derives this certificate from the `certificates:` entry of Secret `{entry}`: move its `not-before` or raise its `days` (the certificate changes, and pods reading it restart)"
+                ));
+            }
+            findings.push(f);
+        }
         self.docs.drop_trees();
         let (errors, mut warnings): (Vec<_>, Vec<_>) =
             findings.into_iter().partition(Finding::is_error);

@@ -254,7 +254,13 @@ impl Config {
             serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
                 let first = e.to_string().lines().next().unwrap_or("").to_string();
                 match e.location() {
-                    Some(l) => err(format!("line {} column {}: {first}", l.line(), l.column())),
+                    Some(l) => {
+                        // The parser's message may already say where; say it once.
+                        let at = format!("line {} column {}: ", l.line(), l.column());
+                        let first = first.strip_prefix("error: ").unwrap_or(&first);
+                        let first = first.strip_prefix(at.as_str()).unwrap_or(first);
+                        err(format!("{at}{first}"))
+                    }
                     None => err(first),
                 }
             })?

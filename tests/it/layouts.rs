@@ -289,3 +289,243 @@ fn htpasswd_gives_the_whole_line_a_registry_reads() {
             .stderr_has("document 1 (Secret s) .stringData.k");
     }
 }
+
+/// A chart recipe of docs/charts.md, run on its fixture (tests/fixtures/charts/NAME: two
+/// renders with different chart randomness and the recipe's keyseed.yaml): both renders give
+/// the same bytes, with no warning. Returns the project directory and the output.
+fn recipe(name: &str) -> (Tmp, Vec<u8>) {
+    let t = Tmp::new(&format!("recipe-{name}"));
+    copy_dir(&root().join("tests/fixtures/charts").join(name), &t.0);
+    let render = |file: &str| {
+        let input = std::fs::read(t.path(file)).unwrap();
+        let out = ks(&["render"])
+            .demo_keys()
+            .cwd(&t.0)
+            .stdin(&input)
+            .run()
+            .ok();
+        assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+        (input, out.stdout)
+    };
+    let (input_a, a) = render("render-a.yaml");
+    let (input_b, b) = render("render-b.yaml");
+    assert_ne!(input_a, input_b, "the fixture's renders differ");
+    assert!(
+        a == b,
+        "{name}: two renders with different chart randomness, one output"
+    );
+    // What keyseed does not change passes byte for byte: every input document without a
+    // placeholder, Secret, pod template or ConfigMap is in the output as it was.
+    let text = String::from_utf8(a.clone()).unwrap();
+    for doc in String::from_utf8(input_a).unwrap().split("---\n") {
+        let untouched = !["keyseed", "kind: Secret", "template:", "kind: ConfigMap"]
+            .iter()
+            .any(|w| doc.contains(w));
+        if untouched && !doc.trim().is_empty() {
+            assert!(text.contains(doc), "{name}: a document changed:\n{doc}");
+        }
+    }
+    (t, a)
+}
+
+/// Runs openssl on PEM inputs written to files; returns stdout (fails on a non-zero exit).
+fn openssl(t: &Tmp, args: &[&str], files: &[(&str, &str)]) -> String {
+    for (name, pem) in files {
+        t.write(name, pem);
+    }
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(&t.0)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The certificate's key and the key's public half are one key.
+fn key_matches(t: &Tmp, cert: &str, key: &str) {
+    let a = openssl(
+        t,
+        &["x509", "-in", "m.crt", "-noout", "-pubkey"],
+        &[("m.crt", cert)],
+    );
+    let b = openssl(t, &["pkey", "-in", "m.key", "-pubout"], &[("m.key", key)]);
+    assert!(a == b, "the private key belongs to the certificate");
+}
+
+#[test]
+fn harbor_recipe_internal_tls_and_token_service() {
+    let (t, out) = recipe("harbor");
+    let v = secret_values(&out);
+    for comp in ["core", "jobservice", "registry", "portal", "trivy"] {
+        let s = format!("harbor-{comp}-internal-tls");
+        let (ca, crt) = (&v[&format!("{s}/ca.crt")], &v[&format!("{s}/tls.crt")]);
+        openssl(
+            &t,
+            &["verify", "-CAfile", "ca.pem", "leaf.pem"],
+            &[("ca.pem", ca), ("leaf.pem", crt)],
+        );
+        key_matches(&t, crt, &v[&format!("{s}/tls.key")]);
+        let san = openssl(
+            &t,
+            &[
+                "x509",
+                "-in",
+                "leaf.pem",
+                "-noout",
+                "-ext",
+                "subjectAltName",
+            ],
+            &[],
+        );
+        assert!(san.contains(&format!("DNS:harbor-{comp}")), "{san}");
+    }
+    // One entry per component, one CA for all; the core certificate has its IP SAN.
+    assert!(v["harbor-core-internal-tls/ca.crt"] == v["harbor-trivy-internal-tls/ca.crt"]);
+    let san = openssl(
+        &t,
+        &[
+            "x509",
+            "-in",
+            "core.pem",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+        ],
+        &[("core.pem", &v["harbor-core-internal-tls/tls.crt"])],
+    );
+    assert!(
+        san.contains("IP Address:127.0.0.1") && san.contains("DNS:localhost"),
+        "{san}"
+    );
+    // The token service: an RSA certificate and key in the Secret that also holds the app
+    // keys, issued by the RSA CA `cas:` declares; no ca.crt is added there.
+    let token_ca = ks(&["derive", "ca:harbor-token"])
+        .demo_keys()
+        .cwd(&t.0)
+        .run()
+        .ok()
+        .stdout_str();
+    let token = &v["harbor-core/tls.crt"];
+    openssl(
+        &t,
+        &["verify", "-CAfile", "token-ca.pem", "token.pem"],
+        &[("token-ca.pem", &token_ca), ("token.pem", token)],
+    );
+    let ca_text = openssl(&t, &["x509", "-in", "token-ca.pem", "-noout", "-text"], &[]);
+    assert!(
+        ca_text.contains("rsaEncryption") && ca_text.contains("CA:TRUE"),
+        "an RSA CA"
+    );
+    key_matches(&t, token, &v["harbor-core/tls.key"]);
+    assert!(!v.contains_key("harbor-core/ca.crt"));
+    for k in ["secret", "CSRF_KEY", "HARBOR_ADMIN_PASSWORD", "secretKey"] {
+        assert!(
+            !v[&format!("harbor-core/{k}")].contains("keyseed"),
+            "{k} filled"
+        );
+    }
+    // The registry's htpasswd line is for the password core sends (one id, one value).
+    let line = &v["harbor-registry-htpasswd/REGISTRY_HTPASSWD"];
+    let check = python(
+        "import sys, bcrypt\nline, pw = sys.stdin.buffer.read().split(b'\\n')[:2]\nuser, h = line.split(b':', 1)\nprint(user.decode(), bcrypt.checkpw(pw, h.replace(b'$2y$', b'$2b$', 1)))",
+        format!("{line}\n{}", v["harbor-core/REGISTRY_CREDENTIAL_PASSWORD"]).as_bytes(),
+    )
+    .stdout;
+    assert_eq!(
+        String::from_utf8_lossy(&check).trim(),
+        "harbor_registry_user True"
+    );
+}
+
+#[test]
+fn mastodon_recipe_hook_copies_hold_the_same_values() {
+    let (_t, out) = recipe("mastodon");
+    let v = secret_values(&out);
+    for (copy, original) in [
+        ("mastodon-prepare", "mastodon"),
+        ("mastodon-redis-pre-install", "mastodon-redis"),
+    ] {
+        let keys: Vec<&String> = v
+            .keys()
+            .filter(|k| k.starts_with(&format!("{original}/")))
+            .collect();
+        assert!(!keys.is_empty());
+        for k in keys {
+            let c = k.replacen(original, copy, 1);
+            assert!(v[k] == v[&c], "{c} copies {k}");
+            assert!(!v[k].contains("keyseed"));
+        }
+    }
+    assert!(v["mastodon/SECRET_KEY_BASE"] != v["mastodon/OTP_SECRET"]);
+    // The hook Job's random `rollme` became the rollout digest.
+    let docs = yaml11_json(&out);
+    let job = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "Job")
+        .unwrap();
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["annotations"]["rollme"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+}
+
+#[test]
+fn linkerd2_recipe_trust_anchor_and_identity_issuer() {
+    let (t, out) = recipe("linkerd2");
+    let v = secret_values(&out);
+    let docs = yaml11_json(&out);
+    let docs = docs.as_array().unwrap();
+    let anchors = docs[1]["data"]["ca-bundle.crt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        anchors == derived_ca("linkerd-trust"),
+        "the derived trust anchor"
+    );
+    let issuer = &v["linkerd-identity-issuer/crt.pem"];
+    openssl(
+        &t,
+        &["verify", "-CAfile", "anchors.pem", "issuer.pem"],
+        &[("anchors.pem", &anchors), ("issuer.pem", issuer)],
+    );
+    let text = openssl(&t, &["x509", "-in", "issuer.pem", "-noout", "-text"], &[]);
+    assert!(
+        text.contains("CA:TRUE, pathlen:0"),
+        "an issuing CA:\n{text}"
+    );
+    assert!(text.contains("Certificate Sign"), "{text}");
+    assert!(
+        text.contains("Subject: CN = identity.linkerd.cluster.local"),
+        "{text}"
+    );
+    key_matches(&t, issuer, &v["linkerd-identity-issuer/key.pem"]);
+    // The trust anchor in env and in the values dump is the same PEM; the dump stays YAML.
+    let env = &docs[3]["spec"]["template"]["spec"]["containers"][0]["env"][1];
+    assert_eq!(env["name"], "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS");
+    assert_eq!(env["value"].as_str().unwrap(), anchors);
+    let dump = python(
+        "import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin.read())))",
+        docs[2]["data"]["values"].as_str().unwrap().as_bytes(),
+    )
+    .stdout;
+    let dump: serde_json::Value = serde_json::from_slice(&dump).unwrap();
+    assert_eq!(dump["identityTrustAnchorsPEM"].as_str().unwrap(), anchors);
+    assert_eq!(
+        dump["identity"]["issuer"]["tls"]["crtPEM"]
+            .as_str()
+            .unwrap(),
+        issuer.as_str()
+    );
+    assert_eq!(dump["proxyInit"]["runAsRoot"], false);
+}
