@@ -31,6 +31,8 @@ pub fn apply(
         return Ok(findings);
     }
     let mut matches: Vec<Vec<Location>> = vec![Vec::new(); entries.len()];
+    // Secrets of an entry's name in another namespace (or none): near misses, for the hint.
+    let mut elsewhere: Vec<Vec<String>> = vec![Vec::new(); entries.len()];
     for i in 0..docs.len() {
         if !candidate(docs.bytes(i), entries) {
             continue;
@@ -49,6 +51,9 @@ pub fn apply(
             let name = object::name(obj);
             for (j, e) in entries.iter().enumerate() {
                 let ns_ok = e.namespace.as_deref().is_none_or(|n| n == ns);
+                if name == Some(e.name.as_str()) && !ns_ok {
+                    elsewhere[j].push(object::namespace(obj, None).to_string());
+                }
                 if name == Some(e.name.as_str()) && ns_ok {
                     let location = object::location(i + 1, text, obj, None);
                     let pairs = entry_pairs(e, ctx);
@@ -90,16 +95,34 @@ pub fn apply(
                     ));
                 }
             }
-            (0, false) => findings.push(Finding::about_file(
-                format!(
-                    "{at} matches no Secret in the stream{}",
-                    match &ctx.namespace {
-                        Some(ns) => format!(" (documents without a namespace count as `{ns}`)"),
-                        None => String::new(),
-                    }
-                ),
-                hint,
-            )),
+            (0, false) => {
+                let wanted = e.namespace.as_deref().unwrap_or_default();
+                // The chart sets no namespace (Helm passes none to a post-renderer).
+                let hint = if elsewhere[j].iter().any(String::is_empty) {
+                    Some(format!(
+                        "the stream has a Secret `{}` without `metadata.namespace`; pass `--namespace {wanted}` (or set KEYSEED_NAMESPACE) so it counts as `{wanted}`, or drop `namespace:` from the entry",
+                        e.name
+                    ))
+                } else if let Some(ns) = elsewhere[j].first() {
+                    Some(format!(
+                        "the stream has a Secret `{}` in namespace `{ns}`; fix `namespace:` in {}",
+                        e.name,
+                        config_path.display()
+                    ))
+                } else {
+                    hint
+                };
+                findings.push(Finding::about_file(
+                    format!(
+                        "{at} matches no Secret in the stream{}",
+                        match &ctx.namespace {
+                            Some(ns) => format!(" (documents without a namespace count as `{ns}`)"),
+                            None => String::new(),
+                        }
+                    ),
+                    hint,
+                ))
+            }
             (n, _) => findings.push(Finding::about_file(
                 format!(
                     "{at} matches {n} Secrets ({}); add `namespace:` to the entry to pick one",

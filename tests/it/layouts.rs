@@ -529,3 +529,145 @@ fn linkerd2_recipe_trust_anchor_and_identity_issuer() {
     );
     assert_eq!(dump["proxyInit"]["runAsRoot"], false);
 }
+
+#[test]
+fn derive_of_a_keyring_member_by_key_name_derives_the_member_or_refuses() {
+    let t = Tmp::new("derive-member");
+    t.write(
+        "keyseed.yaml",
+        "scope: prod\nsecrets:\n  - name: backend-keys\n    create: true\n    data:\n      encryption-key-{gen}: \"<keyseed:base64:32 gen=0..1>\"\n",
+    );
+    let out = ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin("")
+        .arg("--allow-empty")
+        .run()
+        .ok();
+    let v = secret_values(&out.stdout);
+    let derive = |spec: &str, id: &str| {
+        ks(&["derive", spec, "--id", id])
+            .demo_keys()
+            .cwd(&t.0)
+            .run()
+    };
+    // With the config at hand, the member's key name derives the member.
+    let d = derive("base64:32", "prod/backend-keys/encryption-key-1").ok().stderr_has(
+        "note: `prod/backend-keys/encryption-key-1` is generation 1 of the keyring `prod/backend-keys/encryption-key-{gen}`",
+    );
+    assert!(d.stdout_str().trim_end() == v["backend-keys/encryption-key-1"]);
+    // Without it the name is ambiguous: refused with both ways out, nothing on stdout.
+    let e = ks(&["derive", "base64:32", "--id", "prod/other/encryption-key-1"])
+        .demo_keys()
+        .run();
+    assert_eq!(e.code, Some(2), "a usage error: {}", e.stderr);
+    assert!(e.stdout.is_empty());
+    assert!(
+        e.stderr
+            .contains("`--id 'prod/other/encryption-key-{gen}'` with `gen=1`"),
+        "{}",
+        e.stderr
+    );
+    // Both ways out work.
+    let member = ks(&[
+        "derive",
+        "base64:32 gen=1",
+        "--id",
+        "prod/backend-keys/encryption-key-{gen}",
+    ])
+    .demo_keys()
+    .run()
+    .ok();
+    assert!(member.stdout_str().trim_end() == v["backend-keys/encryption-key-1"]);
+    let named = ks(&[
+        "derive",
+        "base64:32 gen=0",
+        "--id",
+        "prod/other/encryption-key-1",
+    ])
+    .demo_keys()
+    .run()
+    .ok();
+    assert!(named.stdout_str() != member.stdout_str());
+}
+
+#[test]
+fn small_frictions_of_a_new_user() {
+    let t = Tmp::new("frictions");
+    // A derived CA in a key not named like a bundle: keyseed made it, no self-signed warning.
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: token}\nstringData:\n  tls.crt: \"<keyseed:ca:token>\"\n  tls.key: \"<keyseed:ca-key:token>\"\n";
+    let out = ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .ok();
+    assert!(!out.stderr.contains("self-signed"), "{}", out.stderr);
+    // A self-signed certificate keyseed did not make still warns.
+    let pem = derived_ca("token");
+    let foreign = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: token}}\nstringData:\n  tls.crt: {}\n",
+        serde_json::to_string(&pem).unwrap()
+    );
+    ks(&["render"])
+        .cwd(&t.0)
+        .stdin(&foreign)
+        .run()
+        .ok()
+        .stderr_has("is self-signed");
+    // A config syntax error says where once.
+    t.write("keyseed.yaml", "secrets:\n  - name: [a\n");
+    let e = ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .fails();
+    assert_eq!(e.stderr.matches("line ").count(), 1, "{}", e.stderr);
+    // An expired derived certificate's hint names its entry's not-before and days.
+    t.write("keyseed.yaml", "certificates:\n  - secret: web-tls\n    ca: web\n    not-before: 2020-01-01\n    days: 30\n    create: true\n");
+    ks(&["render", "--allow-empty"]).demo_keys().cwd(&t.0).stdin("").run().fails()
+        .stderr_has("expired on 2020-01-31")
+        .stderr_has("hint: keyseed derives this certificate from the `certificates:` entry of Secret `web-tls`: move its `not-before` or raise its `days`");
+    // An entry with a namespace the chart does not set hints --namespace.
+    t.write(
+        "keyseed.yaml",
+        "secrets:\n  - name: app\n    namespace: prod\n    data: {k: \"<keyseed:hex:4>\"}\n",
+    );
+    let chart = "apiVersion: v1\nkind: Secret\nmetadata: {name: app}\nstringData: {k: x}\n";
+    ks(&["render"]).demo_keys().cwd(&t.0).stdin(chart).run().fails()
+        .stderr_has("(prod/app) matches no Secret in the stream")
+        .stderr_has("hint: the stream has a Secret `app` without `metadata.namespace`; pass `--namespace prod`");
+    ks(&["render", "--namespace", "prod"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(chart)
+        .run()
+        .ok();
+    let other =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: app, namespace: dev}\nstringData: {k: x}\n";
+    ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(other)
+        .run()
+        .fails()
+        .stderr_has("hint: the stream has a Secret `app` in namespace `dev`; fix `namespace:`");
+}
+
+#[test]
+fn certificate_entries_are_checked() {
+    for (cfg, want) in [
+        ("certificates:\n  - {secret: a, ca: c, not-before: 2025-01-01, days: 1, ip-addresses: [999.1.1.1]}\n", "ip-addresses: `999.1.1.1` is not an IP address"),
+        ("certificates:\n  - {secret: \"a-{each}\", ca: c, not-before: 2025-01-01, days: 1}\n", "`{each}` needs an `each:` list"),
+        ("certificates:\n  - {secret: a, each: [x, y], ca: c, not-before: 2025-01-01, days: 1}\n", "with `each:`, `secret` must hold `{each}`"),
+        ("certificates:\n  - {secret: a, ca: c, not-before: 2025-01-01, days: 1, keys: {}}\n", "`keys:` names no key"),
+        ("certificates:\n  - {secret: a, ca: c, not-before: 2025-01-01, days: 1, keys: {cert: x, key: x}}\n", "keys: `x` is named twice"),
+        ("secrets:\n  - {name: a, data: {tls.crt: \"<keyseed:hex:2>\"}}\ncertificates:\n  - {secret: a, ca: c, not-before: 2025-01-01, days: 1}\n", "key `tls.crt` of Secret `a` is also in its secrets: entry"),
+        ("cas:\n  c: {key: ed25519}\n", "cas.c: key `ed25519` must be ecdsa-p256 or rsa:2048|3072|4096"),
+    ] {
+        let t = Tmp::new("cert-bad");
+        t.write("keyseed.yaml", cfg);
+        ks(&["render", "--allow-empty"]).demo_keys().cwd(&t.0).stdin("").run().fails().stderr_has(want);
+    }
+}

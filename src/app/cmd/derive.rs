@@ -31,6 +31,26 @@ pub fn run(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
     if matches!(ph.generations, Generations::Range(..)) && ph.join.is_none() {
         return Err(CommandError::RangeWithoutJoin.into());
     }
+    let mut ph = ph;
+    let mut notes = String::new();
+    let id = match keyring_member(settings, &id) {
+        // A member of a keyring the config declares: derive that member.
+        Some((ring, gen)) if !spec.contains("gen=") => {
+            notes = format!(
+                "note: `{id}` is generation {gen} of the keyring `{ring}` in the config; derived that member\n"
+            );
+            ph.generations = Generations::One(gen);
+            ring
+        }
+        _ => {
+            if let (Some((stem, n)), false) = (member_name(&id), spec.contains("gen=")) {
+                return Err(Error::Usage(format!(
+                    "`{id}` may be generation {n} of a keyring `{stem}{{gen}}`, whose members derive from the id `{stem}{{gen}}`, not from their key names: say which — `--id '{stem}{{gen}}'` with `gen={n}` for the keyring member, or add `gen=0` for a key really named so"
+                )));
+            }
+            id
+        }
+    };
     let seed = open_seed(settings, &settings.seed)?;
     let certs = settings.certs(&settings.ctx.scope);
     let source = Source {
@@ -45,5 +65,54 @@ pub fn run(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
         out.extend_from_slice(v.expose().as_bytes());
     }
     out.push(b'\n');
-    Ok(Output::bytes(out))
+    let mut output = Output::bytes(out);
+    output.notes = notes;
+    Ok(output)
+}
+
+/// `(stem, N)` when the id's last segment ends in a generation-like number after `-`, `_`
+/// or `.` (`prod/backend-keys/encryption-key-1` → `prod/backend-keys/encryption-key-`, 1).
+fn member_name(id: &str) -> Option<(&str, u64)> {
+    let digits = id.len() - id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || digits == id.len() {
+        return None;
+    }
+    let stem = &id[..id.len() - digits];
+    let last = stem.rsplit('/').next().unwrap_or(stem);
+    if !(last.len() > 1 && (stem.ends_with('-') || stem.ends_with('_') || stem.ends_with('.'))) {
+        return None;
+    }
+    Some((stem, id[stem.len()..].parse().ok()?))
+}
+
+/// The keyring id and generation of `id` when it names a member of a keyring in the config's
+/// `secrets:` (`scope/SECRET/KEY-{gen}` with `gen=A..B` holding the generation).
+fn keyring_member(settings: &Settings, id: &str) -> Option<(String, u64)> {
+    let (config, _) = settings.config.as_ref()?;
+    for e in &config.secrets {
+        for (key, v) in &e.data {
+            let Some((before, after)) = key.split_once("{gen}") else {
+                continue;
+            };
+            let Ok(p) = placeholder::parse(v) else {
+                continue;
+            };
+            let ring =
+                p.id.clone()
+                    .unwrap_or_else(|| settings.ctx.default_id(&e.name, key));
+            let default_stem = settings.ctx.default_id(&e.name, before);
+            let Some(n) = id
+                .strip_prefix(default_stem.as_str())
+                .and_then(|r| r.strip_suffix(after))
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if p.generations.list().contains(&n) {
+                return Some((ring, n));
+            }
+        }
+    }
+    None
 }
