@@ -556,18 +556,19 @@ fn derive_of_a_keyring_member_by_key_name_derives_the_member_or_refuses() {
         "note: `prod/backend-keys/encryption-key-1` is generation 1 of the keyring `prod/backend-keys/encryption-key-{gen}`",
     );
     assert!(d.stdout_str().trim_end() == v["backend-keys/encryption-key-1"]);
-    // Without it the name is ambiguous: refused with both ways out, nothing on stdout.
-    let e = ks(&["derive", "base64:32", "--id", "prod/other/encryption-key-1"])
+    // Without it keyseed cannot know: it prints the key named so, and says how to get the
+    // member instead.
+    let named_out = ks(&["derive", "base64:32", "--id", "prod/other/encryption-key-1"])
         .demo_keys()
-        .run();
-    assert_eq!(e.code, Some(2), "a usage error: {}", e.stderr);
-    assert!(e.stdout.is_empty());
-    assert!(
-        e.stderr
-            .contains("`--id 'prod/other/encryption-key-{gen}'` with `gen=1`"),
-        "{}",
-        e.stderr
-    );
+        .run()
+        .ok()
+        .stderr_has("if it is generation 1 of a keyring `prod/other/encryption-key-{gen}` (a chart's keyring, not in the config), derive it with `--id 'prod/other/encryption-key-{gen}'` and `gen=1`");
+    // No note where no generation can be meant.
+    let plain = ks(&["derive", "base64:32", "--id", "prod/other/APP_VAR_007"])
+        .demo_keys()
+        .run()
+        .ok();
+    assert!(plain.stderr.is_empty(), "{}", plain.stderr);
     // Both ways out work.
     let member = ks(&[
         "derive",
@@ -589,6 +590,7 @@ fn derive_of_a_keyring_member_by_key_name_derives_the_member_or_refuses() {
     .run()
     .ok();
     assert!(named.stdout_str() != member.stdout_str());
+    assert!(named.stdout == named_out.stdout && named.stderr.is_empty());
 }
 
 #[test]
@@ -669,5 +671,23 @@ fn certificate_entries_are_checked() {
         let t = Tmp::new("cert-bad");
         t.write("keyseed.yaml", cfg);
         ks(&["render", "--allow-empty"]).demo_keys().cwd(&t.0).stdin("").run().fails().stderr_has(want);
+    }
+}
+
+#[test]
+fn the_layout_recipes_of_docs_charts_md_are_the_tested_files() {
+    let doc = std::fs::read_to_string(root().join("docs/charts.md")).unwrap();
+    for name in ["harbor", "mastodon", "linkerd2"] {
+        let cfg = std::fs::read_to_string(
+            root()
+                .join("tests/fixtures/charts")
+                .join(name)
+                .join("keyseed.yaml"),
+        )
+        .unwrap();
+        assert!(
+            doc.contains(&format!("```yaml\n{cfg}```")),
+            "docs/charts.md lacks the {name} recipe"
+        );
     }
 }

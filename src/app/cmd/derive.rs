@@ -43,10 +43,11 @@ pub fn run(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
             ring
         }
         _ => {
+            // Not silent: a keyring member would have printed another value.
             if let (Some((stem, n)), false) = (member_name(&id), spec.contains("gen=")) {
-                return Err(Error::Usage(format!(
-                    "`{id}` may be generation {n} of a keyring `{stem}{{gen}}`, whose members derive from the id `{stem}{{gen}}`, not from their key names: say which — `--id '{stem}{{gen}}'` with `gen={n}` for the keyring member, or add `gen=0` for a key really named so"
-                )));
+                notes = format!(
+                    "note: this is the value of a key named `{id}`; if it is generation {n} of a keyring `{stem}{{gen}}` (a chart's keyring, not in the config), derive it with `--id '{stem}{{gen}}'` and `gen={n}`\n"
+                );
             }
             id
         }
@@ -70,7 +71,7 @@ pub fn run(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
     Ok(output)
 }
 
-/// `(stem, N)` when the id's last segment ends in a generation-like number after `-`, `_`
+/// `(stem, N)` when the id's last segment ends in a generation-like number (no leading zero) after `-`, `_`
 /// or `.` (`prod/backend-keys/encryption-key-1` → `prod/backend-keys/encryption-key-`, 1).
 fn member_name(id: &str) -> Option<(&str, u64)> {
     let digits = id.len() - id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
@@ -82,7 +83,12 @@ fn member_name(id: &str) -> Option<(&str, u64)> {
     if !(last.len() > 1 && (stem.ends_with('-') || stem.ends_with('_') || stem.ends_with('.'))) {
         return None;
     }
-    Some((stem, id[stem.len()..].parse().ok()?))
+    let n = &id[stem.len()..];
+    // A generation is written in decimal without leading zeros (`APP_VAR_007` is no member).
+    if n.len() > 1 && n.starts_with('0') {
+        return None;
+    }
+    Some((stem, n.parse().ok()?))
 }
 
 /// The keyring id and generation of `id` when it names a member of a keyring in the config's
