@@ -281,6 +281,24 @@ impl Config {
     /// the `secrets:` entry of the same Secret when there is one, else a new entry that
     /// fills (or creates) the Secret.
     fn validate_certificates(&mut self) -> Result<(), Invalid> {
+        self.validate_cas()?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, at, c) in self.expanded_certificates()? {
+            if !seen.insert(c.secret.clone()) {
+                return Err(invalid(
+                    &at,
+                    format!("Secret `{}` has two certificates", c.secret),
+                ));
+            }
+            let (leaf, keys) = leaf_of(&at, &c)?;
+            self.leaves.push(leaf);
+            self.attach(i, &at, &c, keys)?;
+        }
+        Ok(())
+    }
+
+    /// Checks `cas:` and records the CAs that are not ECDSA P-256.
+    fn validate_cas(&mut self) -> Result<(), Invalid> {
         for (id, spec) in &self.cas {
             let at = format!("cas.{id}");
             if !placeholder::is_key_name(id) {
@@ -290,10 +308,9 @@ impl Config {
                 ));
             }
             match placeholder::parse_spec(&spec.key).map(|p| p.format) {
-                Ok(f @ (placeholder::Format::EcdsaP256 | placeholder::Format::Rsa(_))) => {
-                    if f != placeholder::Format::EcdsaP256 {
-                        self.ca_keys.insert(id.clone(), f);
-                    }
+                Ok(placeholder::Format::EcdsaP256) => {}
+                Ok(f @ placeholder::Format::Rsa(_)) => {
+                    self.ca_keys.insert(id.clone(), f);
                 }
                 _ => {
                     return Err(invalid(
@@ -306,18 +323,23 @@ impl Config {
                 }
             }
         }
-        let mut expanded = Vec::new();
+        Ok(())
+    }
+
+    /// `certificates:` with every `each:` entry expanded: (index, where, entry).
+    fn expanded_certificates(&self) -> Result<Vec<(usize, String, Certificate)>, Invalid> {
+        let mut out = Vec::new();
         for (i, c) in self.certificates.iter().enumerate() {
             let at = format!("certificates[{i}] ({})", c.secret);
-            let uses_each = |t: &str| t.contains("{each}");
+            let uses_each = c.secret.contains("{each}");
             if c.each.is_empty() {
-                if uses_each(&c.secret) {
+                if uses_each {
                     return Err(invalid(&at, "`{each}` needs an `each:` list".into()));
                 }
-                expanded.push((i, at, c.clone()));
+                out.push((i, at, c.clone()));
                 continue;
             }
-            if !uses_each(&c.secret) {
+            if !uses_each {
                 return Err(invalid(
                     &at,
                     "with `each:`, `secret` must hold `{each}` (one Secret per item)".into(),
@@ -325,162 +347,70 @@ impl Config {
             }
             for item in &c.each {
                 let r = |t: &str| t.replace("{each}", item);
-                let mut one = c.clone();
-                one.secret = r(&c.secret);
-                one.common_name = c.common_name.as_deref().map(r);
-                one.dns_names = c.dns_names.iter().map(|d| r(d)).collect();
-                one.ip_addresses = c.ip_addresses.iter().map(|d| r(d)).collect();
-                one.each = Vec::new();
-                expanded.push((i, format!("certificates[{i}] ({})", one.secret), one));
+                let one = Certificate {
+                    secret: r(&c.secret),
+                    common_name: c.common_name.as_deref().map(r),
+                    dns_names: c.dns_names.iter().map(|d| r(d)).collect(),
+                    ip_addresses: c.ip_addresses.iter().map(|d| r(d)).collect(),
+                    each: Vec::new(),
+                    ..c.clone()
+                };
+                out.push((i, format!("certificates[{i}] ({})", one.secret), one));
             }
         }
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, at, c) in expanded {
-            let at = at.as_str();
-            let key = c.key.as_deref().unwrap_or("ecdsa-p256");
-            let key = match placeholder::parse_spec(key).map(|p| p.format) {
-                Ok(f) if f.is_private_key() => f,
-                _ => {
+        Ok(out)
+    }
+
+    /// Puts a certificate's (key, placeholder) pairs into the `secrets:` entry of its Secret
+    /// (harbor core: app keys and a token certificate in one Secret), or a new entry.
+    fn attach(
+        &mut self,
+        i: usize,
+        at: &str,
+        c: &Certificate,
+        keys: CertDataKeys,
+    ) -> Result<(), Invalid> {
+        let mut data = BTreeMap::new();
+        if let Some(k) = &keys.cert {
+            data.insert(k.clone(), format!("<keyseed:cert:{}>", c.secret));
+        }
+        if let Some(k) = &keys.key {
+            data.insert(k.clone(), format!("<keyseed:cert-key:{}>", c.secret));
+        }
+        if let Some(k) = &keys.ca {
+            data.insert(k.clone(), format!("<keyseed:ca:{}>", c.ca));
+        }
+        if let Some(s) = self
+            .secrets
+            .iter_mut()
+            .find(|s| s.name == c.secret && s.origin.is_none())
+        {
+            for (k, v) in data {
+                if s.data.contains_key(&k) {
                     return Err(invalid(
                         at,
-                        format!("key `{key}` must be ecdsa-p256, ed25519 or rsa:2048|3072|4096"),
-                    ))
-                }
-            };
-            if !placeholder::is_key_name(&c.ca) {
-                return Err(invalid(
-                    at,
-                    format!("ca `{}` must match [-._a-zA-Z0-9]+", c.ca),
-                ));
-            }
-            if c.days == 0 {
-                return Err(invalid(at, "days must be at least 1".into()));
-            }
-            let Ok(not_before) = time::Date::parse(
-                &c.not_before,
-                time::macros::format_description!("[year]-[month]-[day]"),
-            ) else {
-                return Err(invalid(
-                    at,
-                    format!("not-before `{}` must be YYYY-MM-DD", c.not_before),
-                ));
-            };
-            if !placeholder::is_key_name(&c.secret) {
-                return Err(invalid(
-                    at,
-                    format!("secret `{}` is not a valid name", c.secret),
-                ));
-            }
-            if !seen.insert(c.secret.clone()) {
-                return Err(invalid(
-                    at,
-                    format!("Secret `{}` has two certificates", c.secret),
-                ));
-            }
-            let mut ips = Vec::new();
-            for a in &c.ip_addresses {
-                match a.parse::<std::net::IpAddr>() {
-                    Ok(ip) => ips.push(ip),
-                    Err(_) => {
-                        return Err(invalid(
-                            at,
-                            format!("ip-addresses: `{a}` is not an IP address"),
-                        ))
-                    }
-                }
-            }
-            let (cert_key, key_key, ca_key) = match &c.keys {
-                None => (
-                    Some("tls.crt".to_string()),
-                    Some("tls.key".to_string()),
-                    Some("ca.crt".to_string()),
-                ),
-                Some(k) => (k.cert.clone(), k.key.clone(), k.ca.clone()),
-            };
-            let named: Vec<&String> = [&cert_key, &key_key, &ca_key]
-                .into_iter()
-                .flatten()
-                .collect();
-            if named.is_empty() {
-                return Err(invalid(at, "`keys:` names no key (cert, key, ca)".into()));
-            }
-            for (n, k) in named.iter().enumerate() {
-                if !placeholder::is_key_name(k) {
-                    return Err(invalid(
-                        at,
-                        format!("keys: `{k}` must match [-._a-zA-Z0-9]+"),
+                        format!(
+                            "key `{k}` of Secret `{}` is also in its secrets: entry",
+                            c.secret
+                        ),
                     ));
                 }
-                if named[..n].contains(k) {
-                    return Err(invalid(at, format!("keys: `{k}` is named twice")));
-                }
+                s.data.insert(k, v);
             }
-            let leaf = LeafSpec {
-                secret: c.secret.clone(),
-                ca: c.ca.clone(),
-                common_name: c.common_name.clone(),
-                dns_names: c.dns_names.clone(),
-                ip_addresses: ips,
-                is_ca: c.is_ca,
-                not_before,
-                days: c.days,
-                key,
-            };
-            if leaf.not_after().is_none() {
-                return Err(invalid(
-                    at,
-                    format!(
-                        "not-before {} plus {} days ends after 9999-12-31, the last date a certificate can hold",
-                        c.not_before, c.days
-                    ),
-                ));
-            }
-            self.leaves.push(leaf);
-            let mut data = BTreeMap::new();
-            if let Some(k) = cert_key.clone() {
-                data.insert(k, format!("<keyseed:cert:{}>", c.secret));
-            }
-            if let Some(k) = key_key.clone() {
-                data.insert(k, format!("<keyseed:cert-key:{}>", c.secret));
-            }
-            if let Some(k) = ca_key {
-                data.insert(k, format!("<keyseed:ca:{}>", c.ca));
-            }
-            // A Secret in `secrets:` too (harbor core: app keys and a token certificate in
-            // one Secret) gets the certificate's keys added to that entry.
-            if let Some(s) = self
-                .secrets
-                .iter_mut()
-                .find(|s| s.name == c.secret && s.origin.is_none())
-            {
-                for (k, v) in data {
-                    if s.data.contains_key(&k) {
-                        return Err(invalid(
-                            at,
-                            format!(
-                                "key `{k}` of Secret `{}` is also in its secrets: entry",
-                                c.secret
-                            ),
-                        ));
-                    }
-                    s.data.insert(k, v);
-                }
-                s.create |= c.create;
-                continue;
-            }
-            let tls =
-                cert_key.as_deref() == Some("tls.crt") && key_key.as_deref() == Some("tls.key");
-            self.secrets.push(SecretEntry {
-                name: c.secret.clone(),
-                namespace: None,
-                create: c.create,
-                secret_type: Some(if tls { "kubernetes.io/tls" } else { "Opaque" }.into()),
-                labels: BTreeMap::new(),
-                annotations: BTreeMap::new(),
-                data,
-                origin: Some(format!("certificates[{i}]")),
-            });
+            s.create |= c.create;
+            return Ok(());
         }
+        let tls = keys.cert.as_deref() == Some("tls.crt") && keys.key.as_deref() == Some("tls.key");
+        self.secrets.push(SecretEntry {
+            name: c.secret.clone(),
+            namespace: None,
+            create: c.create,
+            secret_type: Some(if tls { "kubernetes.io/tls" } else { "Opaque" }.into()),
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            data,
+            origin: Some(format!("certificates[{i}]")),
+        });
         Ok(())
     }
 
@@ -610,6 +540,114 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The data keys a certificate writes (`None`: not written).
+struct CertDataKeys {
+    cert: Option<String>,
+    key: Option<String>,
+    ca: Option<String>,
+}
+
+/// Checks one (expanded) certificate entry: its leaf and the data keys it writes.
+fn leaf_of(at: &str, c: &Certificate) -> Result<(LeafSpec, CertDataKeys), Invalid> {
+    let key = c.key.as_deref().unwrap_or("ecdsa-p256");
+    let key = match placeholder::parse_spec(key).map(|p| p.format) {
+        Ok(f) if f.is_private_key() => f,
+        _ => {
+            return Err(invalid(
+                at,
+                format!("key `{key}` must be ecdsa-p256, ed25519 or rsa:2048|3072|4096"),
+            ))
+        }
+    };
+    if !placeholder::is_key_name(&c.ca) {
+        return Err(invalid(
+            at,
+            format!("ca `{}` must match [-._a-zA-Z0-9]+", c.ca),
+        ));
+    }
+    if c.days == 0 {
+        return Err(invalid(at, "days must be at least 1".into()));
+    }
+    let Ok(not_before) = time::Date::parse(
+        &c.not_before,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    ) else {
+        return Err(invalid(
+            at,
+            format!("not-before `{}` must be YYYY-MM-DD", c.not_before),
+        ));
+    };
+    if !placeholder::is_key_name(&c.secret) {
+        return Err(invalid(
+            at,
+            format!("secret `{}` is not a valid name", c.secret),
+        ));
+    }
+    let mut ip_addresses = Vec::new();
+    for a in &c.ip_addresses {
+        match a.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip_addresses.push(ip),
+            Err(_) => {
+                return Err(invalid(
+                    at,
+                    format!("ip-addresses: `{a}` is not an IP address"),
+                ))
+            }
+        }
+    }
+    let keys = match &c.keys {
+        None => CertDataKeys {
+            cert: Some("tls.crt".into()),
+            key: Some("tls.key".into()),
+            ca: Some("ca.crt".into()),
+        },
+        Some(k) => CertDataKeys {
+            cert: k.cert.clone(),
+            key: k.key.clone(),
+            ca: k.ca.clone(),
+        },
+    };
+    let named: Vec<&String> = [&keys.cert, &keys.key, &keys.ca]
+        .into_iter()
+        .flatten()
+        .collect();
+    if named.is_empty() {
+        return Err(invalid(at, "`keys:` names no key (cert, key, ca)".into()));
+    }
+    for (n, k) in named.iter().enumerate() {
+        if !placeholder::is_key_name(k) {
+            return Err(invalid(
+                at,
+                format!("keys: `{k}` must match [-._a-zA-Z0-9]+"),
+            ));
+        }
+        if named[..n].contains(k) {
+            return Err(invalid(at, format!("keys: `{k}` is named twice")));
+        }
+    }
+    let leaf = LeafSpec {
+        secret: c.secret.clone(),
+        ca: c.ca.clone(),
+        common_name: c.common_name.clone(),
+        dns_names: c.dns_names.clone(),
+        ip_addresses,
+        is_ca: c.is_ca,
+        not_before,
+        days: c.days,
+        key,
+    };
+    if leaf.not_after().is_none() {
+        return Err(invalid(
+            at,
+            format!(
+                "not-before {} plus {} days ends after 9999-12-31, the last date a certificate can hold",
+                c.not_before, c.days
+            ),
+        ));
+    }
+    Ok((leaf, keys))
 }
 
 /// A scope becomes part of ids written into placeholders: no white space, `<` or `>`.
