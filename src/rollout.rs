@@ -179,8 +179,9 @@ pub struct Workload {
     pub found: Vec<ObjectRef>,
     /// Referenced objects not in the stream.
     pub missing: Vec<ObjectRef>,
-    /// What the pod reads of each referenced object.
-    reads: BTreeMap<ObjectRef, Reads>,
+    /// The keys the pod reads of each object of `found` (same order); `None` where it
+    /// reads the whole object.
+    reads: Vec<Option<BTreeSet<String>>>,
     /// Where keyseed's own annotation value goes (when the workload references data).
     slot: Option<Slot>,
     /// The chart's annotations `rollme.replace` overwrites.
@@ -270,7 +271,7 @@ fn workloads_of(
             continue;
         };
         let ns = object::namespace(obj, ctx.namespace.as_deref());
-        let reads: BTreeMap<ObjectRef, Reads> = pod::references(spec, &anchors)
+        let (refs, reads): (Vec<ObjectRef>, Vec<_>) = pod::references(spec, &anchors)
             .into_iter()
             .map(|((kind, name), reads)| {
                 let r = ObjectRef {
@@ -278,10 +279,13 @@ fn workloads_of(
                     namespace: ns.to_string(),
                     name,
                 };
-                (r, reads)
+                let keys = match reads {
+                    Reads::Whole => None,
+                    Reads::Keys(k) => Some(k),
+                };
+                (r, keys)
             })
-            .collect();
-        let refs: Vec<ObjectRef> = reads.keys().cloned().collect();
+            .unzip();
         let replaced = replaced_slots(text, template, settings);
         if refs.is_empty() && replaced.is_empty() {
             continue;
@@ -413,10 +417,13 @@ pub fn analyze(
         scan.everything(&mut a, &objects);
     }
     for w in &mut a.workloads {
-        let (found, missing): (Vec<_>, Vec<_>) =
-            w.found.drain(..).partition(|r| a.objects.contains_key(r));
-        w.found = found;
-        w.missing = missing;
+        let (found, missing): (Vec<_>, Vec<_>) = w
+            .found
+            .drain(..)
+            .zip(w.reads.drain(..))
+            .partition(|(r, _)| a.objects.contains_key(r));
+        (w.found, w.reads) = found.into_iter().unzip();
+        w.missing = missing.into_iter().map(|(r, _)| r).collect();
     }
     a
 }
@@ -654,15 +661,13 @@ impl Analysis {
             .iter()
             .map(|w| {
                 let mut msg = b"keyseed/v1/rollme\0".to_vec();
-                for r in &w.found {
+                for (r, keys) in w.found.iter().zip(&w.reads) {
                     let Some(d) = self.objects.get(r) else {
                         continue;
                     };
-                    match w.reads.get(r) {
-                        Some(Reads::Keys(keys)) => {
-                            msg.extend_from_slice(&keyed_digest(r, d, keys));
-                        }
-                        _ => msg.extend_from_slice(&d.whole),
+                    match keys {
+                        Some(keys) => msg.extend_from_slice(&keyed_digest(r, d, keys)),
+                        None => msg.extend_from_slice(&d.whole),
                     }
                 }
                 mac::digest(key, &msg)
