@@ -507,16 +507,23 @@ impl<'a> Scan<'a> {
     /// without those that mention none.
     fn workload_docs(&self, names: Option<&NameFilter>) -> Vec<(usize, Mentions)> {
         let docs = self.docs;
-        (0..docs.len())
-            .filter(|&i| workload_candidate(docs.bytes(i), self.settings))
-            .map(|i| {
-                (
-                    i,
-                    names.map_or(Mentions::Anything, |n| n.mentions(docs.bytes(i))),
-                )
-            })
-            .filter(|(_, m)| !matches!(m, Mentions::Nothing))
-            .collect()
+        let all: Vec<usize> = (0..docs.len()).collect();
+        // Every byte of every workload is looked at: on every core.
+        par_map(
+            &all,
+            |&i| docs.bytes(i).len(),
+            |&i| {
+                let t = docs.bytes(i);
+                if !workload_candidate(t, self.settings) {
+                    return None;
+                }
+                let m = names.map_or(Mentions::Anything, |n| n.mentions(t));
+                (!matches!(m, Mentions::Nothing)).then_some((i, m))
+            },
+        )
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn parse_workloads(&self, a: &mut Analysis, candidates: &[(usize, Mentions)]) {
@@ -569,44 +576,55 @@ enum Mentions {
 /// double-quoted scalar may spell a name with escapes). Anchored, tagged and block-scalar
 /// names still appear literally in their document; folded scalars hold spaces, which no name
 /// here holds.
-struct NameFilter(aho_corasick::AhoCorasick);
+///
+/// A whole-word occurrence of a name is exactly a maximal run of name bytes
+/// (`[A-Za-z0-9._-]`) equal to it, so the test splits the text into such runs and looks each
+/// up in a hash map: linear in the text, and building it costs one insertion per name (an
+/// Aho-Corasick automaton of 10 000 names cost more to build than the whole search).
+struct NameFilter<'a>(HashMap<&'a [u8], usize>);
 
-impl NameFilter {
-    /// `None` (no filtering) when a name holds anything but `[A-Za-z0-9._-]`. Pattern ids
-    /// follow the iteration order of `names`.
-    fn new<'a>(names: impl Iterator<Item = &'a str>) -> Option<Self> {
-        let names: Vec<&str> = names.collect();
-        if names
-            .iter()
-            .any(|n| n.is_empty() || !n.bytes().all(stream::is_name_byte))
-        {
-            return None;
+impl<'a> NameFilter<'a> {
+    /// `None` (no filtering) when a name holds anything but `[A-Za-z0-9._-]`. Ids follow the
+    /// iteration order of `names`.
+    fn new(names: impl Iterator<Item = &'a str>) -> Option<Self> {
+        let mut map = HashMap::new();
+        for (i, n) in names.enumerate() {
+            if n.is_empty() || !n.bytes().all(stream::is_name_byte) {
+                return None;
+            }
+            map.entry(n.as_bytes()).or_insert(i);
         }
-        // Leftmost-longest, non-overlapping: linear in the text whatever the names. Every
-        // whole-word occurrence is still reported: a match cannot cross the non-name byte
-        // before it, and the longest name starting there that fits ends at the word's end.
-        aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(names)
-            .ok()
-            .map(NameFilter)
+        Some(NameFilter(map))
     }
 
     fn mentions(&self, text: &[u8]) -> Mentions {
         if memchr::memchr(b'\\', text).is_some() {
             return Mentions::Anything;
         }
-        let mut ids: Vec<usize> = self
-            .0
-            .find_iter(text)
-            .filter(|m| {
-                let before = m.start().checked_sub(1).map(|i| text[i]);
-                let after = text.get(m.end()).copied();
-                !before.is_some_and(stream::is_name_byte)
-                    && !after.is_some_and(stream::is_name_byte)
-            })
-            .map(|m| m.pattern().as_usize())
-            .collect();
+        const NAME: [bool; 256] = {
+            let mut t = [false; 256];
+            let mut b = 0;
+            while b < 256 {
+                t[b] = stream::is_name_byte(b as u8);
+                b += 1;
+            }
+            t
+        };
+        let mut ids = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            if !NAME[text[i] as usize] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < text.len() && NAME[text[i] as usize] {
+                i += 1;
+            }
+            if let Some(&id) = self.0.get(&text[start..i]) {
+                ids.push(id);
+            }
+        }
         ids.sort_unstable();
         ids.dedup();
         if ids.is_empty() {

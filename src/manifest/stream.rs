@@ -235,7 +235,7 @@ pub fn top_level_kind(doc: &[u8]) -> Option<&str> {
 }
 
 /// Whether a byte may appear in a Kubernetes object name as keyseed matches names in text.
-pub fn is_name_byte(b: u8) -> bool {
+pub const fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
 }
 
