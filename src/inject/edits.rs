@@ -93,6 +93,18 @@ fn replacement(inj: &Injection, pairs: &[(String, SecretValue)]) -> SecretValue 
             }
             text.push_str(trailing);
         }
+        Layout::Lines { indent, newline } => {
+            if let Some((_, v)) = pairs.first() {
+                let v = encode(v);
+                for (i, line) in v.expose().trim_end_matches('\n').split('\n').enumerate() {
+                    if i > 0 {
+                        text.push_str(newline);
+                        text.push_str(indent);
+                    }
+                    text.push_str(line);
+                }
+            }
+        }
         Layout::Entries {
             col,
             flow,

@@ -42,6 +42,15 @@ pub enum Layout {
         /// Line break to write after the value (a block scalar's span holds its line break).
         trailing: String,
     },
+    /// A line of a literal block's text (a placeholder alone on its line): the value's
+    /// lines as they are, each at the line's indentation, so the outer block holds them
+    /// and the text means the PEM (a trust bundle, a config file).
+    Lines {
+        /// The indentation of the placeholder's line.
+        indent: String,
+        /// Line break of the document (`\n` or `\r\n`).
+        newline: String,
+    },
     /// Replace the whole `key: value` entry with one entry per generation.
     Entries {
         /// Column of the key, for block mappings.
@@ -271,8 +280,9 @@ impl<'a> Walker<'a> {
 
     /// Plans the placeholders inside a literal block (`range`, the block in the document):
     /// each must be a public placeholder that is the whole value of its YAML line
-    /// (`key: <keyseed:ca:ID>` or `- <keyseed:ca:ID>`), so the double-quoted PEM written
-    /// there keeps the embedded YAML valid and meaning the PEM.
+    /// (`key: <keyseed:ca:ID>` or `- <keyseed:ca:ID>`: the double-quoted PEM written there
+    /// keeps the embedded YAML valid and meaning the PEM) or alone on its line (the PEM's
+    /// lines written there, at that line's indentation: a bundle of CAs, a config file).
     fn embedded(&mut self, loc: &Location, field: &str, range: Range<usize>) {
         let block = &self.text[range.clone()];
         let mut planned = Vec::new();
@@ -282,23 +292,28 @@ impl<'a> Walker<'a> {
             let line_end = self.text[start..]
                 .find('\n')
                 .map_or(self.text.len(), |i| start + i);
-            let line = &self.text[line_start..line_end];
-            let Some(close) = self.text[start..line_end].find('>') else {
-                planned.clear();
-                break;
-            };
-            let end = start + close + 1;
+            let end = self.text[start..line_end]
+                .find('>')
+                .map_or(line_end, |close| start + close + 1);
             let before = &self.text[line_start..start];
             let after = self.text[end..line_end].trim_end_matches('\r');
             let lead = before.trim_end();
             let whole = (lead.ends_with(':') || lead.ends_with('-') || lead.is_empty())
                 && before.len() > lead.len()
+                && before.bytes().all(|b| b == b' ') == lead.is_empty()
                 && (after.trim().is_empty()
                     || (after.starts_with([' ', '\t']) && after.trim_start().starts_with('#')));
             let ph = placeholder::parse(&self.text[start..end])
                 .ok()
                 .filter(|p| p.format.is_public());
             match (whole, ph) {
+                (true, Some(ph)) if lead.is_empty() => {
+                    let layout = Layout::Lines {
+                        indent: before.to_string(),
+                        newline: edit::newline(self.text).to_string(),
+                    };
+                    planned.push((String::new(), ph, start..end, layout));
+                }
                 (true, Some(ph)) => {
                     let name = lead
                         .trim_end_matches([':', '-'])
@@ -306,11 +321,12 @@ impl<'a> Walker<'a> {
                         .trim_start_matches("- ")
                         .trim_matches(['"', '\''])
                         .to_string();
-                    planned.push((name, ph, start..end));
+                    let layout = Layout::Value {
+                        trailing: String::new(),
+                    };
+                    planned.push((name, ph, start..end, layout));
                 }
                 _ => {
-                    let _ = line;
-                    planned.clear();
                     self.finding(
                         loc,
                         field,
@@ -321,8 +337,16 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        for (name, ph, r) in planned {
-            self.public(loc, &name, ph, (r, String::new()));
+        for (name, ph, range, layout) in planned {
+            self.injections.push(Injection {
+                location: loc.clone(),
+                section: Section::StringData,
+                key: name,
+                id: ph.format.canonical(),
+                placeholder: ph,
+                range,
+                layout,
+            });
         }
     }
 

@@ -691,3 +691,46 @@ fn the_layout_recipes_of_docs_charts_md_are_the_tested_files() {
         );
     }
 }
+
+#[test]
+fn a_public_placeholder_alone_on_a_line_of_a_text_becomes_the_pem_lines() {
+    // A trust bundle of two CAs (linkerd's anchor rotation) and a config file holding a CA.
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: trust}\ndata:\n  ca-bundle.crt: |\n    <keyseed:ca:anchor-new>\n    <keyseed:ca:anchor-old>\n  proxy.conf: |-\n    [tls]\n      <keyseed:ca:anchor-new>  \n    verify = true\n";
+    let out = ks(&["render"]).demo_keys().stdin(input).run().ok();
+    let (new, old) = (derived_ca("anchor-new"), derived_ca("anchor-old"));
+    let docs = yaml11_json(&out.stdout);
+    assert_eq!(
+        docs[0]["data"]["ca-bundle.crt"].as_str().unwrap(),
+        format!("{new}{old}")
+    );
+    let indented: String = new.lines().map(|l| format!("  {l}\n")).collect();
+    assert_eq!(
+        docs[0]["data"]["proxy.conf"].as_str().unwrap(),
+        format!(
+            "[tls]\n{}  \nverify = true",
+            indented.trim_end_matches('\n')
+        )
+    );
+    // Both certificates of the bundle verify as the roots they are.
+    let t = Tmp::new("bundle");
+    openssl(
+        &t,
+        &["verify", "-CAfile", "new.pem", "new.pem"],
+        &[("new.pem", &new)],
+    );
+    // CRLF documents keep their line breaks.
+    let crlf = input.replace('\n', "\r\n");
+    let out = ks(&["render"]).demo_keys().stdin(&crlf).run().ok();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "only CRLF line breaks"
+    );
+    assert_eq!(
+        yaml11_json(&out.stdout)[0]["data"]["ca-bundle.crt"]
+            .as_str()
+            .unwrap()
+            .replace("\r\n", "\n"),
+        format!("{new}{old}")
+    );
+}
