@@ -285,6 +285,16 @@ impl<'a> Walker<'a> {
     /// lines written there, at that line's indentation: a bundle of CAs, a config file).
     fn embedded(&mut self, loc: &Location, field: &str, range: Range<usize>) {
         let block = &self.text[range.clone()];
+        if !block.contains(PREFIX) {
+            // Mentioned in another spelling (base64, escapes): not a placeholder keyseed
+            // can place in a text.
+            return self.finding(
+                loc,
+                field,
+                "a keyseed placeholder outside a Secret's `stringData` or `data`".into(),
+                Some("secret values never land in non-secret objects; public certificate material (`ca:`, `cert:`) may go anywhere as written text, not encoded".into()),
+            );
+        }
         let mut planned = Vec::new();
         for (at, _) in block.match_indices(PREFIX) {
             let start = range.start + at;

@@ -202,6 +202,10 @@ fn secret_material_in_a_text_is_refused_and_named() {
             "document 1 (ConfigMap c) .data.values: a keyseed placeholder outside a Secret's `stringData` or `data`",
         ),
         (
+            "  values: |\n    PGtleXNlZWQ6Y2E6dHJ1c3Q+\n",
+            "document 1 (ConfigMap c) .data.values: a keyseed placeholder outside a Secret's `stringData` or `data`",
+        ),
+        (
             "  values: >\n    key: <keyseed:ca:trust>\n",
             "document 1 (ConfigMap c) .data.values: a keyseed placeholder outside a Secret's `stringData` or `data`",
         ),
