@@ -209,30 +209,23 @@ impl<'a> Walker<'a> {
                             }
                             _ => (s.span.clone(), String::new()),
                         };
-                        self.public(loc, &name, ph, range);
+                        let (range, trailing) = range;
+                        self.public(loc, &name, ph, range, Layout::Value { trailing });
                     }
-                    Ok(_) => self.finding(
+                    Ok(_) => self.outside(
                         loc,
                         field,
-                        "a keyseed placeholder outside a Secret's `stringData` or `data`".into(),
-                        Some(
-                            "secret values never land in non-secret objects; move the value into a Secret and reference it (secretKeyRef, envFrom, a volume); only public certificate material (`ca:`, `cert:`) may go anywhere"
-                                .into(),
-                        ),
+                        "move the value into a Secret and reference it (secretKeyRef, envFrom, a volume); only public certificate material (`ca:`, `cert:`) may go anywhere",
                     ),
                     Err(_) if s.style == Style::Literal && key.is_some() => {
                         let k = key.expect("checked");
                         let (range, _) = edit::value_range(self.text, k, s);
                         self.embedded(loc, field, range);
                     }
-                    Err(_) => self.finding(
+                    Err(_) => self.outside(
                         loc,
                         field,
-                        "a keyseed placeholder outside a Secret's `stringData` or `data`".into(),
-                        Some(
-                            "secret values never land in non-secret objects; move the value into a Secret and reference it (secretKeyRef, envFrom, a volume); public certificate material (`ca:`, `cert:`) may go anywhere as a whole value, or as the whole value of a YAML line inside a literal block (`|`)"
-                                .into(),
-                        ),
+                        "move the value into a Secret and reference it (secretKeyRef, envFrom, a volume); public certificate material (`ca:`, `cert:`) may go anywhere as a whole value, or as the whole value of a YAML line inside a literal block (`|`)",
                     ),
                 }
             }
@@ -253,14 +246,28 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A placeholder outside a Secret that keyseed will not write there; `advice` follows
+    /// the reason in the hint.
+    fn outside(&mut self, loc: &Location, field: &str, advice: &str) {
+        self.finding(
+            loc,
+            field,
+            "a keyseed placeholder outside a Secret's `stringData` or `data`".into(),
+            Some(format!(
+                "secret values never land in non-secret objects; {advice}"
+            )),
+        );
+    }
+
     /// Plans a public placeholder outside a Secret: a `caBundle` gets base64, anything else
-    /// the PEM, written over `range` as a double-quoted scalar.
+    /// the PEM, written over `range` as `layout` says.
     fn public(
         &mut self,
         loc: &Location,
         key: &str,
         ph: Placeholder,
-        (range, trailing): (Range<usize>, String),
+        range: Range<usize>,
+        layout: Layout,
     ) {
         let section = if key == "caBundle" {
             Section::Data
@@ -274,7 +281,7 @@ impl<'a> Walker<'a> {
             id: ph.format.canonical(),
             placeholder: ph,
             range,
-            layout: Layout::Value { trailing },
+            layout,
         });
     }
 
@@ -288,11 +295,10 @@ impl<'a> Walker<'a> {
         if !block.contains(PREFIX) {
             // Mentioned in another spelling (base64, escapes): not a placeholder keyseed
             // can place in a text.
-            return self.finding(
+            return self.outside(
                 loc,
                 field,
-                "a keyseed placeholder outside a Secret's `stringData` or `data`".into(),
-                Some("secret values never land in non-secret objects; public certificate material (`ca:`, `cert:`) may go anywhere as written text, not encoded".into()),
+                "public certificate material (`ca:`, `cert:`) may go anywhere as written text, not encoded",
             );
         }
         let mut planned = Vec::new();
@@ -348,15 +354,7 @@ impl<'a> Walker<'a> {
             }
         }
         for (name, ph, range, layout) in planned {
-            self.injections.push(Injection {
-                location: loc.clone(),
-                section: Section::StringData,
-                key: name,
-                id: ph.format.canonical(),
-                placeholder: ph,
-                range,
-                layout,
-            });
+            self.public(loc, &name, ph, range, layout);
         }
     }
 
