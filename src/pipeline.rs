@@ -11,6 +11,7 @@
 //! so this module never decides which file to trust. Nothing is written here: the caller
 //! writes [`Rendered::docs`] only after everything passed.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::checks::documents;
@@ -356,7 +357,7 @@ impl Injected {
                 stream::top_level_kind(text.as_bytes()).is_none_or(|k| k == "Secret");
             if self.docs.is_changed(i) && maybe_secret {
                 if let Some(roots) = self.docs.view(i) {
-                    documents::secret_limits(i + 1, text, &roots, &mut findings);
+                    documents::secret_limits(i + 1, text, &roots, &BTreeMap::new(), &mut findings);
                 }
             }
         }

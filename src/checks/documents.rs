@@ -259,8 +259,16 @@ pub fn leftover(location: &Location) -> Finding {
 }
 
 /// Kubernetes' limits on a Secret keyseed changed: data keys match `[-._a-zA-Z0-9]+` and the
-/// data (keys plus decoded values, `stringData` included) is at most 1 MiB.
-pub fn secret_limits(number: usize, text: &str, roots: &[Node], findings: &mut Vec<Finding>) {
+/// data (keys plus decoded values, `stringData` included) is at most 1 MiB. `expanded` maps a
+/// key still written as a template (`encryption-key-{gen}`, before render) to the keys render
+/// writes for it; those are the names checked.
+pub fn secret_limits(
+    number: usize,
+    text: &str,
+    roots: &[Node],
+    expanded: &BTreeMap<String, Vec<String>>,
+    findings: &mut Vec<Finding>,
+) {
     for obj in object::resources(roots) {
         if obj.get_str("kind") != Some("Secret") {
             continue;
@@ -273,7 +281,11 @@ pub fn secret_limits(number: usize, text: &str, roots: &[Node], findings: &mut V
             };
             for (k, v) in &m.entries {
                 let key = k.scalar().map(|s| s.value.as_str()).unwrap_or("");
-                if !placeholder::is_key_name(key) {
+                let valid = match expanded.get(key) {
+                    Some(names) => names.iter().all(|n| placeholder::is_key_name(n)),
+                    None => placeholder::is_key_name(key),
+                };
+                if !valid {
                     findings.push(Finding::error(
                         &location,
                         &field_path(section, key),

@@ -1,4 +1,5 @@
-//! Real hosts (): Helm 3.17.3 and 4.1.4 (plugins and post-renderers), the Argo CD CMP
+//! Real hosts: Helm 3.17.3 and 4.1.4, and the newest the package registries serve, 3.18.0 and
+//! 4.2.3 (plugins and post-renderers), the Argo CD CMP
 //! generate command run as cmp-server runs it, kpt running `keyseed krm`, and
 //! `kubectl kustomize` running the legacy exec plugin. Every example under charts-example/
 //! is exercised here.
@@ -133,7 +134,13 @@ fn check_demo_render(out: &[u8]) -> std::collections::BTreeMap<String, String> {
 
 #[test]
 fn helm3_cli_plugin_and_post_renderer() {
-    let h = Helm::new("helm3");
+    for which in ["helm3", "helm318"] {
+        helm3_cli_plugin_and_post_renderer_on(which);
+    }
+}
+
+fn helm3_cli_plugin_and_post_renderer_on(which: &str) {
+    let h = Helm::new(which);
     h.install_keyseed(false);
     assert_other_plugin_still_works(&h);
     let d = h.run(&demo_keyring_derive("base64:32")).ok();
@@ -164,7 +171,13 @@ fn helm3_cli_plugin_and_post_renderer() {
 
 #[test]
 fn helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3() {
-    let h = Helm::new("helm4");
+    for which in ["helm4", "helm42"] {
+        helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3_on(which);
+    }
+}
+
+fn helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3_on(which: &str) {
+    let h = Helm::new(which);
     h.install_keyseed(true);
     let list = h.run(&["plugin", "list"]).ok().stdout_str();
     assert!(
@@ -187,6 +200,22 @@ fn helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3() {
         text.contains("helm.sh/hook"),
         "Helm 4 sends hooks through the post-renderer too"
     );
+    // The hook (a pre-install Job reading the keys Secret) went through keyseed: its pod
+    // template carries the rollout annotation.
+    let docs = yaml11_json(&out.stdout);
+    let hook = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "Job")
+        .unwrap_or_else(|| panic!("{which}: no hook Job"));
+    let annotations = &hook["spec"]["template"]["metadata"]["annotations"];
+    assert!(
+        annotations
+            .as_object()
+            .is_some_and(|a| a.keys().any(|k| k.starts_with("keyseed.io/"))),
+        "{which}: the hook was not post-rendered by keyseed: {annotations}"
+    );
     let v4 = check_demo_render(&out.stdout);
 
     let h3 = Helm::new("helm3");
@@ -202,7 +231,7 @@ fn helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3() {
         ])
         .ok();
     let v3 = check_demo_render(&out3.stdout);
-    assert_eq!(v3, v4, "Helm 3 and Helm 4 renders inject identical values");
+    assert_eq!(v3, v4, "Helm 3 and {which} renders inject identical values");
     // A second Helm 4 render is byte-identical.
     let again = h
         .run(&[
@@ -218,7 +247,13 @@ fn helm4_postrenderer_plugin_cli_plugin_and_same_values_as_helm3() {
 
 #[test]
 fn helm4_failure_reason_reaches_the_user() {
-    let h = Helm::new("helm4");
+    for which in ["helm4", "helm42"] {
+        helm4_failure_reason_reaches_the_user_on(which);
+    }
+}
+
+fn helm4_failure_reason_reaches_the_user_on(which: &str) {
+    let h = Helm::new(which);
     h.install_keyseed(true);
     // A chart with a typo in a placeholder.
     let t = Tmp::new("badchart");
@@ -269,7 +304,7 @@ fn plugin_launcher_finds_a_shipped_binary() {
     std::fs::copy(root().join("plugin.yaml"), rel.join("plugin.yaml")).unwrap();
     copy_dir(&root().join("helm"), &rel.join("helm"));
     std::fs::copy(keyseed_bin(), rel.join("helm/bin/keyseed-bin")).unwrap();
-    for v in ["helm3", "helm4"] {
+    for v in ["helm3", "helm318", "helm4", "helm42"] {
         let h = Helm::new(v).without("KEYSEED_BIN");
         h.run(&["plugin", "install", rel.to_str().unwrap()]).ok();
         let out = h.run(&["keyseed", "--version"]).ok();

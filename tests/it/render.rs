@@ -351,3 +351,25 @@ fn keyring_errors_are_clear() {
             .stderr_has(msg);
     }
 }
+
+/// `check` (no seed) judged a keyring's key as written (`encryption-key-{gen}`) against
+/// Kubernetes' key syntax and failed a stream `render` accepts; it now checks the keys render
+/// writes, as render does.
+#[test]
+fn check_accepts_a_keyring_key_template_that_render_accepts() {
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: app}\nstringData:\n  encryption-key-{gen}: \"<keyseed:base64:32 gen=0..1>\"\n";
+    ks(&["check"])
+        .stdin(input)
+        .run()
+        .ok()
+        .stderr_has("ok: 1 placeholder(s)");
+    let out = ks(&["render"]).demo_keys().stdin(input).run().ok();
+    let v = secret_values(&out.stdout);
+    assert_eq!(v.len(), 2, "{v:?}");
+    let bad = input.replace("encryption-key-{gen}", "\"encryption key {gen}\"");
+    ks(&["check"])
+        .stdin(bad)
+        .run()
+        .fails()
+        .stderr_has("not a valid Secret key");
+}

@@ -48,7 +48,7 @@ impl Helm {
             envs,
         };
         let plugin = match which {
-            "helm3" => "helm/keyseed-getter-helm3",
+            "helm3" | "helm318" => "helm/keyseed-getter-helm3",
             _ => "helm/keyseed-getter",
         };
         h.run(
@@ -116,7 +116,7 @@ fn helm3_and_helm4_render_keyseed_values_twice_identically_with_the_derived_valu
     );
     let db = derive("password:24", "prod/values:secrets.db.password");
     let mut renders = Vec::new();
-    for which in ["helm3", "helm4"] {
+    for which in ["helm3", "helm318", "helm4", "helm42"] {
         let h = Helm::new(which);
         let first = h.template(&dir, &[]).ok();
         let second = h.template(&dir, &[]).ok();
