@@ -922,6 +922,11 @@ fn ci_action_installs_a_verified_release_and_runs_check_and_render() {
     inputs.retain(|(k, _)| *k != "public-key");
     inputs.push(("public-key", &other));
     refused(&inputs, "is not signed by the release key");
+    // No key given and none committed (ci/release-key.asc) yet.
+    let mut inputs = with(&[("run", "check")]);
+    inputs.retain(|(k, _)| *k != "public-key");
+    assert!(!root().join("ci/release-key.asc").exists());
+    refused(&inputs, "no release public key at");
     // A release whose SHA256SUMS was edited after signing (the tarball swapped for another).
     let forged = Tmp::new("forged-release");
     for f in ["SHA256SUMS.asc", &tarball("keyseed-postrender")] {
