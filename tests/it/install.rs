@@ -516,21 +516,9 @@ fn helm4_refuses_a_changed_tarball_a_foreign_signature_and_a_missing_prov() {
     t.write(&format!("changed/{name}"), &changed);
     t.write(&format!("changed/{name}.prov"), &prov);
     // foreign/: the same signed text, signed by the other key.
-    let body = t.write("body", cleartext(&prov));
-    let signed = gpg(
-        &r.other.home,
-        &[
-            "--digest-algo",
-            "SHA256",
-            "--output",
-            "-",
-            "--clearsign",
-            body.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    let signed = resign(&t, &prov, &r.other);
     t.write(&format!("foreign/{name}"), &original);
-    t.write(&format!("foreign/{name}.prov"), &signed.stdout);
+    t.write(&format!("foreign/{name}.prov"), &signed);
     // signed/: the release as it is (checked against the other key's keyring).
     t.write(&format!("signed/{name}"), &original);
     t.write(&format!("signed/{name}.prov"), &prov);
@@ -562,6 +550,15 @@ fn helm4_refuses_a_changed_tarball_a_foreign_signature_and_a_missing_prov() {
             h.assert_nothing_installed();
         }
     }
+}
+
+/// `prov`'s signed text, clearsigned again by `key`.
+fn resign(t: &Tmp, prov: &str, key: &Key) -> Vec<u8> {
+    let body = t.write("body", cleartext(prov));
+    let args = ["--digest-algo", "SHA256", "--output", "-", "--clearsign"];
+    let mut args = args.to_vec();
+    args.push(body.to_str().unwrap());
+    gpg(&key.home, &args).ok().stdout
 }
 
 /// The text a clearsigned message signs (RFC 4880 7.1: dash-escaped lines unescaped).
@@ -684,24 +681,12 @@ fn helm4_installs_signed_plugins_from_an_oci_registry() {
     // A copy of the release whose post-renderer .prov the other key signed.
     let name = tarball("keyseed-postrender");
     let prov = std::fs::read_to_string(r.dir.join(format!("{name}.prov"))).unwrap();
-    let body = t.write("body", cleartext(&prov));
-    let foreign = gpg(
-        &r.other.home,
-        &[
-            "--digest-algo",
-            "SHA256",
-            "--output",
-            "-",
-            "--clearsign",
-            body.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    let foreign = resign(&t, &prov, &r.other);
     t.write(
         &format!("bad/{name}"),
         std::fs::read(r.dir.join(&name)).unwrap(),
     );
-    t.write(&format!("bad/{name}.prov"), &foreign.stdout);
+    t.write(&format!("bad/{name}.prov"), &foreign);
     publish_oci(&format!("{}/forged", registry.host()), &t.path("bad")).ok();
     // Unsigned: nothing pushed.
     t.write(
