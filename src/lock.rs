@@ -4,12 +4,21 @@
 //! would rotate ("would rotate backend-keys/encryption-key-0"), unless `--update-lock` — a
 //! guard against silently rotating a key that encrypts production data. The file holds names,
 //! keys, formats, generations and keyed fingerprints only, tab-separated, sorted.
+//!
+//! It also carries the RSA search hints (`derive::hint`, issue #22): lines whose first
+//! field is `@rsa-hint` (no Kubernetes name holds `@`, and a keyseed that predates hints
+//! keeps them as entries no render produces), then the derivation id, format, generation
+//! and the hint text. Hints hold two offsets and a MAC, never key material.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::derive::hint::{Label, Outcome, Use};
 use crate::diag::Finding;
 use crate::inject::edits::InjectedValue;
+
+/// The first field of a hint line.
+pub const HINT_MARK: &str = "@rsa-hint";
 
 /// Lock options of a render.
 #[derive(Debug, Clone, Default)]
@@ -97,9 +106,18 @@ pub fn entries(
     out
 }
 
+/// A lock file's contents: value entries and RSA search hints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    /// `(secret, key)` → entry.
+    pub entries: BTreeMap<(String, String), Entry>,
+    /// (format, id, generation) → hint text.
+    pub hints: BTreeMap<Label, String>,
+}
+
 /// Parses a lock file.
-pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<(String, String), Entry>, LockError> {
-    let mut out = BTreeMap::new();
+pub fn parse(text: &str, path: &Path) -> Result<Ledger, LockError> {
+    let mut out = Ledger::default();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
@@ -111,7 +129,12 @@ pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<(String, String), Entry
                 line: i + 1,
             });
         }
-        out.insert(
+        if f[0] == HINT_MARK {
+            out.hints
+                .insert((f[2].into(), f[1].into(), f[3].into()), f[4].into());
+            continue;
+        }
+        out.entries.insert(
             (f[0].to_string(), f[1].to_string()),
             Entry {
                 format: f[2].into(),
@@ -123,16 +146,35 @@ pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<(String, String), Entry
     Ok(out)
 }
 
-/// Renders a ledger.
-pub fn format(entries: &BTreeMap<(String, String), Entry>) -> String {
+/// Renders a ledger: the entries, then the hints.
+pub fn format(ledger: &Ledger) -> String {
     let mut s = String::from(HEADER);
-    for ((secret, key), e) in entries {
+    for ((secret, key), e) in &ledger.entries {
         s.push_str(&format!(
             "{secret}\t{key}\t{}\t{}\t{}\n",
             e.format, e.gen, e.fingerprint
         ));
     }
+    for ((format, id, gen), hint) in &ledger.hints {
+        s.push_str(&format!("{HINT_MARK}\t{id}\t{format}\t{gen}\t{hint}\n"));
+    }
     s
+}
+
+/// Reads the `--lock` file before a render, for its hints: empty without `--lock`, or when
+/// the file does not exist yet and `--update-lock` will create it.
+pub fn load(opts: &LockOptions) -> Result<Ledger, LockError> {
+    let Some(path) = &opts.path else {
+        return Ok(Ledger::default());
+    };
+    match crate::io::read_regular_text(path, crate::io::MAX_DATA_FILE) {
+        Ok(t) => parse(&t, path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.update => Ok(Ledger::default()),
+        Err(source) => Err(LockError::Read {
+            path: path.clone(),
+            source,
+        }),
+    }
 }
 
 /// What `--update-lock` writes, and what it has to say.
@@ -140,42 +182,36 @@ pub fn format(entries: &BTreeMap<(String, String), Entry>) -> String {
 pub struct Update {
     /// The new ledger, when the file must be (re)written.
     pub text: Option<String>,
-    /// A note for stderr (entries of the lock this render did not see were kept).
-    pub note: Option<String>,
+    /// Notes for stderr: entries of the lock this render did not see were kept, RSA keys
+    /// searched for want of a valid hint.
+    pub notes: Vec<String>,
 }
 
-/// Compares a render with the lock; fails on any changed fingerprint unless updating. When
-/// updating, entries this render did not produce are kept (a partial stream, e.g. Helm 4's
-/// hooks rendered apart, must not erase the others), and the note says how many.
+/// Compares a render with the lock (`locked`, from [`load`]); fails on any changed
+/// fingerprint unless updating. When updating, entries this render did not produce are kept
+/// (a partial stream, e.g. Helm 4's hooks rendered apart, must not erase the others), and the
+/// note says how many; the RSA search hints of this render (`rsa`) are written beside them.
+/// Without updating, the notes say which RSA keys were searched for want of a valid hint.
 pub fn check(
     opts: &LockOptions,
+    locked: &Ledger,
     injected: &[InjectedValue],
     namespace: Option<&String>,
+    rsa: &[Outcome],
 ) -> Result<Update, LockError> {
     let Some(path) = &opts.path else {
         return Ok(Update::default());
     };
     let current = entries(injected, namespace);
-    for (secret, key) in current.keys() {
-        for s in [secret, key] {
-            if s.contains(['\t', '\n', '\r']) {
-                return Err(LockError::Unwritable(s.replace(['\t', '\n', '\r'], " ")));
-            }
+    let ids = rsa.iter().map(|o| &o.label.1);
+    for s in current.keys().flat_map(|(s, k)| [s, k]).chain(ids) {
+        if s.contains(['\t', '\n', '\r']) {
+            return Err(LockError::Unwritable(s.replace(['\t', '\n', '\r'], " ")));
         }
     }
-    let locked = match crate::io::read_regular_text(path, crate::io::MAX_DATA_FILE) {
-        Ok(t) => parse(&t, path)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.update => BTreeMap::new(),
-        Err(source) => {
-            return Err(LockError::Read {
-                path: path.clone(),
-                source,
-            })
-        }
-    };
     let mut findings = Vec::new();
     for ((secret, key), now) in &current {
-        if let Some(was) = locked.get(&(secret.clone(), key.clone())) {
+        if let Some(was) = locked.entries.get(&(secret.clone(), key.clone())) {
             if was.fingerprint != now.fingerprint {
                 findings.push(Finding::about_file(
                     format!(
@@ -190,20 +226,46 @@ pub fn check(
     if !findings.is_empty() && !opts.update {
         return Err(LockError::Rotations(findings));
     }
-    if !opts.update {
-        return Ok(Update::default());
+    let mut notes = Vec::new();
+    for o in rsa.iter().filter(|o| o.how == Use::Rejected) {
+        let (format, id, gen) = &o.label;
+        notes.push(format!(
+            "the RSA search hint for {format} `{id}` gen {gen} in {} does not verify with this seed (written for another seed, or edited): not used; the key was found by the full search{}",
+            path.display(),
+            if opts.update { " and the hint rewritten" } else { "; --update-lock rewrites it" }
+        ));
     }
-    let kept = locked.keys().filter(|k| !current.contains_key(k)).count();
+    let searched = rsa.iter().filter(|o| o.how == Use::Searched).count();
+    if searched > 0 && !opts.update {
+        notes.push(format!(
+            "{searched} RSA key(s) had no search hint in {} and were found by the full prime search (about 0.25 s each at 4096 bits, on every render); render once with --update-lock to record hints",
+            path.display()
+        ));
+    }
+    if !opts.update {
+        return Ok(Update { text: None, notes });
+    }
+    let kept = locked
+        .entries
+        .keys()
+        .filter(|k| !current.contains_key(k))
+        .count();
     let mut merged = locked.clone();
-    merged.extend(current);
+    merged.entries.extend(current);
+    for o in rsa {
+        if let Some(h) = &o.hint {
+            merged.hints.insert(o.label.clone(), h.clone());
+        }
+    }
+    if kept > 0 {
+        notes.push(format!(
+            "{kept} entr{} of {} not in this render kept; delete the file and render with --update-lock to drop them",
+            if kept == 1 { "y" } else { "ies" },
+            path.display()
+        ));
+    }
     Ok(Update {
-        text: (merged != locked).then(|| format(&merged)),
-        note: (kept > 0).then(|| {
-            format!(
-                "{kept} entr{} of {} not in this render kept; delete the file and render with --update-lock to drop them",
-                if kept == 1 { "y" } else { "ies" },
-                path.display()
-            )
-        }),
+        text: (merged != *locked).then(|| format(&merged)),
+        notes,
     })
 }

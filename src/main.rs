@@ -3,8 +3,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     if let Some(first) = std::env::args_os().nth(1) {
         if keyseed::is_legacy_plugin_call(&first) {
@@ -12,7 +10,7 @@ fn main() -> ExitCode {
             return ExitCode::from(keyseed::finish(out, None));
         }
     }
-    let cli = match keyseed::Cli::try_parse() {
+    let cli = match keyseed::Cli::parse_args() {
         Ok(c) => c,
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).

@@ -19,9 +19,13 @@ pub fn par_map<T: Sync, R: Send>(
     weight: impl Fn(&T) -> usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
+    // Small inputs first: reading the thread count costs file reads under cgroups.
     let total: usize = items.iter().map(&weight).sum();
+    if total < 32 * 1024 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
     let threads = threads();
-    if threads < 2 || total < 32 * 1024 || items.len() < 2 {
+    if threads < 2 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);

@@ -18,6 +18,7 @@ use crate::checks::documents;
 use crate::checks::tls::TlsOptions;
 use crate::config::{self, schema::Config};
 use crate::derive::certs::CertContext;
+use crate::derive::hint::RsaHints;
 use crate::diag::{Finding, Location};
 use crate::inject::edits::{self, InjectedValue};
 use crate::inject::keyrings;
@@ -263,6 +264,7 @@ impl Planned {
         mut self,
         seed: Option<(&SeedFile, &Path)>,
         certs: &CertContext,
+        hints: &RsaHints,
     ) -> Result<Injected, PipelineError> {
         let mut injected = Vec::new();
         if let Some((seed, seed_path)) = seed {
@@ -270,6 +272,7 @@ impl Planned {
                 seed,
                 seed_path,
                 certs,
+                hints,
             };
             for (i, inj) in self.injections.iter().enumerate() {
                 if inj.is_empty() {

@@ -18,6 +18,7 @@ use rcgen::{
     KeyUsagePurpose, PublicKeyData, SanType, SerialNumber, SignatureAlgorithm,
 };
 
+use crate::derive::hint::RsaHints;
 use crate::derive::kdf::{hkdf, info, Stream};
 use crate::derive::keys;
 use crate::placeholder::{Encoding, Format};
@@ -230,7 +231,7 @@ fn ca_signer(seed: &Seed, ctx: &CertContext, id: &str) -> CaSigner {
     match ctx.ca_key(id) {
         Format::Rsa(bits) => {
             let mut stream = Stream::new(seed, &info(&Format::Rsa(bits).canonical(), &key_id, 0));
-            let k = keys::rsa(&mut stream, bits as usize);
+            let k = keys::rsa(&mut stream, bits as usize, &RsaHints::none());
             let pair = ring::signature::RsaKeyPair::from_pkcs8(k.pkcs8().expose())
                 .expect("a derived RSA key is valid PKCS#8");
             CaSigner::Rsa(RsaSigner {
@@ -302,7 +303,7 @@ pub fn leaf_cert_pem(
             }
         }
         Format::Rsa(bits) => {
-            let k = keys::rsa(&mut stream, bits as usize);
+            let k = keys::rsa(&mut stream, bits as usize, &RsaHints::none());
             Public {
                 der: k.public_pkcs1(),
                 alg: &rcgen::PKCS_RSA_SHA256,

@@ -9,7 +9,7 @@
 //! This module owns the byte-level derivation. It must never change an output for an
 //! existing (format, id, gen): that is a breaking change.
 
-use chacha20::cipher::{KeyIvInit, StreamCipher};
+use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use hkdf::Hkdf;
 use sha2::Sha256;
 
@@ -51,6 +51,10 @@ pub struct Stream {
     cipher: chacha20::ChaCha20,
     buf: [u8; 64],
     pos: usize,
+    /// Bytes read so far.
+    read: u64,
+    /// The `info` it was opened for (not secret: format, id, generation).
+    info: Vec<u8>,
 }
 
 impl Stream {
@@ -62,7 +66,29 @@ impl Stream {
             cipher,
             buf: [0; 64],
             pos: 64,
+            read: 0,
+            info: info.to_vec(),
         }
+    }
+
+    /// The `info` the stream was opened for.
+    pub fn info(&self) -> &[u8] {
+        &self.info
+    }
+
+    /// How many bytes have been read.
+    pub fn position(&self) -> u64 {
+        self.read
+    }
+
+    /// Goes back (or forward) to `at` bytes from the start: the next byte read is the one
+    /// a fresh stream would give after reading `at` bytes.
+    pub fn seek(&mut self, at: u64) {
+        self.cipher.seek(at / 64 * 64);
+        self.buf = [0; 64];
+        self.cipher.apply_keystream(&mut self.buf);
+        self.pos = (at % 64) as usize;
+        self.read = at;
     }
 
     /// The next keystream byte.
@@ -74,6 +100,7 @@ impl Stream {
         }
         let b = self.buf[self.pos];
         self.pos += 1;
+        self.read += 1;
         b
     }
 
@@ -125,6 +152,20 @@ mod tests {
         let c = hkdf(&seed(), &info("hex:4", "x", 1), 32);
         assert_eq!(a.expose(), b.expose());
         assert_ne!(a.expose(), c.expose());
+    }
+
+    #[test]
+    fn seeking_back_reads_the_same_bytes_again() {
+        let mut s = Stream::new(&seed(), b"x");
+        let mut first = [0u8; 300];
+        s.fill(&mut first);
+        for at in [0u64, 1, 63, 64, 65, 128, 299] {
+            s.seek(at);
+            let mut again = vec![0u8; 300 - at as usize];
+            s.fill(&mut again);
+            assert_eq!(again, first[at as usize..], "from {at}");
+            assert_eq!(s.position(), 300);
+        }
     }
 
     #[test]

@@ -7,9 +7,10 @@
 
 use num_bigint_dig::BigUint;
 use num_integer::Integer;
-use num_traits::{One, Zero};
+use num_traits::{One, ToPrimitive, Zero};
 
 use crate::derive::der::{der_uint, seq, tlv};
+use crate::derive::hint::{RsaHints, Use};
 use crate::derive::kdf::Stream;
 use crate::derive::prime;
 use crate::secret::SecretBytes;
@@ -72,19 +73,36 @@ pub fn p256_scalar(stream: &mut Stream) -> SecretBytes {
 /// big-endian candidate, set its two top bits and its low bit, then step by 2 to the first
 /// prime `p` with `p mod e ≠ 1`; if the search leaves the `bits`-bit range, draw a new
 /// candidate. The result is defined by arithmetic alone: any correct primality test accepts
-/// the same number ([`prime`] decides faster which candidates to test).
-pub fn rsa_prime(stream: &mut Stream, bits: usize) -> BigUint {
+/// the same number ([`prime`] decides faster which candidates to test). Also returns the
+/// number of steps from the start, when the first start gave the prime.
+pub fn rsa_prime(stream: &mut Stream, bits: usize) -> (BigUint, Option<u32>) {
+    let mut first = true;
     loop {
-        let mut buf = vec![0u8; bits / 8];
-        stream.fill(&mut buf);
-        buf[0] |= 0xc0;
-        *buf.last_mut().expect("non-empty") |= 1;
-        let start = BigUint::from_bytes_be(&buf);
-        zeroize::Zeroize::zeroize(&mut buf);
+        let start = rsa_start(stream, bits);
         if let Some(p) = prime::first_prime_from(&start, bits) {
-            return p;
+            let steps = first.then(|| ((&p - &start) >> 1usize).to_u32()).flatten();
+            return (p, steps);
         }
+        first = false;
     }
+}
+
+/// The next start of the prime search: `bits/8` stream bytes, two top bits and the low bit set.
+fn rsa_start(stream: &mut Stream, bits: usize) -> BigUint {
+    let mut buf = vec![0u8; bits / 8];
+    stream.fill(&mut buf);
+    buf[0] |= 0xc0;
+    *buf.last_mut().expect("non-empty") |= 1;
+    let start = BigUint::from_bytes_be(&buf);
+    zeroize::Zeroize::zeroize(&mut buf);
+    start
+}
+
+/// The candidate `steps` steps of 2 from the next start, if it passes the checks a hinted
+/// candidate gets ([`prime::plausible`]); the search would have accepted it only then.
+fn hinted_prime(stream: &mut Stream, bits: usize, steps: u32) -> Option<BigUint> {
+    let c = rsa_start(stream, bits) + (BigUint::from(steps) << 1usize);
+    prime::plausible(&c, bits).then_some(c)
 }
 
 /// The components of a derived RSA key.
@@ -98,14 +116,40 @@ pub struct RsaKey {
 }
 
 /// An RSA key of `bits` (2048, 3072 or 4096): primes `p` then `q` from the stream (redrawn
-/// while `q == p`), ordered `p > q`; `d = e⁻¹ mod lcm(p−1, q−1)`.
-pub fn rsa(stream: &mut Stream, bits: usize) -> RsaKey {
+/// while `q == p`), ordered `p > q`; `d = e⁻¹ mod lcm(p−1, q−1)`. With a hint for the
+/// stream's `info` whose MAC verifies ([`hint`]), the hinted candidates are taken instead of
+/// searching; on any mismatch the stream is rewound and searched.
+pub fn rsa(stream: &mut Stream, bits: usize, hints: &RsaHints) -> RsaKey {
+    let info = stream.info().to_vec();
+    let at = stream.position();
+    let hinted = hints.offsets(&info, bits).and_then(|[jp, jq]| {
+        let p = hinted_prime(stream, bits / 2, jp)?;
+        let q = hinted_prime(stream, bits / 2, jq)?;
+        (p != q).then_some((p, q))
+    });
+    let (p, q) = match hinted {
+        Some(pq) => {
+            hints.record(&info, bits, None, Use::Hinted);
+            pq
+        }
+        None => {
+            stream.seek(at);
+            let (p, jp) = rsa_prime(stream, bits / 2);
+            let (mut q, mut jq) = rsa_prime(stream, bits / 2);
+            while q == p {
+                (q, _) = rsa_prime(stream, bits / 2);
+                jq = None;
+            }
+            let how = if hints.was_given(&info) {
+                Use::Rejected
+            } else {
+                Use::Searched
+            };
+            hints.record(&info, bits, jp.zip(jq).map(|(a, b)| [a, b]), how);
+            (p, q)
+        }
+    };
     let e = BigUint::from(RSA_E);
-    let p = rsa_prime(stream, bits / 2);
-    let mut q = rsa_prime(stream, bits / 2);
-    while q == p {
-        q = rsa_prime(stream, bits / 2);
-    }
     let (p, q) = if p > q { (p, q) } else { (q, p) };
     let lambda = (&p - 1u32).lcm(&(&q - 1u32));
     let d = mod_inverse(&e, &lambda).expect("e is coprime with λ(n) since p, q ≢ 1 mod e");
@@ -196,11 +240,34 @@ mod tests {
     #[test]
     fn rsa_2048_is_consistent() {
         let mut s = Stream::new(&Seed::new([9; 32]), b"rsa-test");
-        let k = rsa(&mut s, 2048);
+        let k = rsa(&mut s, 2048, &RsaHints::none());
         assert_eq!(k.n.bits(), 2048);
         let m = BigUint::from(12345u32);
         let c = m.modpow(&BigUint::from(RSA_E), &k.n);
         assert_eq!(c.modpow(&k.d, &k.n), m);
+    }
+
+    #[test]
+    fn a_hinted_key_is_the_searched_key_and_a_bad_hint_falls_back_to_the_search() {
+        use crate::derive::kdf::info;
+        let seed = Seed::new([9; 32]);
+        let i = info("rsa:2048", "t/hint", 0);
+        let searched = RsaHints::new(&seed, []);
+        let k = rsa(&mut Stream::new(&seed, &i), 2048, &searched);
+        let out = searched.outcomes();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].how, Use::Searched);
+        let hint = out[0].hint.clone().expect("first starts gave both primes");
+        let label = out[0].label.clone();
+        let hinted = RsaHints::new(&seed, [(label.clone(), hint.clone())]);
+        let h = rsa(&mut Stream::new(&seed, &i), 2048, &hinted);
+        assert_eq!(hinted.outcomes()[0].how, Use::Hinted);
+        assert_eq!((h.n, h.d), (k.n.clone(), k.d.clone()));
+        // Another seed's hint (a valid MAC under its own key) is not trusted here.
+        let other = RsaHints::new(&Seed::new([8; 32]), [(label, hint)]);
+        let o = rsa(&mut Stream::new(&seed, &i), 2048, &other);
+        assert_eq!(other.outcomes()[0].how, Use::Rejected);
+        assert_eq!(o.n, k.n);
     }
 
     #[test]

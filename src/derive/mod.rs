@@ -8,6 +8,7 @@
 
 pub mod certs;
 pub mod der;
+pub mod hint;
 pub mod kdf;
 pub mod keys;
 pub mod mac;

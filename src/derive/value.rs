@@ -8,6 +8,7 @@
 use base64::Engine as _;
 
 use crate::derive::der;
+use crate::derive::hint::RsaHints;
 use crate::derive::kdf::{bytes, hkdf, info, Stream};
 use crate::derive::keys;
 use crate::derive::mac::hex;
@@ -42,6 +43,19 @@ pub fn derive(
     encoding: Encoding,
     id: &str,
     gen: u64,
+) -> Option<SecretValue> {
+    derive_hinted(seed, format, encoding, id, gen, &RsaHints::none())
+}
+
+/// [`derive`], with the RSA search hints of a render (`keyseed.lock`): the same value, found
+/// without the prime search where a hint verifies.
+pub fn derive_hinted(
+    seed: &Seed,
+    format: &Format,
+    encoding: Encoding,
+    id: &str,
+    gen: u64,
+    hints: &RsaHints,
 ) -> Option<SecretValue> {
     let info = info(&format.canonical(), id, gen);
     let std = base64::engine::general_purpose::STANDARD;
@@ -91,7 +105,7 @@ pub fn derive(
                 Format::Ed25519 => ("PRIVATE KEY", keys::ed25519(&mut stream)),
                 Format::EcdsaP256 => ("PRIVATE KEY", keys::ecdsa_p256(&mut stream)),
                 Format::Rsa(bits) => {
-                    let k = keys::rsa(&mut stream, *bits as usize);
+                    let k = keys::rsa(&mut stream, *bits as usize, hints);
                     match encoding {
                         Encoding::Pkcs1 => ("RSA PRIVATE KEY", k.pkcs1()),
                         _ => ("PRIVATE KEY", k.pkcs8()),
@@ -111,7 +125,14 @@ pub fn derive(
         Format::Age => keys::age_identity(&mut Stream::new(seed, &info)),
         // The key the derived CA `ID` signs with: the `ecdsa-p256` key of id `ca/ID`.
         Format::CaKey(ca) => {
-            return derive(seed, &Format::EcdsaP256, encoding, &format!("ca/{ca}"), 0)
+            return derive_hinted(
+                seed,
+                &Format::EcdsaP256,
+                encoding,
+                &format!("ca/{ca}"),
+                0,
+                hints,
+            )
         }
         Format::Value(_) | Format::Ca(_) | Format::Cert(_) | Format::CertKey(_) => return None,
     };

@@ -7,6 +7,7 @@ use std::path::Path;
 use base64::Engine as _;
 
 use crate::derive::certs::{self, CertContext, CertError};
+use crate::derive::hint::RsaHints;
 use crate::derive::value::{self, HashError};
 use crate::placeholder::{Encoding, Format, Generations, Order, Placeholder};
 use crate::secret::SecretValue;
@@ -88,6 +89,8 @@ pub struct Source<'a> {
     pub seed_path: &'a Path,
     /// `certificates:` and the scope.
     pub certs: &'a CertContext,
+    /// RSA search hints from the lock (and the record of what each RSA key did).
+    pub hints: &'a RsaHints,
 }
 
 impl Source<'_> {
@@ -116,12 +119,13 @@ impl Source<'_> {
             )),
             // An RSA CA (`cas:`) signs with the `rsa:BITS` key of id `ca/ID`.
             Format::CaKey(ca) if matches!(self.certs.ca_key(ca), Format::Rsa(_)) => {
-                Ok(value::derive(
+                Ok(value::derive_hinted(
                     seed,
                     &self.certs.ca_key(ca),
                     ph.encoding,
                     &format!("ca/{ca}"),
                     0,
+                    self.hints,
                 )
                 .expect("an RSA key is derived"))
             }
@@ -145,8 +149,10 @@ impl Source<'_> {
                     Ok(encoded(ph, certs::leaf_key_pem(seed, self.certs, entry)))
                 }
             }
-            f => Ok(value::derive(seed, f, ph.encoding, id, gen)
-                .expect("every other format is derived")),
+            f => Ok(
+                value::derive_hinted(seed, f, ph.encoding, id, gen, self.hints)
+                    .expect("every other format is derived"),
+            ),
         }
     }
 

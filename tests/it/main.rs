@@ -5,6 +5,7 @@ mod asym;
 mod charts;
 mod config;
 mod hardening;
+mod hints;
 mod hosts;
 mod install;
 mod interop;

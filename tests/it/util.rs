@@ -149,6 +149,15 @@ impl Out {
         self
     }
     #[track_caller]
+    pub fn stderr_lacks(self, s: &str) -> Self {
+        assert!(
+            !self.stderr.contains(s),
+            "stderr has {s:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+    #[track_caller]
     pub fn stderr_has(self, s: &str) -> Self {
         assert!(
             self.stderr.contains(s),

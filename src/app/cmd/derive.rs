@@ -58,6 +58,7 @@ pub fn run(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
         seed: &seed,
         seed_path: &settings.seed.path,
         certs: &certs,
+        hints: &crate::derive::hint::RsaHints::none(),
     };
     let values = source.values(&ph, &id, "")?;
     let mut out = Vec::new();

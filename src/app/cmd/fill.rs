@@ -142,6 +142,7 @@ fn fill(
         seed: &seed,
         seed_path: &settings.seed.path,
         certs: &certs,
+        hints: &crate::derive::hint::RsaHints::none(),
     };
     let filled = values_file::fill(text, &planned, &source).map_err(|e| match e {
         FillError::Value(v) => Error::Value(v),

@@ -18,6 +18,7 @@ use crate::app::args::RenderArgs;
 use crate::app::error::Error;
 use crate::app::hosts;
 use crate::app::settings::{function_seed, SeedPath, Settings};
+use crate::derive::hint::RsaHints;
 use crate::derive::mac;
 use crate::diag::{Finding, Severity};
 use crate::lock::LockOptions;
@@ -94,7 +95,7 @@ fn options(args: &RenderArgs, krm: bool) -> Options {
 }
 
 /// Lock options of `render`, `krm` and `plan`.
-fn lock_options(args: &RenderArgs) -> LockOptions {
+pub(crate) fn lock_options(args: &RenderArgs) -> LockOptions {
     LockOptions {
         path: args.lock.clone(),
         update: args.update_lock,
@@ -122,7 +123,17 @@ pub fn render_stream(
         opened(&mut seed, settings, &seed_path)?;
     }
     let certs = settings.certs(&planned.ctx.scope);
-    let injected = planned.inject(seed.as_ref().map(|s| (s, seed_path.path.as_path())), &certs)?;
+    let lock = lock_options(args);
+    let locked = crate::lock::load(&lock)?;
+    let hints = match &seed {
+        Some(s) if lock.path.is_some() => RsaHints::new(&s.seed, locked.hints.clone()),
+        _ => RsaHints::none(),
+    };
+    let injected = planned.inject(
+        seed.as_ref().map(|s| (s, seed_path.path.as_path())),
+        &certs,
+        &hints,
+    )?;
     let rollout = settings.rollout();
     let analysis = injected.analyze(&rollout, report);
     if analysis.needs_key() {
@@ -140,13 +151,18 @@ pub fn render_stream(
         severity: Severity::Warning,
         ..Finding::about_file(n, None)
     }));
-    let lock = lock_options(args);
-    let update = crate::lock::check(&lock, &rendered.injected, rendered.namespace.as_ref())?;
+    let update = crate::lock::check(
+        &lock,
+        &locked,
+        &rendered.injected,
+        rendered.namespace.as_ref(),
+        &hints.outcomes(),
+    )?;
     if let (Some(text), Some(path)) = (update.text, &lock.path) {
         crate::app::fs::write_atomic(path, text.as_bytes(), 0o644)?;
     }
     encrypt_output(settings, args, &mut rendered, &mut seed, &seed_path)?;
-    if let Some(note) = update.note {
+    for note in update.notes {
         rendered.warnings.push(Finding {
             severity: Severity::Warning,
             ..Finding::about_file(note, None)
