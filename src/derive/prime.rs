@@ -53,25 +53,36 @@ pub fn first_prime_from(start: &BigUint, bits: usize) -> Option<BigUint> {
 }
 
 /// Odd primes below this bound are tried on a hinted candidate ([`plausible`]).
-const HINT_TRIAL_BOUND: u32 = 1 << 12;
+const HINT_TRIAL_BOUND: u32 = 1 << 10;
 
 /// The checks a hinted candidate gets before it is taken (its hint's MAC has verified):
-/// below `2^bits`, odd, `c mod 65537 ≠ 1`, and no odd prime factor below 4096. They cost
+/// below `2^bits`, odd, `c mod 65537 ≠ 1`, and no odd prime factor below 1024. They cost
 /// microseconds, catch a hint that does not belong to this start, and are what the search
 /// itself requires of a prime before testing it. The primality test is not repeated
 /// (docs/derivation.md, "RSA hints": the MAC is what says the search found this candidate).
 pub fn plausible(c: &BigUint, bits: usize) -> bool {
     use num_integer::Integer as _;
-    use num_traits::ToPrimitive as _;
     if c.bits() != bits || c.is_even() {
         return false;
     }
-    let rem = |q: u32| (c % q).to_u32().unwrap_or(0);
-    rem(E) != 1
-        && small_primes()
-            .iter()
-            .take_while(|(q, _)| *q < HINT_TRIAL_BOUND)
-            .all(|&(q, _)| rem(q) != 0)
+    let mut digits = digits_be(c);
+    let ok = rem_u32(&digits, E, u64::MAX / u64::from(E)) != 1
+        && residues(&digits, hint_primes()).iter().all(|&r| r != 0);
+    zeroize::Zeroize::zeroize(&mut digits);
+    ok
+}
+
+/// Odd primes `3 ≤ q <` [`HINT_TRIAL_BOUND`] with their Barrett multipliers (the whole sieve
+/// table, [`small_primes`], costs more to build than a hinted key costs to check).
+fn hint_primes() -> &'static [(u32, u64)] {
+    static P: std::sync::OnceLock<Vec<(u32, u64)>> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        (3..HINT_TRIAL_BOUND)
+            .step_by(2)
+            .filter(|&i| (3..).step_by(2).take_while(|d| d * d <= i).all(|d| i % d != 0))
+            .map(|q| (q, u64::MAX / u64::from(q)))
+            .collect()
+    })
 }
 
 /// Odd primes `3 ≤ q < SIEVE_BOUND`, each with its Barrett multiplier `⌊(2⁶⁴−1)/q⌋`.
