@@ -19,6 +19,10 @@ use crate::inject::edits::InjectedValue;
 
 /// The first field of a hint line.
 pub const HINT_MARK: &str = "@rsa-hint";
+/// The first field of a never-rotate line: `@never-rotate SECRET KEY FORMAT FINGERPRINT`,
+/// written for a `rotate=never` value; from then on no render with this lock may change that
+/// value, `--update-lock` included (issue #21).
+pub const NEVER_MARK: &str = "@never-rotate";
 
 /// Lock options of a render.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +72,9 @@ pub enum LockError {
     /// Values would rotate.
     #[error("{} value(s) would rotate; nothing was written to stdout", .0.len())]
     Rotations(Vec<Finding>),
+    /// Values marked `rotate=never` would change: refused even with `--update-lock`.
+    #[error("{} value(s) marked never-rotate would change; refused even with --update-lock, nothing was written", .0.len())]
+    NeverRotate(Vec<Finding>),
 }
 
 impl LockError {
@@ -76,6 +83,7 @@ impl LockError {
         match self {
             LockError::Read { .. } => Some("create it with --update-lock".into()),
             LockError::Format { .. } => Some("regenerate it with --update-lock".into()),
+            LockError::NeverRotate(_) => Some("a never-rotate value changes only by a migration you run yourself: if you did, delete its `@never-rotate` line and entry from the lock, then render with --update-lock".into()),
             LockError::Rotations(_) | LockError::Unwritable(_) => None,
         }
     }
@@ -113,6 +121,8 @@ pub struct Ledger {
     pub entries: BTreeMap<(String, String), Entry>,
     /// (format, id, generation) → hint text.
     pub hints: BTreeMap<Label, String>,
+    /// `(secret, key)` → (format, fingerprint) of values that must never change.
+    pub never: BTreeMap<(String, String), (String, String)>,
 }
 
 /// Parses a lock file.
@@ -132,6 +142,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Ledger, LockError> {
         if f[0] == HINT_MARK {
             out.hints
                 .insert((f[2].into(), f[1].into(), f[3].into()), f[4].into());
+            continue;
+        }
+        if f[0] == NEVER_MARK {
+            out.never
+                .insert((f[1].into(), f[2].into()), (f[3].into(), f[4].into()));
             continue;
         }
         out.entries.insert(
@@ -155,10 +170,65 @@ pub fn format(ledger: &Ledger) -> String {
             e.format, e.gen, e.fingerprint
         ));
     }
+    for ((secret, key), (format, fingerprint)) in &ledger.never {
+        s.push_str(&format!(
+            "{NEVER_MARK}\t{secret}\t{key}\t{format}\t{fingerprint}\n"
+        ));
+    }
     for ((format, id, gen), hint) in &ledger.hints {
         s.push_str(&format!("{HINT_MARK}\t{id}\t{format}\t{gen}\t{hint}\n"));
     }
     s
+}
+
+/// How a value of a render compares with the lock (`plan --lock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// No entry for it in the lock.
+    Added,
+    /// Its fingerprint differs from the lock's: it would rotate.
+    Changed,
+    /// Its fingerprint is the lock's.
+    Unchanged,
+    /// In the lock, not in this render (dropped, or rendered apart, like Helm 4 hooks).
+    Removed,
+}
+
+impl Change {
+    /// The word `plan` prints.
+    pub fn word(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Changed => "changed",
+            Change::Unchanged => "unchanged",
+            Change::Removed => "removed",
+        }
+    }
+}
+
+/// Every value of a render and of the lock, compared: `(secret, key)` → (entry, change), the
+/// entry being the lock's for a removed value.
+pub fn diff(
+    locked: &Ledger,
+    injected: &[InjectedValue],
+    namespace: Option<&String>,
+) -> BTreeMap<(String, String), (Entry, Change)> {
+    let current = entries(injected, namespace);
+    let mut out = BTreeMap::new();
+    for (k, now) in &current {
+        let change = match locked.entries.get(k) {
+            None => Change::Added,
+            Some(was) if was.fingerprint != now.fingerprint => Change::Changed,
+            Some(_) => Change::Unchanged,
+        };
+        out.insert(k.clone(), (now.clone(), change));
+    }
+    for (k, was) in &locked.entries {
+        if !current.contains_key(k) {
+            out.insert(k.clone(), (was.clone(), Change::Removed));
+        }
+    }
+    out
 }
 
 /// Reads the `--lock` file before a render, for its hints: empty without `--lock`, or when
@@ -223,6 +293,41 @@ pub fn check(
             }
         }
     }
+    // Never-rotate values: the recorded fingerprint is authoritative, --update-lock or not.
+    let marked: std::collections::BTreeSet<_> = injected
+        .iter()
+        .filter(|v| v.never_rotate)
+        .flat_map(|v| entries(std::slice::from_ref(v), namespace).into_keys())
+        .collect();
+    let mut never = Vec::new();
+    for ((secret, key), now) in &current {
+        let was = locked
+            .never
+            .get(&(secret.clone(), key.clone()))
+            .map(|(_, fp)| fp)
+            .or_else(|| {
+                marked
+                    .contains(&(secret.clone(), key.clone()))
+                    .then(|| locked.entries.get(&(secret.clone(), key.clone())))
+                    .flatten()
+                    .map(|e| &e.fingerprint)
+            });
+        if let Some(was) = was.filter(|was| **was != now.fingerprint) {
+            never.push(Finding::about_file(
+                format!(
+                    "{secret}/{key} is marked never-rotate (rotate=never) and would change: fingerprint {was} becomes {} ({} gen {}), per {}. A seed replaced, an id edited or a config moved all change it",
+                    now.fingerprint,
+                    now.format,
+                    now.gen,
+                    path.display()
+                ),
+                None,
+            ));
+        }
+    }
+    if !never.is_empty() {
+        return Err(LockError::NeverRotate(never));
+    }
     if !findings.is_empty() && !opts.update {
         return Err(LockError::Rotations(findings));
     }
@@ -251,6 +356,13 @@ pub fn check(
         .filter(|k| !current.contains_key(k))
         .count();
     let mut merged = locked.clone();
+    for k in &marked {
+        if let Some(e) = current.get(k) {
+            merged
+                .never
+                .insert(k.clone(), (e.format.clone(), e.fingerprint.clone()));
+        }
+    }
     merged.entries.extend(current);
     for o in rsa {
         if let Some(h) = &o.hint {

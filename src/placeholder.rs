@@ -201,6 +201,10 @@ pub struct Placeholder {
     pub chain: bool,
     /// `htpasswd=USER`: the whole htpasswd line `USER:$2y$…` (implies `hash=bcrypt`).
     pub htpasswd: Option<String>,
+    /// `rotate=never`: a value that must never change (Spacelift's RSA key: losing it loses
+    /// every secret it encrypted). `render --lock` refuses any change of it, `--update-lock`
+    /// included, and `keyseed rotate` refuses it. Not part of the derivation.
+    pub never_rotate: bool,
 }
 
 /// Why a placeholder could not be parsed.
@@ -307,6 +311,7 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
         hash: None,
         chain: false,
         htpasswd: None,
+        never_rotate: false,
     };
     let mut given = Given::default();
     let mut seen: Vec<&str> = Vec::new();
@@ -407,6 +412,12 @@ fn set_option(
             if !matches!(ph.format, Format::Cert(_)) {
                 return Err(bad("`chain` applies to cert:ENTRY"));
             }
+        }
+        "rotate" => {
+            ph.never_rotate = match value {
+                "never" => true,
+                _ => return Err(bad("expected `never` (a value that must never change)")),
+            };
         }
         "cost" => {
             let n = value
@@ -644,6 +655,9 @@ pub fn placeholder_text(ph: &Placeholder, id: &str, gen: Option<u64>) -> String 
     }
     if ph.chain {
         s.push_str(" chain=true");
+    }
+    if ph.never_rotate {
+        s.push_str(" rotate=never");
     }
     s.push('>');
     s

@@ -189,8 +189,10 @@ pub struct PlanArgs {
     /// Render options.
     #[command(flatten)]
     pub render: RenderArgs,
-    /// Output format.
-    #[arg(long, env = "KEYSEED_FORMAT", default_value = "table", value_parser = ["table", "json"])]
+    /// Output format: a table, JSON, or Markdown for a pull-request comment. With --lock, each
+    /// value also says whether it is added, changed or unchanged against the lock, and values
+    /// of the lock this render lacks are listed as removed.
+    #[arg(long, env = "KEYSEED_FORMAT", default_value = "table", value_parser = ["table", "json", "markdown"])]
     pub format: String,
 }
 

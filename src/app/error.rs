@@ -205,7 +205,8 @@ impl Error {
         match self {
             Error::Findings(f)
             | Error::Pipeline(PipelineError::Findings(f))
-            | Error::Lock(LockError::Rotations(f)) => f,
+            | Error::Lock(LockError::Rotations(f))
+            | Error::Lock(LockError::NeverRotate(f)) => f,
             _ => &[],
         }
     }

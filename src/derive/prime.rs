@@ -79,7 +79,12 @@ fn hint_primes() -> &'static [(u32, u64)] {
     P.get_or_init(|| {
         (3..HINT_TRIAL_BOUND)
             .step_by(2)
-            .filter(|&i| (3..).step_by(2).take_while(|d| d * d <= i).all(|d| i % d != 0))
+            .filter(|&i| {
+                (3..)
+                    .step_by(2)
+                    .take_while(|d| d * d <= i)
+                    .all(|d| i % d != 0)
+            })
             .map(|q| (q, u64::MAX / u64::from(q)))
             .collect()
     })

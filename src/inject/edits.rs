@@ -26,6 +26,8 @@ pub struct InjectedValue {
     pub gen: String,
     /// First 16 hex characters of HMAC-SHA256(fingerprint key, value).
     pub fingerprint: String,
+    /// `rotate=never`: the lock refuses any change of this value.
+    pub never_rotate: bool,
 }
 
 /// Turns one document's injections into byte edits of its text, appending what was injected
@@ -56,6 +58,7 @@ pub fn edits(
                 gen,
                 // SECRET: only a keyed, truncated fingerprint of the value leaves here.
                 fingerprint: mac::fingerprint(fkey.expose(), v.expose()),
+                never_rotate: inj.placeholder.never_rotate,
             });
         }
         out.push(edit);

@@ -12,6 +12,7 @@ mod interop;
 mod keys;
 mod layering;
 mod layouts;
+mod lifecycle;
 mod render;
 mod rollme;
 mod sealed;

@@ -151,13 +151,23 @@ pub fn render_stream(
         severity: Severity::Warning,
         ..Finding::about_file(n, None)
     }));
-    let update = crate::lock::check(
-        &lock,
-        &locked,
-        &rendered.injected,
-        rendered.namespace.as_ref(),
-        &hints.outcomes(),
-    )?;
+    // `plan` reports how every value compares with the lock, and never fails on it or
+    // writes it; `render` and `krm` check it (and write it with --update-lock).
+    let update = if matches!(report, Report::Every) {
+        if lock.path.is_some() {
+            rendered.lock_diff =
+                crate::lock::diff(&locked, &rendered.injected, rendered.namespace.as_ref());
+        }
+        crate::lock::Update::default()
+    } else {
+        crate::lock::check(
+            &lock,
+            &locked,
+            &rendered.injected,
+            rendered.namespace.as_ref(),
+            &hints.outcomes(),
+        )?
+    };
     if let (Some(text), Some(path)) = (update.text, &lock.path) {
         crate::app::fs::write_atomic(path, text.as_bytes(), 0o644)?;
     }

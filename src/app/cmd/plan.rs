@@ -8,6 +8,8 @@ use crate::app::args::PlanArgs;
 use crate::app::error::Error;
 use crate::app::settings::Settings;
 use crate::diag::Location;
+use crate::inject::edits::InjectedValue;
+use crate::lock::{Change, Entry};
 use crate::pipeline::Rendered;
 use crate::rollout::{ObjectRef, Report, Workload};
 use crate::secret::SecretBytes;
@@ -15,10 +17,10 @@ use crate::secret::SecretBytes;
 /// `keyseed plan`.
 pub fn run(settings: &Settings, args: &PlanArgs, stdin: SecretBytes) -> Result<Output, Error> {
     let r = render_stream(settings, &args.render, stdin, false, Report::Every)?;
-    let text = if args.format == "json" {
-        json_report(&r)
-    } else {
-        table_report(&r)
+    let text = match args.format.as_str() {
+        "json" => json_report(&r),
+        "markdown" => markdown_report(&r),
+        _ => table_report(&r),
     };
     let mut out = Output::bytes(text);
     out.notes = crate::app::error::render_warnings(&r.warnings);
@@ -52,6 +54,89 @@ fn workload(w: &Workload) -> String {
     )
 }
 
+/// How `v` compares with the lock (`plan --lock`), if a lock was given.
+fn change(r: &Rendered, v: &InjectedValue) -> Option<Change> {
+    let key = crate::lock::entries(std::slice::from_ref(v), r.namespace.as_ref())
+        .into_keys()
+        .next()?;
+    r.lock_diff.get(&key).map(|(_, c)| *c)
+}
+
+/// Values of the lock that this render lacks: (`secret`, key, entry).
+fn removed(r: &Rendered) -> Vec<(&str, &str, &Entry)> {
+    r.lock_diff
+        .iter()
+        .filter(|(_, (_, c))| *c == Change::Removed)
+        .map(|((s, k), (e, _))| (s.as_str(), k.as_str(), e))
+        .collect()
+}
+
+/// A Markdown report for a pull-request comment: what changes against the lock first (one
+/// line per added, changed or removed value), then every value. Fingerprints only.
+fn markdown_report(r: &Rendered) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::from("### keyseed plan\n\n");
+    if !r.lock_diff.is_empty() {
+        let mut lines = Vec::new();
+        for v in &r.injected {
+            if let Some(c @ (Change::Added | Change::Changed)) = change(r, v) {
+                lines.push(format!(
+                    "- `{}` `{}` {}: {} gen {} (fingerprint `{}`){}",
+                    cell(&secret_name(r, &v.location)),
+                    cell(&v.key),
+                    c.word(),
+                    v.format,
+                    v.gen,
+                    v.fingerprint,
+                    if v.never_rotate && c == Change::Changed {
+                        " **never-rotate: render --lock refuses this**"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        for (secret, key, e) in removed(r) {
+            lines.push(format!(
+                "- `Secret {}` `{}` removed: {} gen {} (fingerprint `{}`)",
+                cell(secret),
+                cell(key),
+                e.format,
+                e.gen,
+                e.fingerprint
+            ));
+        }
+        if lines.is_empty() {
+            out.push_str("No value changes against the lock.\n\n");
+        } else {
+            out.push_str(&format!("{} change(s) against the lock:\n\n", lines.len()));
+            out.push_str(&lines.join("\n"));
+            out.push_str("\n\n");
+        }
+    }
+    out.push_str("| resource | key | format | id | generation | fingerprint |");
+    let with_lock = !r.lock_diff.is_empty();
+    out.push_str(if with_lock { " change |\n" } else { "\n" });
+    out.push_str("|---|---|---|---|---|---|");
+    out.push_str(if with_lock { "---|\n" } else { "\n" });
+    for v in &r.injected {
+        out.push_str(&format!(
+            "| {} | `{}` | {} | `{}` | {} | `{}` |",
+            cell(&secret_name(r, &v.location)),
+            cell(&v.key),
+            v.format,
+            cell(&v.id),
+            v.gen,
+            v.fingerprint
+        ));
+        if with_lock {
+            out.push_str(&format!(" {} |", change(r, v).map_or("", Change::word)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn json_report(r: &Rendered) -> String {
     let injected: Vec<_> = r
         .injected
@@ -65,6 +150,20 @@ fn json_report(r: &Rendered) -> String {
                 "id": v.id,
                 "generation": v.gen,
                 "fingerprint": v.fingerprint,
+                "never_rotate": v.never_rotate,
+                "change": change(r, v).map(Change::word),
+            })
+        })
+        .collect();
+    let removed: Vec<_> = removed(r)
+        .into_iter()
+        .map(|(secret, key, e)| {
+            json!({
+                "secret": secret,
+                "key": key,
+                "format": e.format,
+                "generation": e.gen,
+                "fingerprint": e.fingerprint,
             })
         })
         .collect();
@@ -83,7 +182,7 @@ fn json_report(r: &Rendered) -> String {
         .collect();
     format!(
         "{}\n",
-        json!({"injected": injected, "workloads": workloads})
+        json!({"injected": injected, "removed": removed, "workloads": workloads})
     )
 }
 
@@ -95,6 +194,7 @@ fn table_report(r: &Rendered) -> String {
         "ID".into(),
         "GEN".into(),
         "FINGERPRINT".into(),
+        if r.lock_diff.is_empty() { "" } else { "CHANGE" }.into(),
     ]];
     for v in &r.injected {
         rows.push([
@@ -104,6 +204,18 @@ fn table_report(r: &Rendered) -> String {
             v.id.clone(),
             v.gen.clone(),
             v.fingerprint.clone(),
+            change(r, v).map_or("", Change::word).into(),
+        ]);
+    }
+    for (secret, key, e) in removed(r) {
+        rows.push([
+            format!("Secret {secret}"),
+            key.into(),
+            e.format.clone(),
+            "-".into(),
+            e.gen.clone(),
+            e.fingerprint.clone(),
+            Change::Removed.word().into(),
         ]);
     }
     let mut t = table(&rows);
