@@ -319,10 +319,6 @@ pub struct Rendered {
     pub namespace: Option<String>,
     /// Warnings for stderr (TLS expiry, self-signed certificates, ...).
     pub warnings: Vec<Finding>,
-    /// For `plan --lock`: every value compared with the lock, `(secret, key)` → (entry,
-    /// change); empty otherwise.
-    pub lock_diff:
-        std::collections::BTreeMap<(String, String), (crate::lock::Entry, crate::lock::Change)>,
 }
 
 impl Injected {
@@ -407,7 +403,6 @@ impl Injected {
             workloads: analysis.workloads,
             namespace: self.ctx.namespace,
             warnings,
-            lock_diff: Default::default(),
         })
     }
 }

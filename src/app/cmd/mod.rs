@@ -154,10 +154,6 @@ pub fn render_stream(
     // `plan` reports how every value compares with the lock, and never fails on it or
     // writes it; `render` and `krm` check it (and write it with --update-lock).
     let update = if matches!(report, Report::Every) {
-        if lock.path.is_some() {
-            rendered.lock_diff =
-                crate::lock::diff(&locked, &rendered.injected, rendered.namespace.as_ref());
-        }
         crate::lock::Update::default()
     } else {
         crate::lock::check(

@@ -1,6 +1,8 @@
 //! `keyseed plan`: renders without writing the stream and reports what was injected and
 //! which workloads are annotated. Values never appear, only keyed fingerprints.
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 
 use super::{render_stream, Output};
@@ -17,10 +19,20 @@ use crate::secret::SecretBytes;
 /// `keyseed plan`.
 pub fn run(settings: &Settings, args: &PlanArgs, stdin: SecretBytes) -> Result<Output, Error> {
     let r = render_stream(settings, &args.render, stdin, false, Report::Every)?;
+    let lock = super::lock_options(&args.render);
+    let diff = match lock.path {
+        Some(_) => crate::lock::diff(
+            &crate::lock::load(&lock)?,
+            &r.injected,
+            r.namespace.as_ref(),
+        ),
+        None => Diff::new(),
+    };
+    let p = Plan { r: &r, diff };
     let text = match args.format.as_str() {
-        "json" => json_report(&r),
-        "markdown" => markdown_report(&r),
-        _ => table_report(&r),
+        "json" => json_report(&p),
+        "markdown" => markdown_report(&p),
+        _ => table_report(&p),
     };
     let mut out = Output::bytes(text);
     out.notes = crate::app::error::render_warnings(&r.warnings);
@@ -54,17 +66,27 @@ fn workload(w: &Workload) -> String {
     )
 }
 
+/// Every value compared with the lock: `(secret, key)` → (entry, change); empty without
+/// `--lock`.
+type Diff = BTreeMap<(String, String), (Entry, Change)>;
+
+/// What a plan reports: the render, and how it compares with the lock.
+struct Plan<'a> {
+    r: &'a Rendered,
+    diff: Diff,
+}
+
 /// How `v` compares with the lock (`plan --lock`), if a lock was given.
-fn change(r: &Rendered, v: &InjectedValue) -> Option<Change> {
-    let key = crate::lock::entries(std::slice::from_ref(v), r.namespace.as_ref())
+fn change(p: &Plan<'_>, v: &InjectedValue) -> Option<Change> {
+    let key = crate::lock::entries(std::slice::from_ref(v), p.r.namespace.as_ref())
         .into_keys()
         .next()?;
-    r.lock_diff.get(&key).map(|(_, c)| *c)
+    p.diff.get(&key).map(|(_, c)| *c)
 }
 
 /// Values of the lock that this render lacks: (`secret`, key, entry).
-fn removed(r: &Rendered) -> Vec<(&str, &str, &Entry)> {
-    r.lock_diff
+fn removed<'a>(p: &'a Plan<'_>) -> Vec<(&'a str, &'a str, &'a Entry)> {
+    p.diff
         .iter()
         .filter(|(_, (_, c))| *c == Change::Removed)
         .map(|((s, k), (e, _))| (s.as_str(), k.as_str(), e))
@@ -73,13 +95,14 @@ fn removed(r: &Rendered) -> Vec<(&str, &str, &Entry)> {
 
 /// A Markdown report for a pull-request comment: what changes against the lock first (one
 /// line per added, changed or removed value), then every value. Fingerprints only.
-fn markdown_report(r: &Rendered) -> String {
+fn markdown_report(p: &Plan<'_>) -> String {
+    let r = p.r;
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut out = String::from("### keyseed plan\n\n");
-    if !r.lock_diff.is_empty() {
+    if !p.diff.is_empty() {
         let mut lines = Vec::new();
         for v in &r.injected {
-            if let Some(c @ (Change::Added | Change::Changed)) = change(r, v) {
+            if let Some(c @ (Change::Added | Change::Changed)) = change(p, v) {
                 lines.push(format!(
                     "- `{}` `{}` {}: {} gen {} (fingerprint `{}`){}",
                     cell(&secret_name(r, &v.location)),
@@ -96,7 +119,7 @@ fn markdown_report(r: &Rendered) -> String {
                 ));
             }
         }
-        for (secret, key, e) in removed(r) {
+        for (secret, key, e) in removed(p) {
             lines.push(format!(
                 "- `Secret {}` `{}` removed: {} gen {} (fingerprint `{}`)",
                 cell(secret),
@@ -115,7 +138,7 @@ fn markdown_report(r: &Rendered) -> String {
         }
     }
     out.push_str("| resource | key | format | id | generation | fingerprint |");
-    let with_lock = !r.lock_diff.is_empty();
+    let with_lock = !p.diff.is_empty();
     out.push_str(if with_lock { " change |\n" } else { "\n" });
     out.push_str("|---|---|---|---|---|---|");
     out.push_str(if with_lock { "---|\n" } else { "\n" });
@@ -130,14 +153,15 @@ fn markdown_report(r: &Rendered) -> String {
             v.fingerprint
         ));
         if with_lock {
-            out.push_str(&format!(" {} |", change(r, v).map_or("", Change::word)));
+            out.push_str(&format!(" {} |", change(p, v).map_or("", Change::word)));
         }
         out.push('\n');
     }
     out
 }
 
-fn json_report(r: &Rendered) -> String {
+fn json_report(p: &Plan<'_>) -> String {
+    let r = p.r;
     let injected: Vec<_> = r
         .injected
         .iter()
@@ -151,11 +175,11 @@ fn json_report(r: &Rendered) -> String {
                 "generation": v.gen,
                 "fingerprint": v.fingerprint,
                 "never_rotate": v.never_rotate,
-                "change": change(r, v).map(Change::word),
+                "change": change(p, v).map(Change::word),
             })
         })
         .collect();
-    let removed: Vec<_> = removed(r)
+    let removed: Vec<_> = removed(p)
         .into_iter()
         .map(|(secret, key, e)| {
             json!({
@@ -186,7 +210,8 @@ fn json_report(r: &Rendered) -> String {
     )
 }
 
-fn table_report(r: &Rendered) -> String {
+fn table_report(p: &Plan<'_>) -> String {
+    let r = p.r;
     let mut rows = vec![[
         "RESOURCE".to_string(),
         "KEY".into(),
@@ -194,7 +219,7 @@ fn table_report(r: &Rendered) -> String {
         "ID".into(),
         "GEN".into(),
         "FINGERPRINT".into(),
-        if r.lock_diff.is_empty() { "" } else { "CHANGE" }.into(),
+        if p.diff.is_empty() { "" } else { "CHANGE" }.into(),
     ]];
     for v in &r.injected {
         rows.push([
@@ -204,10 +229,10 @@ fn table_report(r: &Rendered) -> String {
             v.id.clone(),
             v.gen.clone(),
             v.fingerprint.clone(),
-            change(r, v).map_or("", Change::word).into(),
+            change(p, v).map_or("", Change::word).into(),
         ]);
     }
-    for (secret, key, e) in removed(r) {
+    for (secret, key, e) in removed(p) {
         rows.push([
             format!("Secret {secret}"),
             key.into(),
