@@ -64,35 +64,6 @@ pub mod testkit {
         let v = derive(seed, &ph.format, ph.encoding, id, gen)?;
         crate::derive::value::finish(seed, ph, id, gen, v).ok()
     }
-    /// The RSA search hint keyseed records for an `rsa:N` derivation (`v1:JP,JQ:MAC`), as
-    /// `tests/vectors/rsa-hint-v1.txt` pins it; `None` for other formats.
-    pub fn rsa_hint(seed: &Seed, format: &Format, id: &str, gen: u64) -> Option<String> {
-        let hints = crate::derive::hint::RsaHints::new(seed, []);
-        crate::derive::value::derive_hinted(seed, format, Encoding::Pkcs8, id, gen, &hints)?;
-        hints.outcomes().into_iter().next()?.hint
-    }
-
-    /// The value of an `rsa:N` derivation given `hint`, and whether the hint was used
-    /// (`"hinted"`) or the key was searched (`"rejected"`).
-    pub fn derive_with_hint(
-        seed: &Seed,
-        format: &Format,
-        id: &str,
-        gen: u64,
-        hint: &str,
-    ) -> Option<(crate::secret::SecretValue, &'static str)> {
-        use crate::derive::hint::{RsaHints, Use};
-        let label = (format.canonical(), id.to_string(), gen.to_string());
-        let hints = RsaHints::new(seed, [(label, hint.to_string())]);
-        let v =
-            crate::derive::value::derive_hinted(seed, format, Encoding::Pkcs8, id, gen, &hints)?;
-        let how = match hints.outcomes().first()?.how {
-            Use::Hinted => "hinted",
-            Use::Searched => "searched",
-            Use::Rejected => "rejected",
-        };
-        Some((v, how))
-    }
     pub use crate::diag::{Finding, Severity};
     pub use crate::inject::plan::plan_document;
     pub use crate::k8s::object::Context;
