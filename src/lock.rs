@@ -23,6 +23,10 @@ pub const HINT_MARK: &str = "@rsa-hint";
 /// written for a `rotate=never` value; from then on no render with this lock may change that
 /// value, `--update-lock` included (issue #21).
 pub const NEVER_MARK: &str = "@never-rotate";
+/// The first field of a generation line: `@generation ID N - -`, the current generation of a
+/// `gen=current` id that `keyseed rotate` (or `--update-lock`) recorded (issue #21). A render
+/// whose `keyseed.yaml` holds another generation for the id fails unless `--update-lock`.
+pub const GENERATION_MARK: &str = "@generation";
 
 /// Lock options of a render.
 #[derive(Debug, Clone, Default)]
@@ -123,6 +127,8 @@ pub struct Ledger {
     pub hints: BTreeMap<Label, String>,
     /// `(secret, key)` → (format, fingerprint) of values that must never change.
     pub never: BTreeMap<(String, String), (String, String)>,
+    /// Derivation id → recorded current generation.
+    pub generations: BTreeMap<String, u64>,
 }
 
 /// Parses a lock file.
@@ -142,6 +148,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Ledger, LockError> {
         if f[0] == HINT_MARK {
             out.hints
                 .insert((f[2].into(), f[1].into(), f[3].into()), f[4].into());
+            continue;
+        }
+        if f[0] == GENERATION_MARK {
+            let Ok(g) = f[2].parse() else {
+                return Err(LockError::Format {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                });
+            };
+            out.generations.insert(f[1].into(), g);
             continue;
         }
         if f[0] == NEVER_MARK {
@@ -169,6 +185,9 @@ pub fn format(ledger: &Ledger) -> String {
             "{secret}\t{key}\t{}\t{}\t{}\n",
             e.format, e.gen, e.fingerprint
         ));
+    }
+    for (id, g) in &ledger.generations {
+        s.push_str(&format!("{GENERATION_MARK}\t{id}\t{g}\t-\t-\n"));
     }
     for ((secret, key), (format, fingerprint)) in &ledger.never {
         s.push_str(&format!(
@@ -268,6 +287,7 @@ pub fn check(
     injected: &[InjectedValue],
     namespace: Option<&String>,
     rsa: &[Outcome],
+    generations: &BTreeMap<String, u64>,
 ) -> Result<Update, LockError> {
     let Some(path) = &opts.path else {
         return Ok(Update::default());
@@ -328,6 +348,27 @@ pub fn check(
     if !never.is_empty() {
         return Err(LockError::NeverRotate(never));
     }
+    // Generations of `gen=current` ids this render uses: the config's against the lock's.
+    let used: std::collections::BTreeSet<&String> = injected.iter().map(|v| &v.id).collect();
+    let mut now_gens = BTreeMap::new();
+    for id in used {
+        let now = generations.get(id).copied();
+        let was = locked.generations.get(id).copied();
+        if let Some(now) = now.or(was.map(|_| 0)) {
+            now_gens.insert(id.clone(), now);
+        }
+        if let Some(was) = was.filter(|w| Some(*w) != now.or(Some(0))) {
+            let now = now.unwrap_or(0);
+            findings.push(Finding::about_file(
+                format!(
+                    "would rotate `{id}`: keyseed.yaml holds generation {now}, {} records {was} ({}); `keyseed rotate` records a rotation",
+                    path.display(),
+                    if now > was { "a rotation it did not record" } else { "a rotation reverted" }
+                ),
+                None,
+            ));
+        }
+    }
     if !findings.is_empty() && !opts.update {
         return Err(LockError::Rotations(findings));
     }
@@ -364,6 +405,7 @@ pub fn check(
         }
     }
     merged.entries.extend(current);
+    merged.generations.extend(now_gens);
     for o in rsa {
         if let Some(h) = &o.hint {
             merged.hints.insert(o.label.clone(), h.clone());

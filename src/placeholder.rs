@@ -201,6 +201,10 @@ pub struct Placeholder {
     pub chain: bool,
     /// `htpasswd=USER`: the whole htpasswd line `USER:$2y$…` (implies `hash=bcrypt`).
     pub htpasswd: Option<String>,
+    /// `gen=current` (with `keep=N`): the generation(s) follow the current generation that
+    /// `keyseed.yaml`'s `generations:` holds for the derivation id, which `keyseed rotate`
+    /// advances ([`Placeholder::resolve_current`]). `Some(keep)`, `keep` as written.
+    pub current: Option<Option<u64>>,
     /// `rotate=never`: a value that must never change (Spacelift's RSA key: losing it loses
     /// every secret it encrypted). `render --lock` refuses any change of it, `--update-lock`
     /// included, and `keyseed rotate` refuses it. Not part of the derivation.
@@ -294,6 +298,7 @@ struct Given {
     encoding: bool,
     order: bool,
     cost: Option<u32>,
+    keep: Option<u64>,
 }
 
 /// Parses the inside of a placeholder (`FORMAT[ option=value]...`), as `keyseed derive` takes it.
@@ -311,6 +316,7 @@ pub fn parse_spec(inner: &str) -> Result<Placeholder, PlaceholderError> {
         hash: None,
         chain: false,
         htpasswd: None,
+        current: None,
         never_rotate: false,
     };
     let mut given = Given::default();
@@ -348,7 +354,18 @@ fn set_option(
     match name {
         "id" if value.is_empty() => return Err(bad("an id must not be empty")),
         "id" => ph.id = Some(value.to_string()),
+        "gen" if value == "current" => ph.current = Some(None),
         "gen" => ph.generations = parse_gen(value).map_err(bad)?,
+        "keep" => {
+            let n = value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=MAX_GENERATIONS).contains(n) && !value.starts_with('0'))
+                .ok_or_else(|| {
+                    bad("expected how many generations to keep, from 1 to 1000 (the current one included)")
+                })?;
+            given.keep = Some(n);
+        }
         "join" => ph.join = Some(unescape_join(value).map_err(bad)?),
         "encoding" => {
             given.encoding = true;
@@ -475,10 +492,61 @@ fn check_options(ph: &mut Placeholder, given: &Given) -> Result<(), PlaceholderE
     if ph.encoding == Encoding::Pkcs1 && !matches!(ph.format, Format::Rsa(_)) {
         return Err(bad("encoding", "pkcs1", "PKCS#1 exists for RSA keys only"));
     }
-    if !ph.format.is_derived() && (ph.generations != Generations::One(0) || ph.join.is_some()) {
+    if !ph.format.is_derived()
+        && (ph.generations != Generations::One(0) || ph.join.is_some() || ph.current.is_some())
+    {
         return Err(bad("gen", "", "a static `value:` has no generations"));
     }
+    match (given.keep, &mut ph.current) {
+        (Some(k), Some(keep)) => *keep = Some(k),
+        (Some(k), None) => {
+            return Err(bad(
+                "keep",
+                &k.to_string(),
+                "`keep` applies to `gen=current` (a keyring that `keyseed rotate` advances)",
+            ))
+        }
+        (None, _) => {}
+    }
+    if ph.current.is_some() && ph.never_rotate {
+        return Err(bad(
+            "rotate",
+            "never",
+            "a value with `gen=current` is meant to rotate; `rotate=never` contradicts it",
+        ));
+    }
     Ok(())
+}
+
+/// How many generations a rotated keyring keeps when `keep=` is not written: the current one
+/// and the one before (data encrypted with it stays readable while it is re-encrypted).
+pub const DEFAULT_KEEP: u64 = 2;
+
+impl Placeholder {
+    /// Resolves `gen=current` against `current`, the generation `keyseed.yaml` holds for
+    /// this placeholder's id (0 when it holds none): a keyring (`keyring`: a `{gen}` key or
+    /// `join=`) gets the newest `keep` generations ending at `current`, a single value
+    /// generation `current`. Other placeholders are left as they are.
+    pub fn resolve_current(&mut self, keyring: bool, current: u64) -> Result<(), PlaceholderError> {
+        let Some(keep) = self.current else {
+            return Ok(());
+        };
+        self.generations = match (keyring, keep) {
+            (true, keep) => {
+                let keep = keep.unwrap_or(DEFAULT_KEEP);
+                Generations::Range(current.saturating_sub(keep - 1), current)
+            }
+            (false, None | Some(1)) => Generations::One(current),
+            (false, Some(k)) => {
+                return Err(PlaceholderError::BadOption {
+                    name: "keep".into(),
+                    value: k.to_string(),
+                    why: "a single value has one generation: `keep` applies to a keyring (a `{gen}` key or `join=`)",
+                })
+            }
+        };
+        Ok(())
+    }
 }
 
 fn parse_format(word: &str) -> Result<Format, PlaceholderError> {

@@ -99,6 +99,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Validate placeholders without any seed or identity (for PR CI).
     Check(RenderArgs),
+    /// Advance `gen=current` keyrings and values by one generation: reads the rendered
+    /// manifests on stdin, writes the new generation into keyseed.yaml (and --lock).
+    Rotate(RotateArgs),
     /// Validate or bundle TLS certificates offline.
     #[command(subcommand)]
     Cert(CertCommand),
@@ -194,6 +197,18 @@ pub struct PlanArgs {
     /// of the lock this render lacks are listed as removed.
     #[arg(long, env = "KEYSEED_FORMAT", default_value = "table", value_parser = ["table", "json", "markdown"])]
     pub format: String,
+}
+
+/// `keyseed rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Derivation ids to rotate, as `keyseed plan` shows them (e.g.
+    /// `prod/backend-keys/encryption-key-{gen}`).
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Record the new generations in this lock file too, so `render --lock` accepts them.
+    #[arg(long, env = "KEYSEED_LOCK", value_name = "FILE")]
+    pub lock: Option<PathBuf>,
 }
 
 /// The certificate and key files `keyseed cert` reads.

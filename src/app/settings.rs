@@ -107,6 +107,7 @@ impl Settings {
                 scope: g.scope.clone().unwrap_or_default(),
                 namespace: g.namespace.clone(),
                 copies: Default::default(),
+                generations: Default::default(),
             },
         }
     }
@@ -138,6 +139,7 @@ impl Settings {
             self.ctx.scope = scope.clone();
         }
         self.ctx.copies = cfg.copies.clone();
+        self.ctx.generations = cfg.generations.clone();
         if let (false, Some(seed)) = (self.explicit.seed, &cfg.seed) {
             let base = path.parent().unwrap_or(Path::new(""));
             self.seed = SeedPath {

@@ -408,13 +408,20 @@ fn create(
 fn entry_pairs(entry: &SecretEntry, ctx: &Context) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (k, v) in &entry.data {
-        let Ok(ph) = placeholder::parse(v) else {
+        let Ok(mut ph) = placeholder::parse(v) else {
             continue; // checked when the config was loaded
         };
         let id = ph
             .id
             .clone()
             .unwrap_or_else(|| ctx.default_id(&entry.name, k));
+        let keyring = k.contains("{gen}") || ph.join.is_some();
+        if ph
+            .resolve_current(keyring, ctx.current_generation(&id))
+            .is_err()
+        {
+            continue; // checked when the config was loaded
+        }
         if k.contains("{gen}") {
             for g in ph.generations.list() {
                 out.push((

@@ -42,6 +42,10 @@ pub struct Config {
     /// Derived CAs whose key is not ECDSA P-256: id → settings.
     #[serde(default)]
     pub cas: BTreeMap<String, CaSpec>,
+    /// Current generation per derivation id, for `gen=current` placeholders; written by
+    /// `keyseed rotate` (issue #21).
+    #[serde(default)]
+    pub generations: BTreeMap<String, u64>,
     /// `certificates:` checked and parsed (filled by [`Config::parse`]).
     #[serde(skip)]
     pub leaves: Vec<LeafSpec>,
@@ -416,6 +420,14 @@ impl Config {
 
     /// Checks what serde cannot: placeholders, names, key names.
     fn validate(&self) -> Result<(), Invalid> {
+        for (id, g) in &self.generations {
+            if id.is_empty() || *g > u64::from(u32::MAX) {
+                return Err(invalid(
+                    &format!("generations.{id}"),
+                    "a generation is a derivation id and a number from 0 to 4294967295".into(),
+                ));
+            }
+        }
         for (i, s) in self.secrets.iter().enumerate() {
             let at = format!("secrets[{i}] ({})", s.name);
             if s.name.is_empty() {
@@ -441,12 +453,15 @@ impl Config {
                         format!("data `{k}`: the value is not a placeholder (config values must be placeholders such as `<keyseed:password:24>`; secrets never sit in plaintext config, use `<keyseed:value:NAME>` for a static value)"),
                     ));
                 }
-                let ph = placeholder::parse(v).map_err(|e| {
+                let mut ph = placeholder::parse(v).map_err(|e| {
                     invalid(
                         &at,
                         format!("data `{k}`: {e} (config values must be placeholders; secrets never sit in plaintext config)"),
                     )
                 })?;
+                // `gen=current` is checked at generation 0; the shape does not depend on it.
+                ph.resolve_current(k.contains("{gen}") || ph.join.is_some(), 0)
+                    .map_err(|e| invalid(&at, format!("data `{k}`: {e}")))?;
                 let range = matches!(ph.generations, Generations::Range(..));
                 if k.contains("{gen}") != (range && ph.join.is_none()) {
                     return Err(invalid(

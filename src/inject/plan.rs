@@ -464,8 +464,16 @@ impl<'a> Walker<'a> {
         ph: Placeholder,
     ) {
         let field = field_path(section.name(), &key.value);
-        let planned = check_generations(&key.value, &ph)
-            .and_then(|()| self.id(obj, &key.value, &ph))
+        let mut ph = ph;
+        let planned = self
+            .id(obj, &key.value, &ph)
+            .and_then(|id| {
+                let keyring = key.value.contains("{gen}") || ph.join.is_some();
+                ph.resolve_current(keyring, self.ctx.current_generation(&id))
+                    .map_err(|e| Problem(e.to_string(), e.hint()))?;
+                check_generations(&key.value, &ph)?;
+                Ok(id)
+            })
             .and_then(|id| {
                 let mut inj = Injection {
                     location: loc.clone(),

@@ -95,13 +95,17 @@ fn problem(file: &str, path: &str, message: String, hint: Option<String>) -> Fin
 }
 
 /// Finds every placeholder of the values file `text` (named `file` in messages).
-pub fn plan(text: &str, file: &str, scope: &str) -> Result<PlannedValues, Vec<Finding>> {
+pub fn plan(
+    text: &str,
+    file: &str,
+    ctx: &crate::k8s::object::Context,
+) -> Result<PlannedValues, Vec<Finding>> {
     let roots = yaml::parse(text)
         .map_err(|e| vec![problem(file, "", format!("not valid YAML: {e}"), None)])?;
     let mut w = Walker {
         file,
         text,
-        scope,
+        ctx,
         location: Location {
             source: Some(file.to_string()),
             kind: Some("values file".into()),
@@ -158,7 +162,7 @@ fn leftover(file: &str) -> Finding {
 struct Walker<'a> {
     file: &'a str,
     text: &'a str,
-    scope: &'a str,
+    ctx: &'a crate::k8s::object::Context,
     location: Location,
     slots: Vec<ValueSlot>,
     findings: Vec<Finding>,
@@ -248,14 +252,20 @@ impl Walker<'_> {
         };
         // A `{gen}` key is a keyring only in a mapping (a list item has no key).
         let key_text = if entry.is_some() { key.as_str() } else { "" };
+        let id = ph
+            .id
+            .clone()
+            .unwrap_or_else(|| default_id(&self.ctx.scope, steps));
+        let mut ph = ph;
+        let keyring = key_text.contains("{gen}") || ph.join.is_some();
+        if let Err(e) = ph.resolve_current(keyring, self.ctx.current_generation(&id)) {
+            self.finding(steps, e.to_string(), e.hint());
+            return;
+        }
         if let Some(message) = plan::generations_problem(key_text, &ph, "key") {
             self.finding(steps, message, None);
             return;
         }
-        let id = ph
-            .id
-            .clone()
-            .unwrap_or_else(|| default_id(self.scope, steps));
         let (range, layout) = match entry {
             Some((m, ks)) => {
                 let (vrange, trailing) = edit::value_range(self.text, ks, vs);
@@ -421,7 +431,7 @@ mod tests {
     #[test]
     fn planning_names_file_path_and_reason() {
         let text = "a:\n  b: \"<keyseed:nope:1>\"\n  \"<keyseed:hex:4>\": x\n  c: &x \"<keyseed:hex:4>\"\n";
-        let errs = plan(text, "v.yaml", "").unwrap_err();
+        let errs = plan(text, "v.yaml", &Default::default()).unwrap_err();
         let all: Vec<String> = errs.iter().map(|f| f.to_string()).collect();
         assert!(
             all[0].contains("values file v.yaml a.b") && all[0].contains("unknown format"),
@@ -432,19 +442,32 @@ mod tests {
             all[2].contains("values file v.yaml a.c") && all[2].contains("anchor"),
             "{all:?}"
         );
-        assert!(plan("- a\n- b\n", "v.yaml", "").unwrap_err()[0]
-            .to_string()
-            .contains("must be a YAML mapping"));
-        assert!(plan("a: 1\n---\nb: 2\n", "v.yaml", "").is_err());
-        assert!(plan("", "v.yaml", "").unwrap().slots.is_empty());
-        assert!(plan("# <keyseed:hex:4>\na: 1\n", "v.yaml", "").is_err());
+        assert!(
+            plan("- a\n- b\n", "v.yaml", &Default::default()).unwrap_err()[0]
+                .to_string()
+                .contains("must be a YAML mapping")
+        );
+        assert!(plan("a: 1\n---\nb: 2\n", "v.yaml", &Default::default()).is_err());
+        assert!(plan("", "v.yaml", &Default::default())
+            .unwrap()
+            .slots
+            .is_empty());
+        assert!(plan("# <keyseed:hex:4>\na: 1\n", "v.yaml", &Default::default()).is_err());
     }
 
     #[test]
     fn keyrings_and_lists_are_planned_with_their_paths() {
         let text =
             "k:\n  key-{gen}: \"<keyseed:base64:32 gen=0..1>\"\nl:\n  - \"<keyseed:hex:4>\"\n";
-        let p = plan(text, "v.yaml", "s").unwrap();
+        let p = plan(
+            text,
+            "v.yaml",
+            &crate::k8s::object::Context {
+                scope: "s".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(p.slots.len(), 2);
         assert_eq!(p.slots[0].injection.id, "s/values:k.key-{gen}");
         assert!(matches!(

@@ -92,9 +92,17 @@ pub struct Context {
     pub namespace: Option<String>,
     /// Copy Secret name → the Secret whose default ids it uses.
     pub copies: std::collections::BTreeMap<String, String>,
+    /// Derivation id → current generation (`generations:` in `keyseed.yaml`), for
+    /// `gen=current` placeholders; an id it does not hold is at generation 0.
+    pub generations: std::collections::BTreeMap<String, u64>,
 }
 
 impl Context {
+    /// The current generation of derivation id `id` (`generations:`), 0 when none is held.
+    pub fn current_generation(&self, id: &str) -> u64 {
+        self.generations.get(id).copied().unwrap_or(0)
+    }
+
     /// The default derivation id of data key `key` in Secret `secret`:
     /// `scope/SECRET/KEY`, with a copy's Secret replaced by the one it copies.
     pub fn default_id(&self, secret: &str, key: &str) -> String {

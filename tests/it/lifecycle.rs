@@ -150,3 +150,191 @@ fn plan_shows_what_changes_against_the_lock_in_json_and_markdown_without_values(
         .stdout_str();
     assert!(!plain.contains("change"), "{plain}");
 }
+
+/// The plain values of the stream's one Secret, by data key.
+fn by_key(stream: &[u8]) -> std::collections::BTreeMap<String, String> {
+    secret_values(stream)
+        .into_iter()
+        .map(|(k, v)| (k.split_once('/').unwrap().1.to_string(), v))
+        .collect()
+}
+
+const ROTATING: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: backend-keys\nstringData:\n  encryption-key-{gen}: \"<keyseed:base64:32 gen=current keep=2>\"\n  fernet-keys: \"<keyseed:fernet gen=current keep=3 join=, order=desc>\"\n  signing-{gen}: \"<keyseed:ed25519 gen=current>\"\n  db: \"<keyseed:password:24 gen=current>\"\n  rsa: \"<keyseed:rsa:2048 rotate=never>\"\n";
+
+const RING: &str = "/backend-keys/encryption-key-{gen}";
+
+#[test]
+fn rotate_advances_a_keyring_with_overlap_and_the_lock_catches_unrecorded_rotations() {
+    let (t, id) = init_project("rotate");
+    let lock = t.path("keyseed.lock");
+    let l = lock.to_str().unwrap();
+    let gen0 = by_key(&in_project(&t, &id, &["render"], ROTATING).ok().stdout);
+    assert!(gen0.contains_key("encryption-key-0") && !gen0.contains_key("encryption-key-1"));
+    assert!(gen0.contains_key("signing-0") && !gen0.contains_key("signing-1"));
+    assert!(!gen0["fernet-keys"].contains(','));
+    in_project(&t, &id, &["render", "--lock", l, "--update-lock"], ROTATING).ok();
+
+    // One rotation: the new key is added, the old one kept (keep=2).
+    let out = in_project(&t, &id, &["rotate", RING, "--lock", l], ROTATING)
+        .ok()
+        .stdout_str();
+    assert!(
+        out.contains(&format!("rotated `{RING}`: generation 0 -> 1")),
+        "{out}"
+    );
+    assert!(
+        out.contains("adds encryption-key-1, drops nothing (keeps 0..1)"),
+        "{out}"
+    );
+    let config1 = std::fs::read_to_string(t.path("keyseed.yaml")).unwrap();
+    assert_eq!(config1, format!("generations:\n  \"{RING}\": 1\n"));
+    assert!(std::fs::read_to_string(&lock)
+        .unwrap()
+        .contains(&format!("@generation\t{RING}\t1\t-\t-\n")));
+    let gen1 = by_key(
+        &in_project(&t, &id, &["render", "--lock", l], ROTATING)
+            .ok()
+            .stdout,
+    );
+    assert_eq!(gen1["encryption-key-0"], gen0["encryption-key-0"]);
+    assert_ne!(gen1["encryption-key-1"], gen0["encryption-key-0"]);
+    // Other ids did not move.
+    for k in ["fernet-keys", "signing-0", "db", "rsa"] {
+        assert_eq!(gen1[k], gen0[k], "{k}");
+    }
+
+    // The second rotation drops the oldest beyond keep=2.
+    let out = in_project(&t, &id, &["rotate", RING, "--lock", l], ROTATING)
+        .ok()
+        .stdout_str();
+    assert!(
+        out.contains("adds encryption-key-2, drops encryption-key-0 (keeps 1..2)"),
+        "{out}"
+    );
+    let gen2 = by_key(
+        &in_project(&t, &id, &["render", "--lock", l], ROTATING)
+            .ok()
+            .stdout,
+    );
+    assert!(!gen2.contains_key("encryption-key-0"));
+    assert_eq!(gen2["encryption-key-1"], gen1["encryption-key-1"]);
+
+    // A reverted config gives the old bytes exactly; the lock calls it a reverted rotation.
+    let at_gen1 = in_project(&t, &id, &["render"], ROTATING);
+    std::fs::write(t.path("keyseed.yaml"), &config1).unwrap();
+    let reverted = in_project(&t, &id, &["render"], ROTATING).ok();
+    std::fs::write(t.path("keyseed.yaml"), config1.replace(": 1\n", ": 2\n")).unwrap();
+    assert_ne!(at_gen1.stdout, reverted.stdout);
+    std::fs::write(t.path("keyseed.yaml"), &config1).unwrap();
+    let again = in_project(&t, &id, &["render"], ROTATING).ok();
+    assert_eq!(again.stdout, reverted.stdout);
+    assert_eq!(by_key(&again.stdout), gen1);
+    in_project(&t, &id, &["render", "--lock", l], ROTATING)
+        .fails()
+        .stderr_has("a rotation reverted");
+    // A hand edit the lock did not record is caught too.
+    std::fs::write(t.path("keyseed.yaml"), config1.replace(": 1\n", ": 5\n")).unwrap();
+    in_project(&t, &id, &["render", "--lock", l], ROTATING)
+        .fails()
+        .stderr_has("a rotation it did not record");
+    std::fs::write(t.path("keyseed.yaml"), config1.replace(": 1\n", ": 2\n")).unwrap();
+    in_project(&t, &id, &["render", "--lock", l], ROTATING).ok();
+}
+
+#[test]
+fn rotate_joined_keyrings_single_values_and_asymmetric_keys_newest_first() {
+    let (t, id) = init_project("rotate-kinds");
+    let before = by_key(&in_project(&t, &id, &["render"], ROTATING).ok().stdout);
+    let ids = [
+        "/backend-keys/fernet-keys",
+        "/backend-keys/signing-{gen}",
+        "/backend-keys/db",
+    ];
+    let mut args = vec!["rotate"];
+    args.extend(ids);
+    let out = in_project(&t, &id, &args, ROTATING).ok().stdout_str();
+    assert!(out.contains("key db: generation 0 -> 1"), "{out}");
+    assert!(
+        out.contains("key fernet-keys: generation 0..0 -> 0..1"),
+        "{out}"
+    );
+    let after = by_key(&in_project(&t, &id, &["render"], ROTATING).ok().stdout);
+    // MultiFernet order: the new key first, the old one after it.
+    let fernet: Vec<&str> = after["fernet-keys"].split(',').collect();
+    assert_eq!(fernet.len(), 2);
+    assert_eq!(fernet[1], before["fernet-keys"]);
+    assert_ne!(fernet[0], fernet[1]);
+    // A token made with the old key still opens with the rotated keyring (Python's MultiFernet).
+    python(
+        &format!(
+            "import sys; sys.path.insert(0, {:?})\nfrom cryptography.fernet import Fernet, MultiFernet\nold = Fernet({:?}.encode())\nring = MultiFernet([Fernet(k.encode()) for k in {:?}.split(',')])\nassert ring.decrypt(old.encrypt(b'data')) == b'data'\n",
+            pythonpath(),
+            before["fernet-keys"],
+            after["fernet-keys"]
+        ),
+        b"",
+    )
+    .ok();
+    assert_eq!(after["signing-0"], before["signing-0"]);
+    assert!(after["signing-1"].starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert_ne!(after["db"], before["db"]);
+    assert_eq!(after["rsa"], before["rsa"]);
+    // `keyseed derive` of gen=current gives the current generation.
+    let derived = ks(&[
+        "derive",
+        "password:24 gen=current",
+        "--id",
+        "/backend-keys/db",
+    ])
+    .arg("-i")
+    .arg(&id)
+    .cwd(&t.0)
+    .run()
+    .ok()
+    .stdout_str();
+    assert_eq!(derived.trim_end(), after["db"]);
+}
+
+#[test]
+fn bad_rotations_are_refused_with_nothing_written() {
+    let (t, id) = init_project("rotate-bad");
+    let config = "scope: ''\n# keep me\n";
+    std::fs::write(t.path("keyseed.yaml"), config).unwrap();
+    for (args, msg) in [
+        (
+            vec!["rotate", "/backend-keys/nope"],
+            "no `gen=current` placeholder",
+        ),
+        (vec!["rotate", "/backend-keys/rsa"], "marked rotate=never"),
+        (
+            vec!["rotate", RING, "/backend-keys/rsa"],
+            "marked rotate=never",
+        ),
+    ] {
+        in_project(&t, &id, &args, ROTATING).fails().stderr_has(msg);
+        assert_eq!(
+            std::fs::read_to_string(t.path("keyseed.yaml")).unwrap(),
+            config
+        );
+    }
+    in_project(&t, &id, &["rotate", RING], "").fails();
+    for (bad, msg) in [
+        ("gen=current keep=2>", "keep=0>"),
+        ("gen=current keep=2>", "keep=2 rotate=never>"),
+        ("gen=current keep=2>", "keep=2 gen=1>"),
+    ] {
+        let input = ROTATING.replacen(bad, msg, 1);
+        in_project(&t, &id, &["render"], &input)
+            .fails()
+            .stderr_has("encryption-key-{gen}");
+    }
+    let single = ROTATING.replace("password:24 gen=current", "password:24 gen=current keep=2");
+    in_project(&t, &id, &["render"], &single)
+        .fails()
+        .stderr_has("stringData.db")
+        .stderr_has("`keep` applies to a keyring");
+    // The rotation then runs, and keeps the comment of the config.
+    in_project(&t, &id, &["rotate", RING], ROTATING).ok();
+    let text = std::fs::read_to_string(t.path("keyseed.yaml")).unwrap();
+    assert_eq!(text, format!("{config}generations:\n  \"{RING}\": 1\n"));
+}

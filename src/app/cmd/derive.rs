@@ -28,10 +28,17 @@ pub fn run(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
         (None, None) if ph.format.is_certificate_material() => ph.format.canonical(),
         (None, None) => return Err(CommandError::NoId.into()),
     };
+    let mut ph = ph;
+    // `gen=current`: the current generation `generations:` holds for the id (a joined
+    // keyring: its kept generations).
+    if ph.current.is_some() && ph.join.is_none() {
+        ph.current = Some(None);
+    }
+    ph.resolve_current(ph.join.is_some(), settings.ctx.current_generation(&id))
+        .map_err(|e| Error::Usage(e.to_string()))?;
     if matches!(ph.generations, Generations::Range(..)) && ph.join.is_none() {
         return Err(CommandError::RangeWithoutJoin.into());
     }
-    let mut ph = ph;
     let mut notes = String::new();
     let id = match keyring_member(settings, &id) {
         // A member of a keyring the config declares: derive that member.

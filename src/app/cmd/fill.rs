@@ -128,7 +128,7 @@ fn fill(
             ..crate::diag::Finding::about_file("is not UTF-8 text".into(), None)
         }])
     })?;
-    let planned = values_file::plan(text, &name, &settings.ctx.scope).map_err(Error::Findings)?;
+    let planned = values_file::plan(text, &name, &settings.ctx).map_err(Error::Findings)?;
     if !planned.needs_seed() {
         return Ok((
             SecretBytes::new(text.as_bytes().to_vec()),

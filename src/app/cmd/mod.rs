@@ -10,6 +10,7 @@ pub mod init;
 pub mod plan;
 pub mod recipients;
 pub mod render;
+pub mod rotate;
 pub mod values;
 
 use std::path::PathBuf;
@@ -162,6 +163,7 @@ pub fn render_stream(
             &rendered.injected,
             rendered.namespace.as_ref(),
             &hints.outcomes(),
+            &settings.ctx.generations,
         )?
     };
     if let (Some(text), Some(path)) = (update.text, &lock.path) {

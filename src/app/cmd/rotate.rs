@@ -1,0 +1,192 @@
+//! `keyseed rotate ID…`: advances the current generation of `gen=current` placeholders
+//! (issue #21). The rendered manifests on stdin say which placeholders carry each id (so an
+//! unknown id and a never-rotate value are refused before anything is written); the new
+//! generation is written into `keyseed.yaml`'s `generations:` (an in-place edit), and into
+//! the `--lock` file's `@generation` records, so a render with the lock accepts exactly this
+//! rotation. Stdout lists which keys each rotation adds and drops; never a value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::Output;
+use crate::app::args::RotateArgs;
+use crate::app::error::Error;
+use crate::app::settings::Settings;
+use crate::config::edit;
+use crate::diag::Finding;
+use crate::inject::values::written_keys;
+use crate::pipeline::{self, Options};
+use crate::placeholder::{self, Generations, Placeholder};
+use crate::secret::SecretBytes;
+
+/// One place a rotated id is written: the Secret, the key as written, the placeholder.
+struct Use {
+    secret: String,
+    key: String,
+    ph: Placeholder,
+}
+
+/// `keyseed rotate`.
+pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretBytes) -> Result<Output, Error> {
+    let opts = Options {
+        allow_empty: false,
+        require_resource_list: false,
+    };
+    let planned = pipeline::plan(stdin, &settings.inputs(), opts)?;
+    let ctx = &planned.ctx;
+    // Where each id is used: the stream's placeholders, and keyseed.yaml's `secrets:`
+    // (which reach the stream as explicit generations).
+    let mut uses: BTreeMap<String, Vec<Use>> = BTreeMap::new();
+    let mut never: BTreeSet<String> = BTreeSet::new();
+    for inj in planned.injections() {
+        if inj.placeholder.never_rotate {
+            never.insert(inj.id.clone());
+        }
+        if inj.placeholder.current.is_some() {
+            uses.entry(inj.id.clone()).or_default().push(Use {
+                secret: inj.location.name.clone().unwrap_or_default(),
+                key: inj.key.clone(),
+                ph: inj.placeholder.clone(),
+            });
+        }
+    }
+    if let Some((cfg, _)) = &settings.config {
+        for entry in &cfg.secrets {
+            for (k, v) in &entry.data {
+                let Ok(ph) = placeholder::parse(v) else {
+                    continue;
+                };
+                let id = ph
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| ctx.default_id(&entry.name, k));
+                if ph.never_rotate {
+                    never.insert(id.clone());
+                }
+                if ph.current.is_some() {
+                    uses.entry(id).or_default().push(Use {
+                        secret: entry.name.clone(),
+                        key: k.clone(),
+                        ph,
+                    });
+                }
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for id in &args.ids {
+        if never.contains(id) {
+            problems.push(Finding::about_file(
+                format!("`{id}` is marked rotate=never: keyseed does not rotate it"),
+                Some("a value that must never change (an RSA key that encrypts a database) changes only by a migration you run yourself".into()),
+            ));
+        } else if !uses.contains_key(id) {
+            let known: Vec<&str> = uses.keys().map(String::as_str).collect();
+            problems.push(Finding::about_file(
+                format!("no `gen=current` placeholder of the stream or of keyseed.yaml has the id `{id}`"),
+                Some(if known.is_empty() {
+                    "write the keyring's placeholder with `gen=current` (e.g. `<keyseed:base64:32 gen=current keep=2>`) and pipe the rendered manifests into keyseed rotate".into()
+                } else {
+                    format!("ids that rotate here: {}", known.join(", "))
+                }),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Findings(problems));
+    }
+    let mut updates = BTreeMap::new();
+    let mut report = String::new();
+    for id in args.ids.iter().collect::<BTreeSet<_>>() {
+        let was = ctx.current_generation(id);
+        let now = was + 1;
+        if now > u64::from(u32::MAX) {
+            return Err(Error::Findings(vec![Finding::about_file(
+                format!("`{id}` is at the last generation keyseed counts to"),
+                None,
+            )]));
+        }
+        updates.insert(id.clone(), now);
+        report.push_str(&format!("rotated `{id}`: generation {was} -> {now}\n"));
+        for u in &uses[id] {
+            report.push_str(&change(u, was, now));
+        }
+    }
+    // keyseed.yaml: the configured file, or a new ./keyseed.yaml (or the --config path).
+    let path = match &settings.config {
+        Some((_, p)) => p.clone(),
+        None => PathBuf::from("keyseed.yaml"),
+    };
+    let text = match crate::io::read_regular_text(&path, crate::io::MAX_SMALL_FILE) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(crate::config::schema::ConfigError::Read { path, source }.into()),
+    };
+    let edited = edit::set_generations(&text, &updates, &path)?;
+    // The lock first: if it cannot be written, keyseed.yaml is left as it was.
+    if let Some(lock) = &args.lock {
+        let opts = crate::lock::LockOptions {
+            path: Some(lock.clone()),
+            update: true,
+        };
+        let mut ledger = crate::lock::load(&opts)?;
+        ledger.generations.extend(updates.clone());
+        crate::app::fs::write_atomic(lock, crate::lock::format(&ledger).as_bytes(), 0o644)?;
+        report.push_str(&format!("recorded in {}\n", lock.display()));
+    }
+    crate::app::fs::write_atomic(&path, edited.as_bytes(), 0o644)?;
+    report.push_str(&format!("wrote {}\n", path.display()));
+    Ok(Output::bytes(report))
+}
+
+/// What one use of a rotated id writes before and after: keys added and dropped (a keyring),
+/// or the generations of a joined keyring or a single value.
+fn change(u: &Use, was: u64, now: u64) -> String {
+    let keyring = u.key.contains("{gen}") || u.ph.join.is_some();
+    let at = |g: u64| {
+        let mut ph = u.ph.clone();
+        ph.resolve_current(keyring, g).map(|()| ph)
+    };
+    let (Ok(before), Ok(after)) = (at(was), at(now)) else {
+        return String::new();
+    };
+    let secret = &u.secret;
+    if u.key.contains("{gen}") {
+        let keys = |ph: &Placeholder| -> BTreeSet<String> {
+            written_keys(&u.key, ph)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        let (b, a) = (keys(&before), keys(&after));
+        let added: Vec<_> = a.difference(&b).cloned().collect();
+        let dropped: Vec<_> = b.difference(&a).cloned().collect();
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "nothing".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        format!(
+            "  Secret {secret}: adds {}, drops {} (keeps {})\n",
+            list(&added),
+            list(&dropped),
+            gens(after.generations)
+        )
+    } else {
+        format!(
+            "  Secret {secret} key {}: generation {} -> {}\n",
+            u.key,
+            gens(before.generations),
+            gens(after.generations)
+        )
+    }
+}
+
+fn gens(g: Generations) -> String {
+    match g {
+        Generations::One(n) => n.to_string(),
+        Generations::Range(a, b) => format!("{a}..{b}"),
+    }
+}
