@@ -111,6 +111,9 @@ pub enum Command {
     /// Manage static values inside the seed file (`<keyseed:value:NAME>`).
     #[command(subcommand)]
     Values(ValuesCommand),
+    /// Check the seed file: backup and recovery drills.
+    #[command(subcommand)]
+    Seed(SeedCommand),
     /// Fill the placeholders of a Helm values file; print the filled file (what Helm gets
     /// from `-f keyseed://FILE`), or with --secret a Secret holding it (Flux `valuesFrom`).
     Fill(FillArgs),
@@ -197,6 +200,15 @@ pub struct PlanArgs {
     /// of the lock this render lacks are listed as removed.
     #[arg(long, env = "KEYSEED_FORMAT", default_value = "table", value_parser = ["table", "json", "markdown"])]
     pub format: String,
+}
+
+/// `keyseed seed …`.
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// Check that the seed opens with the identity at hand (which one, never a key), that it
+    /// was last encrypted to exactly the recipients keyseed.recipients lists, and that its
+    /// header holds as many recipient stanzas. Exit 1 on any mismatch.
+    Verify,
 }
 
 /// `keyseed rotate`.

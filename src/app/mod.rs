@@ -82,6 +82,7 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         Command::Recipients(c) => cmd::recipients::run(&settings, c),
         Command::Cert(c) => cmd::cert::run(&settings, c),
         Command::Values(c) => cmd::values::run(&settings, c, stdin),
+        Command::Seed(c) => cmd::seed::run(&settings, c),
         Command::Completions { shell } => Ok(cmd::completions(*shell)),
         Command::Fill(_) | Command::Getter(_) => unreachable!("dispatched above"),
     }

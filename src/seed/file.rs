@@ -21,6 +21,9 @@ pub struct SeedFile {
     pub values: BTreeMap<String, SecretValue>,
     /// Notes from opening it (identity sources skipped), never secret.
     pub notes: Vec<String>,
+    /// `recipients:`: the digest of the recipient set keyseed last encrypted it to
+    /// ([`crate::seed::recipients::digest`]); `None` in a seed from an older keyseed.
+    pub recipients: Option<String>,
 }
 
 impl std::fmt::Debug for SeedFile {
@@ -40,6 +43,8 @@ struct RawSeed {
     seed: String,
     #[serde(default)]
     values: BTreeMap<String, String>,
+    #[serde(default)]
+    recipients: Option<String>,
 }
 
 impl Drop for RawSeed {
@@ -60,6 +65,7 @@ impl SeedFile {
             seed: Seed::new(b),
             values: BTreeMap::new(),
             notes: Vec::new(),
+            recipients: None,
         };
         zeroize::Zeroize::zeroize(&mut b);
         s
@@ -112,17 +118,25 @@ impl SeedFile {
             seed: Seed::new(bytes),
             values,
             notes: Vec::new(),
+            recipients: raw.recipients.clone(),
         })
     }
 
-    /// The plaintext keyseed writes: every string double-quoted, so no YAML 1.1 surprise.
-    pub fn to_plaintext(&self) -> SecretBytes {
+    /// The plaintext keyseed writes for encryption to `recipients` (their digest is
+    /// recorded, for `keyseed seed verify`): every string double-quoted, so no YAML 1.1
+    /// surprise.
+    pub fn to_plaintext(&self, recipients: &[String]) -> SecretBytes {
         let mut s = String::with_capacity(128);
         s.push_str("keyseed: 1\n");
         s.push_str("seed: ");
         // SECRET: the seed is written into the plaintext that is encrypted right after.
         s.push_str(&base64::engine::general_purpose::STANDARD.encode(self.seed.expose()));
         s.push('\n');
+        if !recipients.is_empty() {
+            s.push_str("recipients: ");
+            quote_into(&mut s, &crate::seed::recipients::digest(recipients));
+            s.push('\n');
+        }
         if !self.values.is_empty() {
             s.push_str("values:\n");
             for (k, v) in &self.values {
@@ -214,6 +228,55 @@ pub fn decrypt(
     Ok((plain, notes))
 }
 
+/// The recipient stanzas of an age file's header (armored or not), by type, without age's
+/// random `*-grease` stanzas: what it is encrypted to, as far as the header tells.
+pub fn stanza_types(data: &[u8]) -> Result<Vec<String>, String> {
+    let mut r = age::armor::ArmoredReader::new(data);
+    let mut header = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The header ends at the line starting with `---`.
+    loop {
+        let n = r.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        header.extend_from_slice(&buf[..n]);
+        if header.windows(4).any(|w| w == b"\n---") || header.len() > 1 << 20 {
+            break;
+        }
+    }
+    let end = header
+        .windows(4)
+        .position(|w| w == b"\n---")
+        .ok_or("no age header")?;
+    let text = std::str::from_utf8(&header[..end]).map_err(|_| "the age header is not text")?;
+    if !text.starts_with("age-encryption.org/v1") {
+        return Err("not an age v1 file".into());
+    }
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_prefix("-> "))
+        .filter_map(|l| l.split(' ').next())
+        .filter(|t| !t.ends_with("-grease"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Which identity source opens the seed file `data`: each identity is tried alone, in the
+/// lookup order; the first that opens it is named (never its key).
+pub fn opening_identity(data: &[u8], sources: &IdentitySources) -> Result<String, KeyError> {
+    let ids = sources.load()?;
+    for (id, origin) in ids.ids.iter().zip(&ids.origins) {
+        let Ok(dec) = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(data)) else {
+            break;
+        };
+        if dec.decrypt(std::iter::once(id.as_ref())).is_ok() {
+            return Ok(origin.clone());
+        }
+    }
+    Err(KeyError::NoIdentity { tried: ids.tried })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,8 +286,12 @@ mod tests {
         let mut s = SeedFile::generate();
         s.values
             .insert("api-key".into(), SecretValue::new("yes".into()));
-        let p = s.to_plaintext();
+        let p = s.to_plaintext(&["age1x".into()]);
         let back = SeedFile::parse(&p, Path::new("x")).unwrap();
+        assert_eq!(
+            back.recipients,
+            Some(crate::seed::recipients::digest(&["age1x".into()]))
+        );
         assert_eq!(back.seed.expose(), s.seed.expose());
         assert_eq!(back.values["api-key"].expose(), "yes");
     }

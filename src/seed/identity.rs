@@ -28,6 +28,8 @@ pub struct IdentitySources {
 /// The identities found, and where they were looked for.
 pub struct Identities {
     pub(crate) ids: Vec<Box<dyn age::Identity>>,
+    /// The source of each of `ids`, in the same order.
+    pub origins: Vec<String>,
     /// Every place looked at, in order, with what was found there.
     pub tried: Vec<String>,
     /// Sources that could not be used, with why (never key material).
@@ -104,6 +106,7 @@ impl IdentitySources {
     pub fn load(&self) -> Result<Identities, KeyError> {
         let mut found = Identities {
             ids: Vec::new(),
+            origins: Vec::new(),
             tried: Vec::new(),
             skipped: Vec::new(),
         };
@@ -147,6 +150,7 @@ impl Identities {
     fn add(&mut self, origin: &str, text: &[u8]) {
         match parse_identities(text, origin) {
             Ok(ids) => {
+                self.origins.extend(ids.iter().map(|_| origin.to_string()));
                 self.ids.extend(ids);
                 self.tried.push(origin.to_string());
             }

@@ -338,3 +338,78 @@ fn bad_rotations_are_refused_with_nothing_written() {
     let text = std::fs::read_to_string(t.path("keyseed.yaml")).unwrap();
     assert_eq!(text, format!("{config}generations:\n  \"{RING}\": 1\n"));
 }
+
+#[test]
+fn seed_verify_and_a_recovery_drill_with_an_offline_recipient() {
+    let (t, me) = init_project("verify");
+    let out = in_project(&t, &me, &["seed", "verify"], "")
+        .ok()
+        .stdout_str();
+    assert!(
+        out.contains(&format!(
+            "opens with the identity from --identity {}",
+            me.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("exactly the 1 recipient(s)"), "{out}");
+    assert!(out.contains("holds 1 recipient stanza(s)"), "{out}");
+    // A second recipient kept offline.
+    let (offline, offline_pub) = age_keygen(&t, "offline.txt");
+    in_project(&t, &me, &["recipients", "add", &offline_pub], "").ok();
+    let out = in_project(&t, &me, &["seed", "verify"], "")
+        .ok()
+        .stdout_str();
+    assert!(
+        out.contains("exactly the 2 recipient(s)") && out.contains("holds 2 recipient stanza(s)"),
+        "{out}"
+    );
+    let rendered = in_project(&t, &me, &["render"], ROTATING).ok().stdout;
+    // The drill: the first identity is lost; the offline one restores rendering, same bytes.
+    std::fs::remove_file(&me).unwrap();
+    in_project(&t, &me, &["seed", "verify"], "").fails();
+    let out = in_project(&t, &offline, &["seed", "verify"], "")
+        .ok()
+        .stdout_str();
+    assert!(
+        out.contains(&format!("--identity {}", offline.display())),
+        "{out}"
+    );
+    assert_eq!(
+        in_project(&t, &offline, &["render"], ROTATING).ok().stdout,
+        rendered
+    );
+
+    // The recipients file edited without re-encrypting: another set than the seed records.
+    let rfile = t.path("keyseed.recipients");
+    let listed = std::fs::read_to_string(&rfile).unwrap();
+    let (_, third) = age_keygen(&t, "third.txt");
+    std::fs::write(&rfile, format!("{listed}{third}\n")).unwrap();
+    in_project(&t, &offline, &["seed", "verify"], "")
+        .fails()
+        .stderr_has("was last encrypted to another recipient set");
+    std::fs::write(&rfile, &listed).unwrap();
+    // Re-encrypted by Go age to the offline key alone: the digest inside still says two
+    // recipients, the header holds one stanza.
+    let seed = t.path("keyseed.age");
+    let plain = host(
+        "age",
+        &[
+            "-d",
+            "-i",
+            offline.to_str().unwrap(),
+            seed.to_str().unwrap(),
+        ],
+        b"",
+    )
+    .ok()
+    .stdout;
+    let one = host("age", &["-e", "-a", "-r", &offline_pub], &plain)
+        .ok()
+        .stdout;
+    std::fs::write(&seed, one).unwrap();
+    in_project(&t, &offline, &["seed", "verify"], "")
+        .fails()
+        .stderr_has("holds 1 recipient stanza(s) (X25519)")
+        .stderr_has("lists 2 recipient(s)");
+}

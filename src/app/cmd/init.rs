@@ -52,7 +52,7 @@ pub fn run(settings: &Settings, args: &InitArgs) -> Result<Output, Error> {
         identity = Some((out, text));
     }
     let seed = SeedFile::generate();
-    let cipher = recipients::encrypt(&seed.to_plaintext(), &recipients)?;
+    let cipher = recipients::encrypt(&seed.to_plaintext(&recipients), &recipients)?;
     let rtext = recipients_text(&recipients);
     let mut files: Vec<(&std::path::Path, &[u8], u32)> = Vec::new();
     if let Some((path, text)) = &identity {

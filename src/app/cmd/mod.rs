@@ -11,6 +11,7 @@ pub mod plan;
 pub mod recipients;
 pub mod render;
 pub mod rotate;
+pub mod seed;
 pub mod values;
 
 use std::path::PathBuf;
@@ -304,7 +305,7 @@ pub fn rewrite_seed(
     recipients: &[String],
 ) -> Result<(), Error> {
     use crate::app::fs::{write_atomic, FsError};
-    let plain = seed.to_plaintext();
+    let plain = seed.to_plaintext(recipients);
     let cipher = crate::seed::recipients::encrypt(&plain, recipients)?;
     match file::decrypt(&cipher, &settings.seed.path, &settings.identities) {
         Ok((back, _)) if back.expose() == plain.expose() => {}
