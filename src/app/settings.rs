@@ -86,6 +86,10 @@ impl Settings {
             passphrase: std::env::var("KEYSEED_PASSPHRASE")
                 .ok()
                 .map(SecretValue::new),
+            plugin_timeout: env("KEYSEED_PLUGIN_TIMEOUT")
+                .and_then(|s| s.parse::<u64>().ok())
+                .filter(|&s| s > 0)
+                .map(std::time::Duration::from_secs),
         };
         let error_file = g.error_file.clone().or_else(|| {
             crate::app::hosts::under_helm_plugin()

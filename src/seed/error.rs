@@ -66,6 +66,22 @@ pub enum KeyError {
         /// What age reported (no plaintext).
         why: String,
     },
+    /// An age plugin an identity or recipient needs is not on `PATH`.
+    #[error("the age plugin `age-plugin-{name}` is not on PATH (needed by {origin})")]
+    PluginMissing {
+        /// The plugin name (`yubikey`, `tpm`, `se`, …).
+        name: String,
+        /// Where the identity came from.
+        origin: String,
+    },
+    /// An age plugin failed or did not answer in time while opening the seed.
+    #[error("the age plugin failed while opening seed file `{path}`: {why}")]
+    Plugin {
+        /// The seed file.
+        path: PathBuf,
+        /// What happened (never key material).
+        why: String,
+    },
     /// The decrypted seed file is not a keyseed seed document.
     #[error("seed file `{path}` decrypts, but its content is not a keyseed seed: {why}")]
     SeedFormat {
@@ -89,6 +105,12 @@ impl KeyError {
                  ask a holder of one of them to run `keyseed recipients add <your public key>`",
                 tried.join(", ")
             )),
+            KeyError::PluginMissing { name, .. } => Some(format!(
+                "install age-plugin-{name} (its binary must be on PATH, as for age and SOPS), or use another identity"
+            )),
+            KeyError::Plugin { .. } => Some(
+                "a hardware key may need to be inserted or touched; KEYSEED_PLUGIN_TIMEOUT sets how many seconds keyseed waits (default 120)".into(),
+            ),
             KeyError::Passphrase { .. } => {
                 Some("set KEYSEED_PASSPHRASE (it is never read from stdin)".into())
             }
@@ -109,8 +131,11 @@ impl KeyError {
 #[derive(Debug, thiserror::Error)]
 pub enum RecipientError {
     /// A recipient is not an age or SSH public key.
-    #[error("`{0}` is not an age recipient (age1…) or SSH public key (ssh-ed25519/ssh-rsa)")]
+    #[error("`{0}` is not an age recipient (age1…, or an age plugin's age1NAME1…) or SSH public key (ssh-ed25519/ssh-rsa)")]
     BadRecipient(String),
+    /// A plugin recipient's plugin is not on `PATH`.
+    #[error("the age plugin `age-plugin-{0}` is not on PATH (needed to encrypt to its recipient)")]
+    PluginMissing(String),
     /// Reading a recipients file failed.
     #[error("cannot read recipients file `{path}`")]
     Read {

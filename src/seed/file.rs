@@ -210,20 +210,65 @@ pub fn decrypt(
     } else {
         let ids = sources.load()?;
         if ids.ids.is_empty() {
-            return Err(KeyError::NoIdentity { tried: ids.tried });
+            return Err(match ids.missing_plugin {
+                Some(e) => e,
+                None => KeyError::NoIdentity { tried: ids.tried },
+            });
         }
         notes.clone_from(&ids.skipped);
-        let mut r = dec
-            .decrypt(ids.ids.iter().map(|b| b.as_ref()))
-            .map_err(|e| match e {
-                age::DecryptError::NoMatchingKeys => KeyError::WrongIdentity {
+        let tried = ids.tried.clone();
+        let wrong = || KeyError::WrongIdentity {
+            path: path.to_path_buf(),
+            tried: tried.clone(),
+        };
+        let run = move |data: Vec<u8>, ids: Vec<Box<dyn age::Identity + Send + Sync>>| {
+            let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(&data[..]))
+                .map_err(|e| Err(e.to_string()))?;
+            let mut r = dec
+                .decrypt(ids.iter().map(|b| b.as_ref() as &dyn age::Identity))
+                .map_err(|e| match e {
+                    age::DecryptError::NoMatchingKeys => Ok(()),
+                    e => Err(e.to_string()),
+                })?;
+            let mut plain = SecretBytes::new(Vec::with_capacity(4096));
+            r.read_to_end(plain.expose_mut())
+                .map_err(|e| Err(e.to_string()))?;
+            Ok::<SecretBytes, Result<(), String>>(plain)
+        };
+        let outcome = if ids.plugins {
+            // An age plugin is another program: it may crash, or hang (a hardware key waiting
+            // for a touch). It runs on a thread of its own, waited for a bounded time.
+            let timeout = sources
+                .plugin_timeout
+                .unwrap_or(std::time::Duration::from_secs(120));
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (data, list) = (data.to_vec(), ids.ids);
+            std::thread::spawn(move || {
+                let _ = tx.send(run(data, list));
+            });
+            match rx.recv_timeout(timeout) {
+                Ok(r) => r.map_err(|e| match e {
+                    Ok(()) => wrong(),
+                    Err(why) => KeyError::Plugin {
+                        path: path.to_path_buf(),
+                        why,
+                    },
+                }),
+                Err(_) => Err(KeyError::Plugin {
                     path: path.to_path_buf(),
-                    tried: ids.tried.clone(),
-                },
-                e => corrupt(e.to_string()),
-            })?;
-        r.read_to_end(plain.expose_mut())
-            .map_err(|e| corrupt(e.to_string()))?;
+                    why: format!(
+                        "no answer within {} s (KEYSEED_PLUGIN_TIMEOUT)",
+                        timeout.as_secs()
+                    ),
+                }),
+            }
+        } else {
+            run(data.to_vec(), ids.ids).map_err(|e| match e {
+                Ok(()) => wrong(),
+                Err(why) => corrupt(why),
+            })
+        };
+        plain = outcome?;
     }
     Ok((plain, notes))
 }
@@ -270,7 +315,10 @@ pub fn opening_identity(data: &[u8], sources: &IdentitySources) -> Result<String
         let Ok(dec) = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(data)) else {
             break;
         };
-        if dec.decrypt(std::iter::once(id.as_ref())).is_ok() {
+        if dec
+            .decrypt(std::iter::once(id.as_ref() as &dyn age::Identity))
+            .is_ok()
+        {
             return Ok(origin.clone());
         }
     }

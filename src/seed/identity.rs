@@ -23,13 +23,20 @@ pub struct IdentitySources {
     pub default_file: Option<PathBuf>,
     /// `KEYSEED_PASSPHRASE`, for passphrase-encrypted seeds.
     pub passphrase: Option<SecretValue>,
+    /// `KEYSEED_PLUGIN_TIMEOUT`: how long an age plugin may take to open the seed (a
+    /// hardware key waiting for a touch); `None` for the default.
+    pub plugin_timeout: Option<std::time::Duration>,
 }
 
 /// The identities found, and where they were looked for.
 pub struct Identities {
-    pub(crate) ids: Vec<Box<dyn age::Identity>>,
+    pub(crate) ids: Vec<Box<dyn age::Identity + Send + Sync>>,
     /// The source of each of `ids`, in the same order.
     pub origins: Vec<String>,
+    /// Whether any identity runs an age plugin (decryption then runs under a timeout).
+    pub plugins: bool,
+    /// The first source skipped because its age plugin is not on PATH.
+    pub missing_plugin: Option<KeyError>,
     /// Every place looked at, in order, with what was found there.
     pub tried: Vec<String>,
     /// Sources that could not be used, with why (never key material).
@@ -44,7 +51,10 @@ impl std::fmt::Debug for Identities {
 
 /// Parses identity text: an age identity file (one or more `AGE-SECRET-KEY-1…` lines with
 /// comments) or an unencrypted OpenSSH private key (ssh-ed25519 / ssh-rsa).
-fn parse_identities(text: &[u8], origin: &str) -> Result<Vec<Box<dyn age::Identity>>, KeyError> {
+fn parse_identities(
+    text: &[u8],
+    origin: &str,
+) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>, KeyError> {
     let bad = |why: &str| KeyError::IdentityParse {
         origin: origin.to_string(),
         why: why.to_string(),
@@ -62,16 +72,31 @@ fn parse_identities(text: &[u8], origin: &str) -> Result<Vec<Box<dyn age::Identi
     }
     let file = age::IdentityFile::from_buffer(BufReader::new(text))
         .map_err(|e| bad(&scrub_line_error(&e.to_string())))?;
-    let ids = file
-        .into_identities()
-        .map_err(|_| bad("an identity in it cannot be used"))?;
+    let ids = file.into_identities().map_err(|_| {
+        // A plugin identity (`AGE-PLUGIN-YUBIKEY-1…`) whose plugin is not on PATH.
+        match plugin_names(text).into_iter().next() {
+            Some(name) => KeyError::PluginMissing {
+                name,
+                origin: origin.to_string(),
+            },
+            None => bad("an identity in it cannot be used"),
+        }
+    })?;
     if ids.is_empty() {
         return Err(bad("it holds no identity"));
     }
-    Ok(ids
-        .into_iter()
-        .map(|b| b as Box<dyn age::Identity>)
-        .collect())
+    Ok(ids)
+}
+
+/// The plugins the `AGE-PLUGIN-NAME-1…` identities of an identity file need (public: the
+/// name is the line's prefix).
+pub fn plugin_names(text: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(text)
+        .lines()
+        .filter(|l| l.starts_with("AGE-PLUGIN-"))
+        .filter_map(|l| l.trim().parse::<age::plugin::Identity>().ok())
+        .map(|i| i.plugin().to_string())
+        .collect()
 }
 
 /// age's identity-file error names the line number only; keep only that part to be safe.
@@ -107,6 +132,8 @@ impl IdentitySources {
         let mut found = Identities {
             ids: Vec::new(),
             origins: Vec::new(),
+            plugins: false,
+            missing_plugin: None,
             tried: Vec::new(),
             skipped: Vec::new(),
         };
@@ -150,6 +177,7 @@ impl Identities {
     fn add(&mut self, origin: &str, text: &[u8]) {
         match parse_identities(text, origin) {
             Ok(ids) => {
+                self.plugins |= !plugin_names(text).is_empty();
                 self.origins.extend(ids.iter().map(|_| origin.to_string()));
                 self.ids.extend(ids);
                 self.tried.push(origin.to_string());
@@ -159,6 +187,12 @@ impl Identities {
     }
 
     fn skip(&mut self, origin: &str, e: &KeyError) {
+        if let (KeyError::PluginMissing { name, origin }, None) = (e, &self.missing_plugin) {
+            self.missing_plugin = Some(KeyError::PluginMissing {
+                name: name.clone(),
+                origin: origin.clone(),
+            });
+        }
         let why = match e {
             KeyError::IdentityParse { why, .. } => why.clone(),
             other => other.to_string(),

@@ -20,10 +20,18 @@ pub fn parse_recipient(s: &str) -> Result<Box<dyn age::Recipient + Send>, Recipi
         return Err(RecipientError::BadRecipient(s.to_string()));
     }
     if s.starts_with("age1") {
-        return s
-            .parse::<age::x25519::Recipient>()
-            .map(|r| Box::new(r) as _)
-            .map_err(|_| RecipientError::BadRecipient(s.to_string()));
+        if let Ok(r) = s.parse::<age::x25519::Recipient>() {
+            return Ok(Box::new(r));
+        }
+        // A hardware or plugin recipient (`age1yubikey1…`, `age1tpm1…`, `age1se1…`): age
+        // runs `age-plugin-NAME` from PATH to wrap the key, as age and SOPS ≥ 3.10 do.
+        let r = s
+            .parse::<age::plugin::Recipient>()
+            .map_err(|_| RecipientError::BadRecipient(s.to_string()))?;
+        let name = r.plugin().to_string();
+        return age::plugin::RecipientPluginV1::new(&name, &[r], &[], age::NoCallbacks)
+            .map(|p| Box::new(p) as _)
+            .map_err(|_| RecipientError::PluginMissing(name));
     }
     if s.starts_with("ssh-") {
         return s
