@@ -86,6 +86,51 @@ pub mod testkit {
     }
     pub use crate::seed::recipients::{parse_recipient, parse_recipients_text};
 
+    /// The keyed fingerprint `plan` and the lock show for `value` (`tests/vectors/lifecycle-v1.txt`).
+    pub fn fingerprint(seed: &Seed, value: &str) -> String {
+        crate::derive::mac::fingerprint(crate::derive::mac::fingerprint_key(seed).expose(), value)
+    }
+
+    /// What a `gen=current` placeholder `spec` under data key `key` writes at generation
+    /// `current`: (data key, value) pairs, as `tests/vectors/lifecycle-v1.txt` pins them.
+    pub fn rotated(
+        seed: &Seed,
+        spec: &str,
+        key: &str,
+        id: &str,
+        current: u64,
+    ) -> Option<Vec<(String, String)>> {
+        use crate::placeholder::{Generations, Order};
+        let mut ph = parse_spec(spec).ok()?;
+        ph.resolve_current(key.contains("{gen}") || ph.join.is_some(), current)
+            .ok()?;
+        let value = |g: u64| derive_placeholder(seed, &ph, id, g).map(|v| v.expose().to_string());
+        let gens = ph.generations.list();
+        Some(match (&ph.join, key.contains("{gen}"), ph.generations) {
+            (Some(sep), _, _) => {
+                let mut vals = gens.iter().map(|&g| value(g)).collect::<Option<Vec<_>>>()?;
+                if ph.order == Order::Desc {
+                    vals.reverse();
+                }
+                vec![(key.to_string(), vals.join(sep))]
+            }
+            (None, true, _) => gens
+                .iter()
+                .map(|&g| Some((key.replace("{gen}", &g.to_string()), value(g)?)))
+                .collect::<Option<Vec<_>>>()?,
+            (None, false, Generations::One(g)) => vec![(key.to_string(), value(g)?)],
+            (None, false, Generations::Range(..)) => return None,
+        })
+    }
+
+    /// The RSA search hint `--update-lock` records for an `rsa:N` key (`v1:JP,JQ:MAC`), as
+    /// `tests/vectors/lifecycle-v1.txt` pins it.
+    pub fn rsa_hint(seed: &Seed, format: &Format, id: &str, gen: u64) -> Option<String> {
+        let hints = crate::derive::hint::RsaHints::new(seed, []);
+        crate::derive::value::derive_hinted(seed, format, Encoding::Pkcs8, id, gen, &hints)?;
+        hints.outcomes().into_iter().next()?.hint
+    }
+
     /// Loads `keyseed.yaml` text as the config loader does (`Ok(())` when it is valid).
     pub fn parse_config(text: &str) -> Result<(), String> {
         crate::config::schema::Config::parse(text, std::path::Path::new("keyseed.yaml"))

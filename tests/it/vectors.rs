@@ -240,3 +240,97 @@ fn rsa_keys_of_every_size_are_unchanged_by_the_faster_prime_search() {
         assert_eq!(got, want, "{spec} {id}");
     }
 }
+
+/// `tests/vectors/lifecycle-v1.txt`: fingerprints, rotated `gen=current` keyrings and RSA
+/// search hints, pinned here and recomputed by the Python reference
+/// (`tests/reference/lifecycle_v1.py`, on top of `derive_v1.py`).
+#[test]
+fn lifecycle_vectors_are_stable_and_the_python_reference_agrees() {
+    let path = root().join("tests/vectors/lifecycle-v1.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bless = std::env::var("KEYSEED_BLESS").is_ok();
+    let mut out = String::new();
+    let mut kinds = std::collections::BTreeMap::new();
+    for block in text.split("\n\n") {
+        let get = |k: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}: ")).map(String::from))
+        };
+        let Some(seed) = get("seed") else {
+            out.push_str(block);
+            out.push_str("\n\n");
+            continue;
+        };
+        let mut s = [0u8; 32];
+        for (i, b) in s.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&seed[2 * i..2 * i + 2], 16).unwrap();
+        }
+        let seed = Seed::new(s);
+        let kind = get("kind").unwrap();
+        *kinds.entry(kind.clone()).or_insert(0) += 1;
+        let got: Vec<String> = match kind.as_str() {
+            "fingerprint" => {
+                let ph = parse_spec(&get("format").unwrap()).unwrap();
+                let gen: u64 = get("gen").unwrap().parse().unwrap();
+                let v = keyseed::testkit::derive_placeholder(&seed, &ph, &get("id").unwrap(), gen)
+                    .unwrap();
+                vec![format!(
+                    "fingerprint: {}",
+                    keyseed::testkit::fingerprint(&seed, v.expose())
+                )]
+            }
+            "rotated" => keyseed::testkit::rotated(
+                &seed,
+                &get("spec").unwrap(),
+                &get("key").unwrap(),
+                &get("id").unwrap(),
+                get("current").unwrap().parse().unwrap(),
+            )
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| format!("value: {k}={v}"))
+            .collect(),
+            "rsa-hint" => {
+                let f = parse_spec(&get("format").unwrap()).unwrap().format;
+                let gen: u64 = get("gen").unwrap().parse().unwrap();
+                vec![format!(
+                    "hint: {}",
+                    keyseed::testkit::rsa_hint(&seed, &f, &get("id").unwrap(), gen).unwrap()
+                )]
+            }
+            k => panic!("unknown kind {k}"),
+        };
+        let pinned: Vec<String> = block
+            .lines()
+            .filter(|l| {
+                ["fingerprint: ", "value: ", "hint: "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(String::from)
+            .collect();
+        if bless {
+            for l in block.lines().filter(|l| !pinned.contains(&l.to_string())) {
+                out.push_str(l);
+                out.push('\n');
+            }
+            for l in &got {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out.push('\n');
+        } else {
+            assert_eq!(got, pinned, "{kind} vector changed: a breaking change");
+        }
+    }
+    if bless {
+        std::fs::write(&path, out.trim_end().to_string() + "\n").unwrap();
+        return;
+    }
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    let script = root().join("tests/reference/lifecycle_v1.py");
+    let out = host("python3", &[script.to_str().unwrap()], text.as_bytes());
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout_str(), out.stderr);
+    assert_eq!(out.stdout_str().trim(), "ok 7", "{}", out.stdout_str());
+}

@@ -195,17 +195,21 @@ def vectors(text):
         k, _, v = line.partition(": ")
         cur[k] = v
 
-n = 0
-for v in vectors(sys.stdin.read()):
-    if v["format"].split()[0] in ("ed25519", "ecdsa-p256", "age") or v["format"].startswith(("rsa:", "ca-key:")):
-        if not check_key(bytes.fromhex(v["seed"]), v["format"], v["id"], int(v["gen"]), v["value"]):
-            print(f"MISMATCH format={v['format']} id={v['id']} gen={v['gen']}")
+def main():
+    n = 0
+    for v in vectors(sys.stdin.read()):
+        if v["format"].split()[0] in ("ed25519", "ecdsa-p256", "age") or v["format"].startswith(("rsa:", "ca-key:")):
+            if not check_key(bytes.fromhex(v["seed"]), v["format"], v["id"], int(v["gen"]), v["value"]):
+                print(f"MISMATCH format={v['format']} id={v['id']} gen={v['gen']}")
+                sys.exit(1)
+            n += 1
+            continue
+        got = derive(bytes.fromhex(v["seed"]), v["format"], v["id"], int(v["gen"]))
+        if got != v["value"]:
+            print(f"MISMATCH format={v['format']} id={v['id']} gen={v['gen']}\n want {v['value']}\n got  {got}")
             sys.exit(1)
         n += 1
-        continue
-    got = derive(bytes.fromhex(v["seed"]), v["format"], v["id"], int(v["gen"]))
-    if got != v["value"]:
-        print(f"MISMATCH format={v['format']} id={v['id']} gen={v['gen']}\n want {v['value']}\n got  {got}")
-        sys.exit(1)
-    n += 1
-print(f"ok {n}")
+    print(f"ok {n}")
+
+if __name__ == "__main__":
+    main()
