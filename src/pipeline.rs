@@ -321,7 +321,81 @@ pub struct Rendered {
     pub warnings: Vec<Finding>,
 }
 
+/// The annotation `audit: {annotate: true}` writes on every Secret keyseed filled.
+pub const AUDIT_ANNOTATION: &str = "keyseed.io/fingerprints";
+
 impl Injected {
+    /// Writes [`AUDIT_ANNOTATION`] on every Secret that got values (opt-in, issue #21): its
+    /// keys, sorted, each as `KEY=GEN:FINGERPRINT`, space-separated. Fingerprints are keyed
+    /// with the seed, so the annotation says *that* a value changed, never what it is; a
+    /// reviewer of a rendered-manifests branch (or `argocd app diff`, which hides Secret
+    /// data) sees which keys appeared, rotated or went.
+    pub fn annotate_fingerprints(&mut self) -> Result<(), PipelineError> {
+        // (document, Secret name) → KEY=GEN:FINGERPRINT, sorted by key.
+        let mut by_secret: BTreeMap<(usize, String), BTreeMap<String, String>> = BTreeMap::new();
+        for v in &self.injected {
+            by_secret
+                .entry((
+                    v.location.document - 1,
+                    v.location.name.clone().unwrap_or_default(),
+                ))
+                .or_default()
+                .insert(
+                    v.key.clone(),
+                    format!("{}={}:{}", v.key, v.gen, v.fingerprint),
+                );
+        }
+        let value = |entries: &BTreeMap<String, String>| {
+            entries.values().cloned().collect::<Vec<_>>().join(" ")
+        };
+        let mut edits: BTreeMap<usize, Vec<crate::manifest::edit::Edit>> = BTreeMap::new();
+        for ((doc, name), entries) in &by_secret {
+            let Some(roots) = self.docs.view(*doc) else {
+                continue;
+            };
+            let text = self.docs.text(*doc);
+            let secret = object::resources(&roots).into_iter().find(|o| {
+                o.get_str("kind") == Some("Secret") && object::name(o) == Some(name.as_str())
+            });
+            let slot = secret.and_then(|o| rollout::annotation_slot(text, o, AUDIT_ANNOTATION));
+            match slot {
+                Some(s) => edits
+                    .entry(*doc)
+                    .or_default()
+                    .push(s.fill(&crate::manifest::edit::quote(&value(entries)))),
+                None => {
+                    return Err(PipelineError::Internal(EditError::Unintended {
+                        document: doc + 1,
+                        what: format!("no place for {AUDIT_ANNOTATION} in Secret {name}"),
+                    }))
+                }
+            }
+        }
+        self.docs.apply_all_checked(edits, |i, roots| {
+            for ((doc, name), entries) in by_secret.range((i, String::new())..) {
+                if *doc != i {
+                    break;
+                }
+                let holds = object::resources(roots).into_iter().any(|o| {
+                    o.get_str("kind") == Some("Secret")
+                        && object::name(o) == Some(name.as_str())
+                        && o.get("metadata")
+                            .and_then(|m| m.get("annotations"))
+                            .and_then(|a| a.get_str(AUDIT_ANNOTATION))
+                            == Some(value(entries).as_str())
+                });
+                if !holds {
+                    return Err(EditError::Unintended {
+                        document: i + 1,
+                        what: format!("the {AUDIT_ANNOTATION} annotation of Secret {name}"),
+                    });
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
     /// Finds the workloads and the data they reference in the injected documents.
     pub fn analyze(&self, settings: &RolloutSettings, report: rollout::Report) -> Analysis {
         rollout::analyze(&self.docs, &self.ctx, settings, report)

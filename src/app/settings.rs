@@ -193,6 +193,15 @@ impl Settings {
         r
     }
 
+    /// Whether `audit: {annotate: true}` asks for fingerprint annotations on Secrets.
+    pub fn audit_annotations(&self) -> bool {
+        self.config
+            .as_ref()
+            .and_then(|(c, _)| c.audit.as_ref())
+            .and_then(|a| a.annotate)
+            .unwrap_or(false)
+    }
+
     /// What certificate placeholders need, with the scope in effect.
     pub fn certs(&self, scope: &str) -> CertContext {
         CertContext {

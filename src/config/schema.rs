@@ -46,6 +46,8 @@ pub struct Config {
     /// `keyseed rotate` (issue #21).
     #[serde(default)]
     pub generations: BTreeMap<String, u64>,
+    /// Audit settings.
+    pub audit: Option<Audit>,
     /// `certificates:` checked and parsed (filled by [`Config::parse`]).
     #[serde(skip)]
     pub leaves: Vec<LeafSpec>,
@@ -100,6 +102,15 @@ pub struct SecretEntry {
     /// Where the entry comes from when it is not a `secrets:` entry (`certificates[0]`).
     #[serde(skip)]
     pub origin: Option<String>,
+}
+
+/// `audit:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Audit {
+    /// Write `keyseed.io/fingerprints` (each key's generation and keyed fingerprint, never a
+    /// value) on every Secret keyseed fills (default false).
+    pub annotate: Option<bool>,
 }
 
 /// `rollme:`.

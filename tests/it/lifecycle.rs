@@ -413,3 +413,50 @@ fn seed_verify_and_a_recovery_drill_with_an_offline_recipient() {
         .stderr_has("holds 1 recipient stanza(s) (X25519)")
         .stderr_has("lists 2 recipient(s)");
 }
+
+#[test]
+fn audit_annotation_shows_each_keys_generation_and_fingerprint_on_the_secret() {
+    let (t, id) = init_project("audit-annotation");
+    let input = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: backend-keys\n  labels: {app: x}\nstringData:\n  encryption-key-{gen}: \"<keyseed:base64:32 gen=0..1>\"\n  db: \"<keyseed:password:24>\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n";
+    let plain = in_project(&t, &id, &["render"], input).ok().stdout;
+    std::fs::write(t.path("keyseed.yaml"), "audit:\n  annotate: true\n").unwrap();
+    let annotated = in_project(&t, &id, &["render"], input).ok().stdout;
+    let plan = in_project(&t, &id, &["plan", "--format", "json"], input).ok();
+    let j: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let fp = |k: &str| {
+        j["injected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["key"] == k)
+            .unwrap()["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let want = format!(
+        "db=0:{} encryption-key-0=0:{} encryption-key-1=1:{}",
+        fp("db"),
+        fp("encryption-key-0"),
+        fp("encryption-key-1")
+    );
+    // The same documents, plus the annotation: nothing else changes, the ConfigMap not at all.
+    let mut before = yaml11_json(&plain);
+    let after = yaml11_json(&annotated);
+    assert_eq!(
+        after[0]["metadata"]["annotations"]["keyseed.io/fingerprints"],
+        serde_json::Value::String(want)
+    );
+    before[0]["metadata"]["annotations"] = serde_json::json!({"keyseed.io/fingerprints": after[0]["metadata"]["annotations"]["keyseed.io/fingerprints"]});
+    assert_eq!(before, after);
+    let text = String::from_utf8(annotated).unwrap();
+    assert!(text
+        .ends_with("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n"));
+    for v in secret_values(&plain).values() {
+        assert!(!text
+            .split("stringData")
+            .next()
+            .unwrap()
+            .contains(v.as_str()));
+    }
+}

@@ -131,11 +131,14 @@ pub fn render_stream(
         Some(s) if lock.path.is_some() => RsaHints::new(&s.seed, locked.hints.clone()),
         _ => RsaHints::none(),
     };
-    let injected = planned.inject(
+    let mut injected = planned.inject(
         seed.as_ref().map(|s| (s, seed_path.path.as_path())),
         &certs,
         &hints,
     )?;
+    if settings.audit_annotations() {
+        injected.annotate_fingerprints()?;
+    }
     let rollout = settings.rollout();
     let analysis = injected.analyze(&rollout, report);
     if analysis.needs_key() {
