@@ -221,6 +221,10 @@ pub struct RotateArgs {
     /// Record the new generations in this lock file too, so `render --lock` accepts them.
     #[arg(long, env = "KEYSEED_LOCK", value_name = "FILE")]
     pub lock: Option<PathBuf>,
+    /// Rotate ids of this Helm values file (`keyseed fill`, the keyseed:// getter) instead of
+    /// a manifest stream on stdin; the keyseed.yaml written is the one `fill` finds for it.
+    #[arg(long, value_name = "FILE")]
+    pub values: Option<PathBuf>,
 }
 
 /// The certificate and key files `keyseed cert` reads.

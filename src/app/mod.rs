@@ -46,6 +46,8 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         // A values file finds its config and seed from where it lies (cmd::fill).
         Command::Fill(a) => return cmd::fill::run(&cli.global, a, stdin),
         Command::Getter(a) => return cmd::fill::getter(&cli.global, a),
+        // A values file's ids rotate in the config `fill` finds for it.
+        Command::Rotate(a) if a.values.is_some() => return cmd::rotate::run_values(&cli.global, a),
         _ => {}
     }
     let reads_config = !matches!(cli.command, Command::LastError | Command::Init(_));

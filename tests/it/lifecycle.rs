@@ -460,3 +460,54 @@ fn audit_annotation_shows_each_keys_generation_and_fingerprint_on_the_secret() {
             .contains(v.as_str()));
     }
 }
+
+#[test]
+fn rotate_values_file_ids_in_the_config_fill_reads() {
+    let (t, id) = init_project("rotate-values");
+    let values = t.write(
+        "values.keyseed.yaml",
+        "backend:\n  encryption-key-{gen}: \"<keyseed:base64:32 gen=current keep=2>\"\n  replicas: 2\n",
+    );
+    let fill = || {
+        ks(&["fill"])
+            .arg(&values)
+            .arg("-i")
+            .arg(&id)
+            .cwd(&t.0)
+            .run()
+            .ok()
+            .stdout_str()
+    };
+    let before = fill();
+    assert!(before.contains("encryption-key-0") && !before.contains("encryption-key-1"));
+    in_project(
+        &t,
+        &id,
+        &["rotate", "--values", "values.keyseed.yaml", "nope"],
+        "",
+    )
+    .fails()
+    .stderr_has("the values file values.keyseed.yaml")
+    .stderr_has("/values:backend.encryption-key-{gen}");
+    let out = in_project(
+        &t,
+        &id,
+        &[
+            "rotate",
+            "--values",
+            "values.keyseed.yaml",
+            "/values:backend.encryption-key-{gen}",
+        ],
+        "",
+    )
+    .ok()
+    .stdout_str();
+    assert!(out.contains("adds encryption-key-1"), "{out}");
+    let after = fill();
+    let line = |s: &str, k: &str| s.lines().find(|l| l.contains(k)).map(String::from);
+    assert_eq!(
+        line(&after, "encryption-key-0"),
+        line(&before, "encryption-key-0")
+    );
+    assert!(after.contains("encryption-key-1") && after.contains("replicas: 2"));
+}

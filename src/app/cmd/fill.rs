@@ -101,7 +101,7 @@ pub fn getter(g: &GlobalArgs, args: &GetterArgs) -> Result<Output, Error> {
     })
 }
 
-fn read_values(path: &Path) -> Result<SecretBytes, Error> {
+pub(crate) fn read_values(path: &Path) -> Result<SecretBytes, Error> {
     crate::io::read_regular(path, crate::io::MAX_SMALL_FILE)
         .map(SecretBytes::new)
         .map_err(|source| {
@@ -173,7 +173,7 @@ fn open(settings: &Settings) -> Result<file::SeedFile, Error> {
 /// Settings for a values file: flags and `KEYSEED_*` first, then `keyseed.yaml` and
 /// `keyseed.age` found from the values file's directory up to its repository's root, then
 /// `./`; under Argo CD each must lie in the values file's repository.
-fn resolve(g: &GlobalArgs, file: Option<&Path>) -> Result<Settings, Error> {
+pub(crate) fn resolve(g: &GlobalArgs, file: Option<&Path>) -> Result<Settings, Error> {
     let repo = file.and_then(hosts::repository_of);
     let dirs = search_dirs(file, repo.as_deref());
     let find = |name: &str| -> Option<PathBuf> {

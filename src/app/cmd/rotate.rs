@@ -26,6 +26,64 @@ struct Use {
     ph: Placeholder,
 }
 
+/// Where rotated ids are used, and which ids are never rotated.
+#[derive(Default)]
+struct Uses {
+    by_id: BTreeMap<String, Vec<Use>>,
+    never: BTreeSet<String>,
+    /// Where they were looked for, for messages.
+    place: String,
+}
+
+impl Uses {
+    fn add(&mut self, id: &str, secret: String, key: &str, ph: &Placeholder) {
+        if ph.never_rotate {
+            self.never.insert(id.to_string());
+        }
+        if ph.current.is_some() {
+            self.by_id.entry(id.to_string()).or_default().push(Use {
+                secret,
+                key: key.to_string(),
+                ph: ph.clone(),
+            });
+        }
+    }
+}
+
+/// `keyseed rotate --values FILE`: the ids of a Helm values file, in the `keyseed.yaml` that
+/// `keyseed fill` finds for it (created beside the file when there is none).
+pub fn run_values(g: &crate::app::args::GlobalArgs, args: &RotateArgs) -> Result<Output, Error> {
+    let file = args.values.as_deref().expect("dispatched with --values");
+    let settings = super::fill::resolve(g, Some(file))?;
+    let text = super::fill::read_values(file)?;
+    let text = std::str::from_utf8(text.expose())
+        .map_err(|_| Error::Usage(format!("{} is not UTF-8", file.display())))?;
+    let name = file.display().to_string();
+    let planned =
+        crate::inject::values_file::plan(text, &name, &settings.ctx).map_err(Error::Findings)?;
+    let mut uses = Uses {
+        place: format!("the values file {name}"),
+        ..Uses::default()
+    };
+    for slot in &planned.slots {
+        let inj = &slot.injection;
+        uses.add(
+            &inj.id,
+            format!("values {name}"),
+            &inj.key,
+            &inj.placeholder,
+        );
+    }
+    let config = match &settings.config {
+        Some((_, p)) => p.clone(),
+        None => file
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("keyseed.yaml"),
+    };
+    apply(&settings, args, uses, config)
+}
+
 /// `keyseed rotate`.
 pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretBytes) -> Result<Output, Error> {
     let opts = Options {
@@ -36,19 +94,13 @@ pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretBytes) -> Result
     let ctx = &planned.ctx;
     // Where each id is used: the stream's placeholders, and keyseed.yaml's `secrets:`
     // (which reach the stream as explicit generations).
-    let mut uses: BTreeMap<String, Vec<Use>> = BTreeMap::new();
-    let mut never: BTreeSet<String> = BTreeSet::new();
+    let mut uses = Uses {
+        place: "the stream or keyseed.yaml".into(),
+        ..Uses::default()
+    };
     for inj in planned.injections() {
-        if inj.placeholder.never_rotate {
-            never.insert(inj.id.clone());
-        }
-        if inj.placeholder.current.is_some() {
-            uses.entry(inj.id.clone()).or_default().push(Use {
-                secret: inj.location.name.clone().unwrap_or_default(),
-                key: inj.key.clone(),
-                ph: inj.placeholder.clone(),
-            });
-        }
+        let secret = format!("Secret {}", inj.location.name.clone().unwrap_or_default());
+        uses.add(&inj.id, secret, &inj.key, &inj.placeholder);
     }
     if let Some((cfg, _)) = &settings.config {
         for entry in &cfg.secrets {
@@ -60,19 +112,31 @@ pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretBytes) -> Result
                     .id
                     .clone()
                     .unwrap_or_else(|| ctx.default_id(&entry.name, k));
-                if ph.never_rotate {
-                    never.insert(id.clone());
-                }
-                if ph.current.is_some() {
-                    uses.entry(id).or_default().push(Use {
-                        secret: entry.name.clone(),
-                        key: k.clone(),
-                        ph,
-                    });
-                }
+                uses.add(&id, format!("Secret {}", entry.name), k, &ph);
             }
         }
     }
+    let config = match &settings.config {
+        Some((_, p)) => p.clone(),
+        None => PathBuf::from("keyseed.yaml"),
+    };
+    apply(settings, args, uses, config)
+}
+
+/// Checks the ids, writes the new generations into `path` (keyseed.yaml) and the lock, and
+/// says what each rotation adds and drops.
+fn apply(
+    settings: &Settings,
+    args: &RotateArgs,
+    uses: Uses,
+    path: PathBuf,
+) -> Result<Output, Error> {
+    let ctx = &settings.ctx;
+    let Uses {
+        by_id: uses,
+        never,
+        place,
+    } = uses;
     let mut problems = Vec::new();
     for id in &args.ids {
         if never.contains(id) {
@@ -83,7 +147,7 @@ pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretBytes) -> Result
         } else if !uses.contains_key(id) {
             let known: Vec<&str> = uses.keys().map(String::as_str).collect();
             problems.push(Finding::about_file(
-                format!("no `gen=current` placeholder of the stream or of keyseed.yaml has the id `{id}`"),
+                format!("no `gen=current` placeholder of {place} has the id `{id}`"),
                 Some(if known.is_empty() {
                     "write the keyring's placeholder with `gen=current` (e.g. `<keyseed:base64:32 gen=current keep=2>`) and pipe the rendered manifests into keyseed rotate".into()
                 } else {
@@ -112,11 +176,6 @@ pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretBytes) -> Result
             report.push_str(&change(u, was, now));
         }
     }
-    // keyseed.yaml: the configured file, or a new ./keyseed.yaml (or the --config path).
-    let path = match &settings.config {
-        Some((_, p)) => p.clone(),
-        None => PathBuf::from("keyseed.yaml"),
-    };
     let text = match crate::io::read_regular_text(&path, crate::io::MAX_SMALL_FILE) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -169,14 +228,14 @@ fn change(u: &Use, was: u64, now: u64) -> String {
             }
         };
         format!(
-            "  Secret {secret}: adds {}, drops {} (keeps {})\n",
+            "  {secret}: adds {}, drops {} (keeps {})\n",
             list(&added),
             list(&dropped),
             gens(after.generations)
         )
     } else {
         format!(
-            "  Secret {secret} key {}: generation {} -> {}\n",
+            "  {secret} key {}: generation {} -> {}\n",
             u.key,
             gens(before.generations),
             gens(after.generations)
