@@ -405,6 +405,9 @@ pub fn check(
         }
     }
     merged.entries.extend(current);
+    if let Some(id) = now_gens.keys().find(|id| id.contains(['\t', '\n', '\r'])) {
+        return Err(LockError::Unwritable(id.replace(['\t', '\n', '\r'], " ")));
+    }
     merged.generations.extend(now_gens);
     for o in rsa {
         if let Some(h) = &o.hint {

@@ -79,7 +79,13 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         Command::Plan(a) => cmd::plan::run(&settings, a, read_stdin(stdin, stdin_len)?),
         Command::Check(a) => cmd::check::run(&settings, a, read_stdin(stdin, stdin_len)?),
         Command::Derive(a) => cmd::derive::run(&settings, a),
-        Command::Rotate(a) => cmd::rotate::run(&settings, a, read_stdin(stdin, stdin_len)?),
+        Command::Rotate(a) => {
+            // A terminal would wait for manifests that never come.
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                return Err(Error::Usage("keyseed rotate reads the rendered manifests on stdin: `helm template … | keyseed rotate ID`, or give --values FILE".into()));
+            }
+            cmd::rotate::run(&settings, a, read_stdin(stdin, stdin_len)?)
+        }
         Command::LastError => cmd::last_error(&settings),
         Command::Recipients(c) => cmd::recipients::run(&settings, c),
         Command::Cert(c) => cmd::cert::run(&settings, c),

@@ -139,7 +139,12 @@ fn apply(
     } = uses;
     let mut problems = Vec::new();
     for id in &args.ids {
-        if never.contains(id) {
+        if id.chars().any(char::is_control) {
+            problems.push(Finding::about_file(
+                "a derivation id to rotate must not hold a tab, a line break or another control character".into(),
+                None,
+            ));
+        } else if never.contains(id) {
             problems.push(Finding::about_file(
                 format!("`{id}` is marked rotate=never: keyseed does not rotate it"),
                 Some("a value that must never change (an RSA key that encrypts a database) changes only by a migration you run yourself".into()),
