@@ -26,25 +26,30 @@ fn with_plugin() -> String {
     )
 }
 
-const INPUT: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\nstringData:\n  key: \"<keyseed:base64:32>\"\n";
-
-#[test]
-fn a_seed_encrypted_to_an_age_plugin_renders_with_its_identity_and_opens_with_go_age() {
-    let t = Tmp::new("plugin");
-    // A new plugin identity, as `age-plugin-yubikey --generate` would print it.
+/// A new plugin identity file in `t` (as `age-plugin-yubikey --generate` prints one) and its
+/// `age1keyseedtest1…` recipient.
+fn plugin_identity(t: &Tmp) -> (PathBuf, String) {
     let made = run_with_stdin(
         std::process::Command::new(plugin_dir().join("age-plugin-keyseedtest")),
         b"",
     )
     .ok()
     .stdout_str();
-    let hw = t.write("hw.txt", &made);
     let recipient = made
         .lines()
         .find_map(|l| l.strip_prefix("# recipient: "))
         .unwrap()
         .to_string();
     assert!(recipient.starts_with("age1keyseedtest1"), "{made}");
+    (t.write("hw.txt", &made), recipient)
+}
+
+const INPUT: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\nstringData:\n  key: \"<keyseed:base64:32>\"\n";
+
+#[test]
+fn a_seed_encrypted_to_an_age_plugin_renders_with_its_identity_and_opens_with_go_age() {
+    let t = Tmp::new("plugin");
+    let (hw, recipient) = plugin_identity(&t);
     let (soft, soft_pub) = age_keygen(&t, "soft.txt");
     // init encrypts to the plugin recipient through the plugin, and to an X25519 key.
     ks(&["init", "--recipient", &recipient, "--recipient", &soft_pub])
@@ -103,18 +108,7 @@ fn a_seed_encrypted_to_an_age_plugin_renders_with_its_identity_and_opens_with_go
 #[test]
 fn a_plugin_that_crashes_or_hangs_fails_the_render_with_nothing_on_stdout() {
     let t = Tmp::new("plugin-bad");
-    let made = run_with_stdin(
-        std::process::Command::new(plugin_dir().join("age-plugin-keyseedtest")),
-        b"",
-    )
-    .ok()
-    .stdout_str();
-    let hw = t.write("hw.txt", &made);
-    let recipient = made
-        .lines()
-        .find_map(|l| l.strip_prefix("# recipient: "))
-        .unwrap()
-        .to_string();
+    let (hw, recipient) = plugin_identity(&t);
     ks(&["init", "--recipient", &recipient])
         .env("PATH", with_plugin())
         .cwd(&t.0)

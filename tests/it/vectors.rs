@@ -48,6 +48,22 @@ fn read() -> Vec<Vector> {
     out
 }
 
+/// The 32 seed bytes of a vector's `seed:` hex.
+fn seed_bytes(hex: &str) -> [u8; 32] {
+    let mut s = [0u8; 32];
+    for (i, b) in s.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    s
+}
+
+/// `KEY: value` of a vector block.
+fn field(block: &str, k: &str) -> Option<String> {
+    block
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{k}: ")).map(String::from))
+}
+
 fn compute(v: &Vector) -> String {
     let p = parse_spec(&v.format).unwrap();
     keyseed::testkit::derive_placeholder(&Seed::new(v.seed), &p, &v.id, v.gen)
@@ -122,20 +138,13 @@ fn encrypted_output_derivations_are_stable() {
     let mut out = String::new();
     let mut n_vectors = 0;
     for block in text.split("\n\n") {
-        let get = |k: &str| {
-            block
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}: ")).map(String::from))
-        };
+        let get = |k: &str| field(block, k);
         let Some(seed) = get("seed") else {
             out.push_str(block);
             out.push_str("\n\n");
             continue;
         };
-        let mut s = [0u8; 32];
-        for (i, b) in s.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&seed[2 * i..2 * i + 2], 16).unwrap();
-        }
+        let s = seed_bytes(&seed);
         let (purpose, id) = (get("purpose").unwrap(), get("id").unwrap());
         let n: usize = get("n").unwrap().parse().unwrap();
         let got: String = keyseed::testkit::encryption_bytes(&Seed::new(s), &purpose, &id, n)
@@ -252,20 +261,13 @@ fn lifecycle_vectors_are_stable_and_the_python_reference_agrees() {
     let mut out = String::new();
     let mut kinds = std::collections::BTreeMap::new();
     for block in text.split("\n\n") {
-        let get = |k: &str| {
-            block
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}: ")).map(String::from))
-        };
+        let get = |k: &str| field(block, k);
         let Some(seed) = get("seed") else {
             out.push_str(block);
             out.push_str("\n\n");
             continue;
         };
-        let mut s = [0u8; 32];
-        for (i, b) in s.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&seed[2 * i..2 * i + 2], 16).unwrap();
-        }
+        let s = seed_bytes(&seed);
         let seed = Seed::new(s);
         let kind = get("kind").unwrap();
         *kinds.entry(kind.clone()).or_insert(0) += 1;
