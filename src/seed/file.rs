@@ -21,6 +21,9 @@ pub struct SeedFile {
     pub values: BTreeMap<String, SecretValue>,
     /// Notes from opening it (identity sources skipped), never secret.
     pub notes: Vec<String>,
+    /// The identity source that opened it (never a key); `None` for a passphrase or a seed
+    /// made here.
+    pub opened_by: Option<String>,
     /// `recipients:`: the digest of the recipient set keyseed last encrypted it to
     /// ([`crate::seed::recipients::digest`]); `None` in a seed from an older keyseed.
     pub recipients: Option<String>,
@@ -65,6 +68,7 @@ impl SeedFile {
             seed: Seed::new(b),
             values: BTreeMap::new(),
             notes: Vec::new(),
+            opened_by: None,
             recipients: None,
         };
         zeroize::Zeroize::zeroize(&mut b);
@@ -118,6 +122,7 @@ impl SeedFile {
             seed: Seed::new(bytes),
             values,
             notes: Vec::new(),
+            opened_by: None,
             recipients: raw.recipients.clone(),
         })
     }
@@ -167,19 +172,25 @@ pub fn open(
             source,
         }
     })?;
-    let (plain, notes) = decrypt(&data, path, sources)?;
-    let mut seed = SeedFile::parse(&plain, path)?;
-    seed.notes = notes;
+    let d = decrypt(&data, path, sources)?;
+    let mut seed = SeedFile::parse(&d.plain, path)?;
+    seed.notes = d.notes;
+    seed.opened_by = d.opened_by;
     Ok(seed)
 }
 
-/// Decrypts seed file bytes (`path` is for messages) with the identities of `sources`; also
-/// returns notes on identity sources that were skipped.
-pub fn decrypt(
-    data: &[u8],
-    path: &Path,
-    sources: &IdentitySources,
-) -> Result<(SecretBytes, Vec<String>), KeyError> {
+/// A decrypted seed file's plaintext, and how it was opened.
+pub struct Decrypted {
+    /// The plaintext (secret).
+    pub plain: SecretBytes,
+    /// Identity sources that were skipped, with why (never key material).
+    pub notes: Vec<String>,
+    /// The identity source that opened it (`None` for a passphrase).
+    pub opened_by: Option<String>,
+}
+
+/// Decrypts seed file bytes (`path` is for messages) with the identities of `sources`.
+pub fn decrypt(data: &[u8], path: &Path, sources: &IdentitySources) -> Result<Decrypted, KeyError> {
     let corrupt = |why: String| KeyError::SeedCorrupt {
         path: path.to_path_buf(),
         why,
@@ -188,6 +199,7 @@ pub fn decrypt(
         .map_err(|e| corrupt(e.to_string()))?;
     let mut plain = SecretBytes::new(Vec::with_capacity(4096));
     let mut notes = Vec::new();
+    let mut opened_by = None;
     if dec.is_scrypt() {
         let pass = sources.passphrase.as_ref().ok_or(KeyError::Passphrase {
             path: path.to_path_buf(),
@@ -221,19 +233,24 @@ pub fn decrypt(
             path: path.to_path_buf(),
             tried: tried.clone(),
         };
+        // Each identity alone, in lookup order (as age tries them), so the source that opens
+        // the seed is known (`keyseed seed verify` names it).
+        let origins = ids.origins.clone();
         let run = move |data: Vec<u8>, ids: Vec<Box<dyn age::Identity + Send + Sync>>| {
-            let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(&data[..]))
-                .map_err(|e| Err(e.to_string()))?;
-            let mut r = dec
-                .decrypt(ids.iter().map(|b| b.as_ref() as &dyn age::Identity))
-                .map_err(|e| match e {
-                    age::DecryptError::NoMatchingKeys => Ok(()),
-                    e => Err(e.to_string()),
-                })?;
-            let mut plain = SecretBytes::new(Vec::with_capacity(4096));
-            r.read_to_end(plain.expose_mut())
-                .map_err(|e| Err(e.to_string()))?;
-            Ok::<SecretBytes, Result<(), String>>(plain)
+            for (id, origin) in ids.iter().zip(origins) {
+                let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(&data[..]))
+                    .map_err(|e| Err(e.to_string()))?;
+                let mut r = match dec.decrypt(std::iter::once(id.as_ref() as &dyn age::Identity)) {
+                    Ok(r) => r,
+                    Err(age::DecryptError::NoMatchingKeys) => continue,
+                    Err(e) => return Err(Err(e.to_string())),
+                };
+                let mut plain = SecretBytes::new(Vec::with_capacity(4096));
+                r.read_to_end(plain.expose_mut())
+                    .map_err(|e| Err(e.to_string()))?;
+                return Ok((plain, origin));
+            }
+            Err(Ok(()))
         };
         let outcome = if ids.plugins {
             // An age plugin is another program: it may crash, or hang (a hardware key waiting
@@ -268,9 +285,15 @@ pub fn decrypt(
                 Err(why) => corrupt(why),
             })
         };
-        plain = outcome?;
+        let (p, origin) = outcome?;
+        plain = p;
+        opened_by = Some(origin);
     }
-    Ok((plain, notes))
+    Ok(Decrypted {
+        plain,
+        notes,
+        opened_by,
+    })
 }
 
 /// The recipient stanzas of an age file's header (armored or not), by type, without age's
@@ -305,24 +328,6 @@ pub fn stanza_types(data: &[u8]) -> Result<Vec<String>, String> {
         .filter(|t| !t.ends_with("-grease"))
         .map(str::to_string)
         .collect())
-}
-
-/// Which identity source opens the seed file `data`: each identity is tried alone, in the
-/// lookup order; the first that opens it is named (never its key).
-pub fn opening_identity(data: &[u8], sources: &IdentitySources) -> Result<String, KeyError> {
-    let ids = sources.load()?;
-    for (id, origin) in ids.ids.iter().zip(&ids.origins) {
-        let Ok(dec) = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(data)) else {
-            break;
-        };
-        if dec
-            .decrypt(std::iter::once(id.as_ref() as &dyn age::Identity))
-            .is_ok()
-        {
-            return Ok(origin.clone());
-        }
-    }
-    Err(KeyError::NoIdentity { tried: ids.tried })
 }
 
 #[cfg(test)]

@@ -311,7 +311,7 @@ pub fn rewrite_seed(
     let plain = seed.to_plaintext(recipients);
     let cipher = crate::seed::recipients::encrypt(&plain, recipients)?;
     match file::decrypt(&cipher, &settings.seed.path, &settings.identities) {
-        Ok((back, _)) if back.expose() == plain.expose() => {}
+        Ok(d) if d.plain.expose() == plain.expose() => {}
         Ok(_) => return Err(FsError::ReadBack(settings.seed.path.clone()).into()),
         Err(crate::seed::error::KeyError::WrongIdentity { .. }) => {}
         Err(e) => return Err(e.into()),

@@ -43,7 +43,7 @@ fn verify(settings: &Settings) -> Result<Output, Error> {
             path.display()
         ));
     } else {
-        let who = file::opening_identity(&data, &settings.identities)?;
+        let who = seed.opened_by.as_deref().unwrap_or("an identity at hand");
         report.push_str(&format!(
             "{} opens with the identity from {who}\n",
             path.display()
