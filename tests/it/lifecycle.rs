@@ -317,7 +317,10 @@ fn bad_rotations_are_refused_with_nothing_written() {
             config
         );
     }
-    in_project(&t, &id, &["rotate", RING], "").fails();
+    // Nothing on stdin and no such id in keyseed.yaml: unknown.
+    in_project(&t, &id, &["rotate", RING], "")
+        .fails()
+        .stderr_has("no `gen=current` placeholder");
     for (bad, msg) in [
         ("gen=current keep=2>", "keep=0>"),
         ("gen=current keep=2>", "keep=2 rotate=never>"),
@@ -459,6 +462,38 @@ fn audit_annotation_shows_each_keys_generation_and_fingerprint_on_the_secret() {
             .unwrap()
             .contains(v.as_str()));
     }
+}
+
+#[test]
+fn rotate_ids_of_keyseed_yaml_secrets_without_manifests() {
+    let (t, id) = init_project("rotate-config");
+    let config = "secrets:\n  - name: backend-keys\n    create: true\n    data:\n      key-{gen}: \"<keyseed:hex:16 gen=current keep=2>\"\n";
+    std::fs::write(t.path("keyseed.yaml"), config).unwrap();
+    let before = by_key(
+        &in_project(&t, &id, &["render", "--allow-empty"], "")
+            .ok()
+            .stdout,
+    );
+    assert_eq!(before.keys().collect::<Vec<_>>(), ["key-0"]);
+    let out = in_project(&t, &id, &["rotate", "/backend-keys/key-{gen}"], "")
+        .ok()
+        .stdout_str();
+    assert!(
+        out.contains("Secret backend-keys: adds key-1, drops nothing"),
+        "{out}"
+    );
+    let after = by_key(
+        &in_project(&t, &id, &["render", "--allow-empty"], "")
+            .ok()
+            .stdout,
+    );
+    assert_eq!(after["key-0"], before["key-0"]);
+    assert!(after.contains_key("key-1"));
+    let text = std::fs::read_to_string(t.path("keyseed.yaml")).unwrap();
+    assert_eq!(
+        text,
+        format!("{config}generations:\n  \"/backend-keys/key-{{gen}}\": 1\n")
+    );
 }
 
 #[test]
