@@ -40,7 +40,7 @@ fn rsa_hints_are_written_by_update_lock_and_give_the_same_keys() {
     }
     // With the hints: the same bytes, and no note about a search.
     let hinted = in_project(&t, &id, &["render", "--lock", l], INPUT).ok();
-    assert_eq!(hinted.stdout, plain);
+    assert_same(&hinted.stdout, &plain, "render with hints");
     assert!(!hinted.stderr.contains("search"), "{}", hinted.stderr);
     // Without the hints (a lock without them): the same bytes, and a note that says so.
     let entries_only: String = text
@@ -50,7 +50,7 @@ fn rsa_hints_are_written_by_update_lock_and_give_the_same_keys() {
         .collect();
     std::fs::write(&lock, &entries_only).unwrap();
     let searched = in_project(&t, &id, &["render", "--lock", l], INPUT).ok();
-    assert_eq!(searched.stdout, plain);
+    assert_same(&searched.stdout, &plain, "render without hints");
     assert!(
         searched.stderr.contains("2 RSA key(s) had no search hint"),
         "{}",
@@ -74,7 +74,7 @@ fn an_edited_hint_or_another_seeds_hint_is_never_trusted() {
     let edited = format!("v1:{},{q}:{mac}", p.parse::<u32>().unwrap() + 1);
     std::fs::write(&lock, good.replace(f[4], &edited)).unwrap();
     let out = in_project(&t, &id, &["render", "--lock", l], INPUT).ok();
-    assert_eq!(out.stdout, plain);
+    assert_same(&out.stdout, &plain, "render with an edited hint");
     out.stderr_has("does not verify with this seed")
         .stderr_has(f[1]);
     // --update-lock rewrites it to the good hint.
@@ -101,7 +101,7 @@ fn an_edited_hint_or_another_seeds_hint_is_never_trusted() {
         .collect();
     std::fs::write(&lock, format!("{entries}{}\n", foreign.join("\n"))).unwrap();
     let out = in_project(&t, &id, &["render", "--lock", l], INPUT).ok();
-    assert_eq!(out.stdout, plain);
+    assert_same(&out.stdout, &plain, "render with another seed's hints");
     assert_eq!(
         out.stderr.matches("does not verify with this seed").count(),
         2,

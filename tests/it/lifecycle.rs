@@ -196,11 +196,19 @@ fn rotate_advances_a_keyring_with_overlap_and_the_lock_catches_unrecorded_rotati
             .ok()
             .stdout,
     );
-    assert_eq!(gen1["encryption-key-0"], gen0["encryption-key-0"]);
-    assert_ne!(gen1["encryption-key-1"], gen0["encryption-key-0"]);
+    assert_same(
+        &gen1["encryption-key-0"],
+        &gen0["encryption-key-0"],
+        "encryption-key-0 after a rotation",
+    );
+    assert_differs(
+        &gen1["encryption-key-1"],
+        &gen0["encryption-key-0"],
+        "the new key",
+    );
     // Other ids did not move.
     for k in ["fernet-keys", "signing-0", "db", "rsa"] {
-        assert_eq!(gen1[k], gen0[k], "{k}");
+        assert_same(&gen1[k], &gen0[k], k);
     }
 
     // The second rotation drops the oldest beyond keep=2.
@@ -217,18 +225,29 @@ fn rotate_advances_a_keyring_with_overlap_and_the_lock_catches_unrecorded_rotati
             .stdout,
     );
     assert!(!gen2.contains_key("encryption-key-0"));
-    assert_eq!(gen2["encryption-key-1"], gen1["encryption-key-1"]);
+    assert_same(
+        &gen2["encryption-key-1"],
+        &gen1["encryption-key-1"],
+        "encryption-key-1 after the second rotation",
+    );
 
     // A reverted config gives the old bytes exactly; the lock calls it a reverted rotation.
     let at_gen1 = in_project(&t, &id, &["render"], ROTATING);
     std::fs::write(t.path("keyseed.yaml"), &config1).unwrap();
     let reverted = in_project(&t, &id, &["render"], ROTATING).ok();
     std::fs::write(t.path("keyseed.yaml"), config1.replace(": 1\n", ": 2\n")).unwrap();
-    assert_ne!(at_gen1.stdout, reverted.stdout);
+    assert_differs(
+        &at_gen1.stdout,
+        &reverted.stdout,
+        "renders at generations 2 and 1",
+    );
     std::fs::write(t.path("keyseed.yaml"), &config1).unwrap();
     let again = in_project(&t, &id, &["render"], ROTATING).ok();
-    assert_eq!(again.stdout, reverted.stdout);
-    assert_eq!(by_key(&again.stdout), gen1);
+    assert_same(&again.stdout, &reverted.stdout, "the reverted render");
+    assert!(
+        by_key(&again.stdout) == gen1,
+        "the reverted values differ from generation 1's (values not shown)"
+    );
     in_project(&t, &id, &["render", "--lock", l], ROTATING)
         .fails()
         .stderr_has("a rotation reverted");
@@ -262,8 +281,8 @@ fn rotate_joined_keyrings_single_values_and_asymmetric_keys_newest_first() {
     // MultiFernet order: the new key first, the old one after it.
     let fernet: Vec<&str> = after["fernet-keys"].split(',').collect();
     assert_eq!(fernet.len(), 2);
-    assert_eq!(fernet[1], before["fernet-keys"]);
-    assert_ne!(fernet[0], fernet[1]);
+    assert_same(fernet[1], &before["fernet-keys"], "the old Fernet key");
+    assert_differs(fernet[0], fernet[1], "the new Fernet key");
     // A token made with the old key still opens with the rotated keyring (Python's MultiFernet).
     python(
         &format!(
@@ -275,10 +294,10 @@ fn rotate_joined_keyrings_single_values_and_asymmetric_keys_newest_first() {
         b"",
     )
     .ok();
-    assert_eq!(after["signing-0"], before["signing-0"]);
+    assert_same(&after["signing-0"], &before["signing-0"], "signing-0");
     assert!(after["signing-1"].starts_with("-----BEGIN PRIVATE KEY-----"));
-    assert_ne!(after["db"], before["db"]);
-    assert_eq!(after["rsa"], before["rsa"]);
+    assert_differs(&after["db"], &before["db"], "the rotated password");
+    assert_same(&after["rsa"], &before["rsa"], "the never-rotate key");
     // `keyseed derive` of gen=current gives the current generation.
     let derived = ks(&[
         "derive",
@@ -292,7 +311,7 @@ fn rotate_joined_keyrings_single_values_and_asymmetric_keys_newest_first() {
     .run()
     .ok()
     .stdout_str();
-    assert_eq!(derived.trim_end(), after["db"]);
+    assert_same(derived.trim_end(), &after["db"], "derive of gen=current");
 }
 
 #[test]
@@ -451,7 +470,10 @@ fn audit_annotation_shows_each_keys_generation_and_fingerprint_on_the_secret() {
         serde_json::Value::String(want)
     );
     before[0]["metadata"]["annotations"] = serde_json::json!({"keyseed.io/fingerprints": after[0]["metadata"]["annotations"]["keyseed.io/fingerprints"]});
-    assert_eq!(before, after);
+    assert!(
+        before == after,
+        "the annotated render means more than the plain one plus the annotation (values not shown)"
+    );
     let text = String::from_utf8(annotated).unwrap();
     assert!(text
         .ends_with("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n"));
@@ -487,7 +509,7 @@ fn rotate_ids_of_keyseed_yaml_secrets_without_manifests() {
             .ok()
             .stdout,
     );
-    assert_eq!(after["key-0"], before["key-0"]);
+    assert_same(&after["key-0"], &before["key-0"], "key-0 after a rotation");
     assert!(after.contains_key("key-1"));
     let text = std::fs::read_to_string(t.path("keyseed.yaml")).unwrap();
     assert_eq!(
@@ -540,9 +562,9 @@ fn rotate_values_file_ids_in_the_config_fill_reads() {
     assert!(out.contains("adds encryption-key-1"), "{out}");
     let after = fill();
     let line = |s: &str, k: &str| s.lines().find(|l| l.contains(k)).map(String::from);
-    assert_eq!(
-        line(&after, "encryption-key-0"),
-        line(&before, "encryption-key-0")
+    assert!(
+        line(&after, "encryption-key-0") == line(&before, "encryption-key-0"),
+        "encryption-key-0 changed with the rotation (values not shown)"
     );
     assert!(after.contains("encryption-key-1") && after.contains("replicas: 2"));
 }

@@ -68,7 +68,11 @@ fn a_seed_encrypted_to_an_age_plugin_renders_with_its_identity_and_opens_with_go
     };
     let by_plugin = render(&hw, with_plugin()).ok();
     let by_soft = render(&soft, with_plugin()).ok();
-    assert_eq!(by_plugin.stdout, by_soft.stdout);
+    assert_same(
+        &by_plugin.stdout,
+        &by_soft.stdout,
+        "render by the plugin identity",
+    );
     assert!(!by_plugin.stdout.is_empty());
     // Go age opens the same file with the plugin identity through the same plugin.
     let mut go = std::process::Command::new(tool("age"));

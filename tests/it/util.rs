@@ -168,6 +168,25 @@ impl Out {
     }
 }
 
+/// `got == want` for secret-bearing bytes (rendered streams, values) without printing either:
+/// a failing test names `what`, never a value (even the TEST-ONLY seed's).
+#[track_caller]
+pub fn assert_same(got: impl AsRef<[u8]>, want: impl AsRef<[u8]>, what: &str) {
+    assert!(
+        got.as_ref() == want.as_ref(),
+        "{what}: differs from what was expected (values not shown)"
+    );
+}
+
+/// `a != b` for secret-bearing bytes, printing neither side on failure.
+#[track_caller]
+pub fn assert_differs(a: impl AsRef<[u8]>, b: impl AsRef<[u8]>, what: &str) {
+    assert!(
+        a.as_ref() != b.as_ref(),
+        "{what}: unexpectedly equal (values not shown)"
+    );
+}
+
 /// A `keyseed` invocation with a clean environment (no KEYSEED_*, HOME in a temp dir).
 pub struct Ks {
     args: Vec<String>,

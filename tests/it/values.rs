@@ -87,16 +87,6 @@ impl Helm {
     }
 }
 
-/// Asserts that two renders or values are equal without printing either: a failing test
-/// shows what differs by name, never a value (even the TEST-ONLY seed's).
-#[track_caller]
-fn assert_same(got: impl AsRef<[u8]>, want: impl AsRef<[u8]>, what: &str) {
-    assert!(
-        got.as_ref() == want.as_ref(),
-        "{what}: differs from what was expected (values not shown)"
-    );
-}
-
 /// `keyseed derive SPEC --id ID` with the demo keys.
 fn derive(spec: &str, id: &str) -> String {
     let out = ks(&["derive", spec, "--id", id]).demo_keys().run().ok();
