@@ -103,6 +103,14 @@ impl Finding {
         }
     }
 
+    /// A warning about the run rather than a document (its message names the file, if any).
+    pub fn warning_about_file(message: String) -> Self {
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::about_file(message, None)
+        }
+    }
+
     /// Whether it fails the run.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error

@@ -102,8 +102,7 @@ pub mod testkit {
     ) -> Option<Vec<(String, String)>> {
         use crate::placeholder::{Generations, Order};
         let mut ph = parse_spec(spec).ok()?;
-        ph.resolve_current(key.contains("{gen}") || ph.join.is_some(), current)
-            .ok()?;
+        ph.resolve_current(key, current).ok()?;
         let value = |g: u64| derive_placeholder(seed, &ph, id, g).map(|v| v.expose().to_string());
         let gens = ph.generations.list();
         Some(match (&ph.join, key.contains("{gen}"), ph.generations) {

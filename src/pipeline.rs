@@ -354,10 +354,8 @@ impl Injected {
                 continue;
             };
             let text = self.docs.text(*doc);
-            let secret = object::resources(&roots).into_iter().find(|o| {
-                o.get_str("kind") == Some("Secret") && object::name(o) == Some(name.as_str())
-            });
-            let slot = secret.and_then(|o| rollout::annotation_slot(text, o, AUDIT_ANNOTATION));
+            let slot = object::find(&roots, "Secret", name)
+                .and_then(|o| rollout::annotation_slot(text, o, AUDIT_ANNOTATION));
             match slot {
                 Some(s) => edits
                     .entry(*doc)
@@ -376,14 +374,11 @@ impl Injected {
                 if *doc != i {
                     break;
                 }
-                let holds = object::resources(roots).into_iter().any(|o| {
-                    o.get_str("kind") == Some("Secret")
-                        && object::name(o) == Some(name.as_str())
-                        && o.get("metadata")
-                            .and_then(|m| m.get("annotations"))
-                            .and_then(|a| a.get_str(AUDIT_ANNOTATION))
-                            == Some(value(entries).as_str())
-                });
+                let holds = object::find(roots, "Secret", name)
+                    .and_then(|o| o.get("metadata"))
+                    .and_then(|m| m.get("annotations"))
+                    .and_then(|a| a.get_str(AUDIT_ANNOTATION))
+                    == Some(value(entries).as_str());
                 if !holds {
                     return Err(EditError::Unintended {
                         document: i + 1,

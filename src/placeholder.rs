@@ -357,14 +357,9 @@ fn set_option(
         "gen" if value == "current" => ph.current = Some(None),
         "gen" => ph.generations = parse_gen(value).map_err(bad)?,
         "keep" => {
-            let n = value
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=MAX_GENERATIONS).contains(n) && !value.starts_with('0'))
-                .ok_or_else(|| {
-                    bad("expected how many generations to keep, from 1 to 1000 (the current one included)")
-                })?;
-            given.keep = Some(n);
+            given.keep = Some(decimal_in(value, 1..=MAX_GENERATIONS).ok_or_else(|| {
+                bad("expected how many generations to keep, from 1 to 1000 (the current one included)")
+            })?);
         }
         "join" => ph.join = Some(unescape_join(value).map_err(bad)?),
         "encoding" => {
@@ -437,12 +432,9 @@ fn set_option(
             };
         }
         "cost" => {
-            let n = value
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (4..=14).contains(n) && !value.starts_with('0'))
+            let n = decimal_in(value, 4..=14)
                 .ok_or_else(|| bad("expected a bcrypt cost from 4 to 14"))?;
-            given.cost = Some(n);
+            given.cost = Some(n as u32);
         }
         _ => return Err(PlaceholderError::UnknownOption(name.to_string())),
     }
@@ -524,13 +516,15 @@ pub const DEFAULT_KEEP: u64 = 2;
 
 impl Placeholder {
     /// Resolves `gen=current` against `current`, the generation `keyseed.yaml` holds for
-    /// this placeholder's id (0 when it holds none): a keyring (`keyring`: a `{gen}` key or
-    /// `join=`) gets the newest `keep` generations ending at `current`, a single value
-    /// generation `current`. Other placeholders are left as they are.
-    pub fn resolve_current(&mut self, keyring: bool, current: u64) -> Result<(), PlaceholderError> {
+    /// this placeholder's id (0 when it holds none), for the placeholder written under `key`
+    /// (empty where there is no key): a keyring (a `{gen}` key, or `join=`) gets the newest
+    /// `keep` generations ending at `current`, a single value generation `current`. Other
+    /// placeholders are left as they are.
+    pub fn resolve_current(&mut self, key: &str, current: u64) -> Result<(), PlaceholderError> {
         let Some(keep) = self.current else {
             return Ok(());
         };
+        let keyring = key.contains("{gen}") || self.join.is_some();
         self.generations = match (keyring, keep) {
             (true, keep) => {
                 let keep = keep.unwrap_or(DEFAULT_KEEP);
@@ -547,6 +541,14 @@ impl Placeholder {
         };
         Ok(())
     }
+}
+
+/// An option's number: decimal without a leading zero, within `range`.
+fn decimal_in(value: &str, range: std::ops::RangeInclusive<u64>) -> Option<u64> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n) && !value.starts_with('0'))
 }
 
 fn parse_format(word: &str) -> Result<Format, PlaceholderError> {

@@ -15,7 +15,7 @@ use crate::k8s::object::{self, Context, HELM4_FILENAME};
 use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::{self, quote, Edit};
 use crate::manifest::yaml::{Anchors, Mapping, Node, Scalar};
-use crate::placeholder::{self, placeholder_text};
+use crate::placeholder::{self, placeholder_text, Placeholder};
 
 /// Applies the config's `secrets:` to the stream. Returns the findings (an entry that
 /// matches nothing or several Secrets); an edit that does not parse is an internal error.
@@ -404,22 +404,28 @@ fn create(
     Ok(true)
 }
 
-/// The (key, placeholder text) pairs one entry writes into the Secret named `name`.
-fn entry_pairs(entry: &SecretEntry, ctx: &Context) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (k, v) in &entry.data {
-        let Ok(mut ph) = placeholder::parse(v) else {
-            continue; // checked when the config was loaded
-        };
+/// The placeholders of one `secrets:` entry as written: (data key, placeholder, derivation
+/// id — `id=`, else the default id of the entry's Secret). Entries were checked when the
+/// config was loaded, so none fails to parse here.
+pub fn entry_placeholders<'a>(
+    entry: &'a SecretEntry,
+    ctx: &'a Context,
+) -> impl Iterator<Item = (&'a str, Placeholder, String)> + 'a {
+    entry.data.iter().filter_map(move |(k, v)| {
+        let ph = placeholder::parse(v).ok()?;
         let id = ph
             .id
             .clone()
             .unwrap_or_else(|| ctx.default_id(&entry.name, k));
-        let keyring = k.contains("{gen}") || ph.join.is_some();
-        if ph
-            .resolve_current(keyring, ctx.current_generation(&id))
-            .is_err()
-        {
+        Some((k.as_str(), ph, id))
+    })
+}
+
+/// The (key, placeholder text) pairs one entry writes into the Secret named `name`.
+fn entry_pairs(entry: &SecretEntry, ctx: &Context) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (k, mut ph, id) in entry_placeholders(entry, ctx) {
+        if ph.resolve_current(k, ctx.current_generation(&id)).is_err() {
             continue; // checked when the config was loaded
         }
         if k.contains("{gen}") {
@@ -430,7 +436,7 @@ fn entry_pairs(entry: &SecretEntry, ctx: &Context) -> Vec<(String, String)> {
                 ));
             }
         } else {
-            out.push((k.clone(), placeholder_text(&ph, &id, None)));
+            out.push((k.to_string(), placeholder_text(&ph, &id, None)));
         }
     }
     out

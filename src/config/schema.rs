@@ -471,7 +471,7 @@ impl Config {
                     )
                 })?;
                 // `gen=current` is checked at generation 0; the shape does not depend on it.
-                ph.resolve_current(k.contains("{gen}") || ph.join.is_some(), 0)
+                ph.resolve_current(k, 0)
                     .map_err(|e| invalid(&at, format!("data `{k}`: {e}")))?;
                 let range = matches!(ph.generations, Generations::Range(..));
                 if k.contains("{gen}") != (range && ph.join.is_none()) {

@@ -468,8 +468,7 @@ impl<'a> Walker<'a> {
         let planned = self
             .id(obj, &key.value, &ph)
             .and_then(|id| {
-                let keyring = key.value.contains("{gen}") || ph.join.is_some();
-                ph.resolve_current(keyring, self.ctx.current_generation(&id))
+                ph.resolve_current(&key.value, self.ctx.current_generation(&id))
                     .map_err(|e| Problem(e.to_string(), e.hint()))?;
                 check_generations(&key.value, &ph)?;
                 Ok(id)

@@ -257,8 +257,7 @@ impl Walker<'_> {
             .clone()
             .unwrap_or_else(|| default_id(&self.ctx.scope, steps));
         let mut ph = ph;
-        let keyring = key_text.contains("{gen}") || ph.join.is_some();
-        if let Err(e) = ph.resolve_current(keyring, self.ctx.current_generation(&id)) {
+        if let Err(e) = ph.resolve_current(key_text, self.ctx.current_generation(&id)) {
             self.finding(steps, e.to_string(), e.hint());
             return;
         }

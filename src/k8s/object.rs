@@ -26,6 +26,13 @@ pub fn resources(roots: &[Node]) -> Vec<&Node> {
     out
 }
 
+/// The resource of `kind` named `name` among a document's resources (List items included).
+pub fn find<'a>(roots: &'a [Node], kind: &str, name: &str) -> Option<&'a Node> {
+    resources(roots)
+        .into_iter()
+        .find(|o| o.get_str("kind") == Some(kind) && self::name(o) == Some(name))
+}
+
 /// `metadata.name`.
 pub fn name(obj: &Node) -> Option<&str> {
     obj.get("metadata").and_then(|m| m.get_str("name"))

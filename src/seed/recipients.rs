@@ -53,31 +53,40 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<String>, RecipientError> 
     Ok(parse_recipients_text(&text))
 }
 
-/// The digest of a recipient set, as the seed records it: SHA-256 of the distinct recipients
-/// (each its key type and key, a comment dropped), sorted, one per line. Public keys only.
-pub fn digest(recipients: &[String]) -> String {
-    use sha2::Digest as _;
+/// A recipient as a key: its type and key, a trailing comment (an SSH key's) dropped, so
+/// two spellings of one key compare equal.
+pub fn key_of(recipient: &str) -> String {
+    recipient
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The distinct keys of a recipient list, sorted.
+fn key_set(recipients: &[String]) -> Vec<String> {
     let mut set: Vec<String> = recipients
         .iter()
-        .map(|r| r.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .map(|r| key_of(r))
         .filter(|r| !r.is_empty())
         .collect();
     set.sort();
     set.dedup();
-    let d = sha2::Sha256::digest(set.join("\n").as_bytes());
+    set
+}
+
+/// The digest of a recipient set, as the seed records it: SHA-256 of the distinct recipients
+/// ([`key_of`]), sorted, one per line. Public keys only.
+pub fn digest(recipients: &[String]) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(key_set(recipients).join("\n").as_bytes());
     let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
 
-/// The number of distinct recipients (key type and key) in a list.
+/// The number of distinct recipients ([`key_of`]) in a list.
 pub fn distinct(recipients: &[String]) -> usize {
-    let mut set: Vec<String> = recipients
-        .iter()
-        .map(|r| r.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
-        .collect();
-    set.sort();
-    set.dedup();
-    set.len()
+    key_set(recipients).len()
 }
 
 /// The recipients of a recipients file's text: one per line, `#` comments and blank lines

@@ -8,7 +8,7 @@ use crate::app::args::RenderArgs;
 use crate::app::error::{render_warnings, Error};
 use crate::app::settings::Settings;
 use crate::checks::documents;
-use crate::diag::{Finding, Severity};
+use crate::diag::Finding;
 use crate::manifest::stream;
 use crate::pipeline::{self, Options, PipelineError};
 use crate::placeholder::Format;
@@ -47,33 +47,21 @@ fn hint_findings(
         for gen in gens {
             let label = (format.clone(), id.clone(), gen.to_string());
             if !ledger.hints.contains_key(&label) {
-                out.push(Finding {
-                    severity: Severity::Warning,
-                    ..Finding::about_file(
-                        format!(
+                out.push(Finding::warning_about_file(format!(
                             "no RSA search hint in {} for {format} `{}` gen {gen} ({}): every render searches for its primes; render once with --lock {0} --update-lock",
                             path.display(),
                             id,
                             v.field(),
-                        ),
-                        None,
-                    )
-                });
+                        )));
             }
             used.insert(label);
         }
     }
     for (format, id, gen) in ledger.hints.keys().filter(|l| !used.contains(*l)) {
-        out.push(Finding {
-            severity: Severity::Warning,
-            ..Finding::about_file(
-                format!(
+        out.push(Finding::warning_about_file(format!(
                     "stale RSA search hint in {} for {format} `{id}` gen {gen}: no key of this stream uses it; render with --update-lock after removing the line, or keep it if another render (hooks, another chart) uses it",
                     path.display()
-                ),
-                None,
-            )
-        });
+                )));
     }
     Ok(out)
 }

@@ -34,7 +34,7 @@ pub fn run(settings: &Settings, args: &DeriveArgs) -> Result<Output, Error> {
     if ph.current.is_some() && ph.join.is_none() {
         ph.current = Some(None);
     }
-    ph.resolve_current(ph.join.is_some(), settings.ctx.current_generation(&id))
+    ph.resolve_current("", settings.ctx.current_generation(&id))
         .map_err(|e| Error::Usage(e.to_string()))?;
     if matches!(ph.generations, Generations::Range(..)) && ph.join.is_none() {
         return Err(CommandError::RangeWithoutJoin.into());

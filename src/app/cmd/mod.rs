@@ -22,7 +22,7 @@ use crate::app::hosts;
 use crate::app::settings::{function_seed, SeedPath, Settings};
 use crate::derive::hint::RsaHints;
 use crate::derive::mac;
-use crate::diag::{Finding, Severity};
+use crate::diag::Finding;
 use crate::lock::LockOptions;
 use crate::manifest::document::Documents;
 use crate::pipeline::{self, Options, Rendered};
@@ -152,10 +152,9 @@ pub fn render_stream(
         key.as_ref().map(|k| k.expose()),
         &settings.tls()?,
     )?;
-    rendered.warnings.extend(notes.into_iter().map(|n| Finding {
-        severity: Severity::Warning,
-        ..Finding::about_file(n, None)
-    }));
+    rendered
+        .warnings
+        .extend(notes.into_iter().map(Finding::warning_about_file));
     // `plan` reports how every value compares with the lock, and never fails on it or
     // writes it; `render` and `krm` check it (and write it with --update-lock).
     let update = if matches!(report, Report::Every) {
@@ -175,10 +174,7 @@ pub fn render_stream(
     }
     encrypt_output(settings, args, &mut rendered, &mut seed, &seed_path)?;
     for note in update.notes {
-        rendered.warnings.push(Finding {
-            severity: Severity::Warning,
-            ..Finding::about_file(note, None)
-        });
+        rendered.warnings.push(Finding::warning_about_file(note));
     }
     Ok(rendered)
 }

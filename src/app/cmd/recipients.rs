@@ -16,7 +16,7 @@ pub fn run(settings: &Settings, cmd: &RecipientsCommand) -> Result<Output, Error
     let _lock = DirLock::of(&settings.seed.path)?;
     let mut list = recipients::read_recipients_file(&path)?;
     let old = list.clone();
-    let norm = |k: &str| k.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    let norm = recipients::key_of;
     match cmd {
         R::List => {
             let mut t = String::new();

@@ -12,11 +12,12 @@ use super::Output;
 use crate::app::args::RotateArgs;
 use crate::app::error::Error;
 use crate::app::settings::Settings;
+use crate::config::apply::entry_placeholders;
 use crate::config::edit;
 use crate::diag::Finding;
 use crate::inject::values::written_keys;
 use crate::pipeline::{self, Options};
-use crate::placeholder::{self, Generations, Placeholder};
+use crate::placeholder::{Generations, Placeholder};
 use crate::secret::SecretBytes;
 
 /// One place a rotated id is written: the Secret, the key as written, the placeholder.
@@ -105,14 +106,7 @@ pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretBytes) -> Result
     }
     if let Some((cfg, _)) = &settings.config {
         for entry in &cfg.secrets {
-            for (k, v) in &entry.data {
-                let Ok(ph) = placeholder::parse(v) else {
-                    continue;
-                };
-                let id = ph
-                    .id
-                    .clone()
-                    .unwrap_or_else(|| ctx.default_id(&entry.name, k));
+            for (k, ph, id) in entry_placeholders(entry, ctx) {
                 uses.add(&id, format!("Secret {}", entry.name), k, &ph);
             }
         }
@@ -207,10 +201,9 @@ fn apply(
 /// What one use of a rotated id writes before and after: keys added and dropped (a keyring),
 /// or the generations of a joined keyring or a single value.
 fn change(u: &Use, was: u64, now: u64) -> String {
-    let keyring = u.key.contains("{gen}") || u.ph.join.is_some();
     let at = |g: u64| {
         let mut ph = u.ph.clone();
-        ph.resolve_current(keyring, g).map(|()| ph)
+        ph.resolve_current(&u.key, g).map(|()| ph)
     };
     let (Ok(before), Ok(after)) = (at(was), at(now)) else {
         return String::new();
