@@ -92,7 +92,8 @@ pub mod testkit {
     }
 
     /// What a `gen=current` placeholder `spec` under data key `key` writes at generation
-    /// `current`: (data key, value) pairs, as `tests/vectors/lifecycle-v1.txt` pins them.
+    /// `current` — through the code a render uses (`inject::values::Source::values`):
+    /// (data key, value) pairs, as `tests/vectors/lifecycle-v1.txt` pins them.
     pub fn rotated(
         seed: &Seed,
         spec: &str,
@@ -100,26 +101,28 @@ pub mod testkit {
         id: &str,
         current: u64,
     ) -> Option<Vec<(String, String)>> {
-        use crate::placeholder::{Generations, Order};
         let mut ph = parse_spec(spec).ok()?;
         ph.resolve_current(key, current).ok()?;
-        let value = |g: u64| derive_placeholder(seed, &ph, id, g).map(|v| v.expose().to_string());
-        let gens = ph.generations.list();
-        Some(match (&ph.join, key.contains("{gen}"), ph.generations) {
-            (Some(sep), _, _) => {
-                let mut vals = gens.iter().map(|&g| value(g)).collect::<Option<Vec<_>>>()?;
-                if ph.order == Order::Desc {
-                    vals.reverse();
-                }
-                vec![(key.to_string(), vals.join(sep))]
-            }
-            (None, true, _) => gens
-                .iter()
-                .map(|&g| Some((key.replace("{gen}", &g.to_string()), value(g)?)))
-                .collect::<Option<Vec<_>>>()?,
-            (None, false, Generations::One(g)) => vec![(key.to_string(), value(g)?)],
-            (None, false, Generations::Range(..)) => return None,
-        })
+        let file = SeedFile {
+            seed: Seed::new(*seed.expose()),
+            values: Default::default(),
+            notes: Vec::new(),
+            opened_by: None,
+            recipients: None,
+        };
+        let source = crate::inject::values::Source {
+            seed: &file,
+            seed_path: std::path::Path::new(""),
+            certs: &Default::default(),
+            hints: &crate::derive::hint::RsaHints::none(),
+        };
+        let values = source.values(&ph, id, key).ok()?;
+        Some(
+            values
+                .into_iter()
+                .map(|(k, v)| (k, v.expose().to_string()))
+                .collect(),
+        )
     }
 
     /// The RSA search hint `--update-lock` records for an `rsa:N` key (`v1:JP,JQ:MAC`), as

@@ -5,10 +5,11 @@
 //! guard against silently rotating a key that encrypts production data. The file holds names,
 //! keys, formats, generations and keyed fingerprints only, tab-separated, sorted.
 //!
-//! It also carries the RSA search hints (`derive::hint`, issue #22): lines whose first
-//! field is `@rsa-hint` (no Kubernetes name holds `@`, and a keyseed that predates hints
-//! keeps them as entries no render produces), then the derivation id, format, generation
-//! and the hint text. Hints hold two offsets and a MAC, never key material.
+//! Lines whose first field starts with `@` (no Kubernetes name does; a keyseed that predates
+//! them keeps them as entries no render produces) carry the rest of a key's life:
+//! `@generation` records the current generation of a `gen=current` id (`keyseed rotate`),
+//! `@never-rotate` the fingerprint a `rotate=never` value must keep, and `@rsa-hint` the RSA
+//! search hints (`derive::hint`: two offsets and a MAC, never key material).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -118,7 +119,8 @@ pub fn entries(
     out
 }
 
-/// A lock file's contents: value entries and RSA search hints.
+/// A lock file's contents: value entries, recorded generations, never-rotate values and RSA
+/// search hints.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
     /// `(secret, key)` → entry.
@@ -177,7 +179,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Ledger, LockError> {
     Ok(out)
 }
 
-/// Renders a ledger: the entries, then the hints.
+/// Renders a ledger: the entries, then generations, never-rotate values and hints.
 pub fn format(ledger: &Ledger) -> String {
     let mut s = String::from(HEADER);
     for ((secret, key), e) in &ledger.entries {
@@ -313,62 +315,13 @@ pub fn check(
             }
         }
     }
-    // Never-rotate values: the recorded fingerprint is authoritative, --update-lock or not.
-    let marked: std::collections::BTreeSet<_> = injected
-        .iter()
-        .filter(|v| v.never_rotate)
-        .flat_map(|v| entries(std::slice::from_ref(v), namespace).into_keys())
-        .collect();
-    let mut never = Vec::new();
-    for ((secret, key), now) in &current {
-        let was = locked
-            .never
-            .get(&(secret.clone(), key.clone()))
-            .map(|(_, fp)| fp)
-            .or_else(|| {
-                marked
-                    .contains(&(secret.clone(), key.clone()))
-                    .then(|| locked.entries.get(&(secret.clone(), key.clone())))
-                    .flatten()
-                    .map(|e| &e.fingerprint)
-            });
-        if let Some(was) = was.filter(|was| **was != now.fingerprint) {
-            never.push(Finding::about_file(
-                format!(
-                    "{secret}/{key} is marked never-rotate (rotate=never) and would change: fingerprint {was} becomes {} ({} gen {}), per {}. A seed replaced, an id edited or a config moved all change it",
-                    now.fingerprint,
-                    now.format,
-                    now.gen,
-                    path.display()
-                ),
-                None,
-            ));
-        }
-    }
+    let marked = never_rotate_keys(injected, namespace);
+    let never = never_rotate_changes(locked, &current, &marked, path);
     if !never.is_empty() {
         return Err(LockError::NeverRotate(never));
     }
-    // Generations of `gen=current` ids this render uses: the config's against the lock's.
-    let used: std::collections::BTreeSet<&String> = injected.iter().map(|v| &v.id).collect();
-    let mut now_gens = BTreeMap::new();
-    for id in used {
-        let now = generations.get(id).copied();
-        let was = locked.generations.get(id).copied();
-        if let Some(now) = now.or(was.map(|_| 0)) {
-            now_gens.insert(id.clone(), now);
-        }
-        if let Some(was) = was.filter(|w| Some(*w) != now.or(Some(0))) {
-            let now = now.unwrap_or(0);
-            findings.push(Finding::about_file(
-                format!(
-                    "would rotate `{id}`: keyseed.yaml holds generation {now}, {} records {was} ({}); `keyseed rotate` records a rotation",
-                    path.display(),
-                    if now > was { "a rotation it did not record" } else { "a rotation reverted" }
-                ),
-                None,
-            ));
-        }
-    }
+    let now_gens = generations_used(locked, injected, generations);
+    findings.extend(generation_changes(locked, &now_gens, path));
     if !findings.is_empty() && !opts.update {
         return Err(LockError::Rotations(findings));
     }
@@ -425,4 +378,109 @@ pub fn check(
         text: (merged != *locked).then(|| format(&merged)),
         notes,
     })
+}
+
+/// `(secret, key)` of the `rotate=never` values of a render.
+fn never_rotate_keys(
+    injected: &[InjectedValue],
+    namespace: Option<&String>,
+) -> std::collections::BTreeSet<(String, String)> {
+    injected
+        .iter()
+        .filter(|v| v.never_rotate)
+        .flat_map(|v| entries(std::slice::from_ref(v), namespace).into_keys())
+        .collect()
+}
+
+/// Never-rotate values whose fingerprint differs from the one the lock holds for them: the
+/// `@never-rotate` record is authoritative; a value marked now is held to its entry.
+fn never_rotate_changes(
+    locked: &Ledger,
+    current: &BTreeMap<(String, String), Entry>,
+    marked: &std::collections::BTreeSet<(String, String)>,
+    path: &Path,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (k, now) in current {
+        let was = locked.never.get(k).map(|(_, fp)| fp).or_else(|| {
+            marked
+                .contains(k)
+                .then(|| locked.entries.get(k).map(|e| &e.fingerprint))
+                .flatten()
+        });
+        if let Some(was) = was.filter(|was| **was != now.fingerprint) {
+            let (secret, key) = k;
+            out.push(Finding::about_file(
+                format!(
+                    "{secret}/{key} is marked never-rotate (rotate=never) and would change: fingerprint {was} becomes {} ({} gen {}), per {}. A seed replaced, an id edited or a config moved all change it",
+                    now.fingerprint,
+                    now.format,
+                    now.gen,
+                    path.display()
+                ),
+                None,
+            ));
+        }
+    }
+    out
+}
+
+/// The generation of every id this render uses that keyseed.yaml or the lock knows: the
+/// config's (0 when only the lock names it).
+fn generations_used(
+    locked: &Ledger,
+    injected: &[InjectedValue],
+    generations: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    injected
+        .iter()
+        .map(|v| &v.id)
+        .filter_map(|id| {
+            let now = generations
+                .get(id)
+                .copied()
+                .or_else(|| locked.generations.get(id).map(|_| 0))?;
+            Some((id.clone(), now))
+        })
+        .collect()
+}
+
+/// Ids whose generation in keyseed.yaml differs from the lock's record.
+fn generation_changes(
+    locked: &Ledger,
+    now_gens: &BTreeMap<String, u64>,
+    path: &Path,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (id, &now) in now_gens {
+        let Some(&was) = locked.generations.get(id).filter(|w| **w != now) else {
+            continue;
+        };
+        out.push(Finding::about_file(
+            format!(
+                "would rotate `{id}`: keyseed.yaml holds generation {now}, {} records {was} ({}); `keyseed rotate` records a rotation",
+                path.display(),
+                if now > was { "a rotation it did not record" } else { "a rotation reverted" }
+            ),
+            None,
+        ));
+    }
+    out
+}
+
+/// The lock file `path` with the generations `updates` recorded (`keyseed rotate`); a
+/// missing file becomes a lock holding only them.
+pub fn record_generations(
+    path: &Path,
+    updates: &BTreeMap<String, u64>,
+) -> Result<String, LockError> {
+    let opts = LockOptions {
+        path: Some(path.to_path_buf()),
+        update: true,
+    };
+    let mut ledger = load(&opts)?;
+    ledger
+        .generations
+        .extend(updates.iter().map(|(k, v)| (k.clone(), *v)));
+    Ok(format(&ledger))
 }

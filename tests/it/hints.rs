@@ -15,13 +15,19 @@ fn hint_lines(lock: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// A lock's text without its hint lines.
+fn without_hints(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("@rsa-hint"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 #[test]
 fn rsa_hints_are_written_by_update_lock_and_give_the_same_keys() {
-    let (t, id) = init_project("hints");
-    let lock = t.path("keyseed.lock");
+    let (t, id, lock) = locked_project("hints", INPUT);
     let l = lock.to_str().unwrap();
     let plain = in_project(&t, &id, &["render"], INPUT).ok().stdout;
-    in_project(&t, &id, &["render", "--lock", l, "--update-lock"], INPUT).ok();
     let hints = hint_lines(&lock);
     assert_eq!(hints.len(), 2, "{hints:?}");
     for h in &hints {
@@ -43,11 +49,7 @@ fn rsa_hints_are_written_by_update_lock_and_give_the_same_keys() {
     assert_same(&hinted.stdout, &plain, "render with hints");
     assert!(!hinted.stderr.contains("search"), "{}", hinted.stderr);
     // Without the hints (a lock without them): the same bytes, and a note that says so.
-    let entries_only: String = text
-        .lines()
-        .filter(|l| !l.starts_with("@rsa-hint"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let entries_only = without_hints(&text);
     std::fs::write(&lock, &entries_only).unwrap();
     let searched = in_project(&t, &id, &["render", "--lock", l], INPUT).ok();
     assert_same(&searched.stdout, &plain, "render without hints");
@@ -60,11 +62,9 @@ fn rsa_hints_are_written_by_update_lock_and_give_the_same_keys() {
 
 #[test]
 fn an_edited_hint_or_another_seeds_hint_is_never_trusted() {
-    let (t, id) = init_project("hints-bad");
-    let lock = t.path("keyseed.lock");
+    let (t, id, lock) = locked_project("hints-bad", INPUT);
     let l = lock.to_str().unwrap();
     let plain = in_project(&t, &id, &["render"], INPUT).ok().stdout;
-    in_project(&t, &id, &["render", "--lock", l, "--update-lock"], INPUT).ok();
     let good = std::fs::read_to_string(&lock).unwrap();
     // Edited offsets (the MAC no longer verifies): the same bytes, a note naming the key.
     let first = hint_lines(&lock)[0].clone();
@@ -83,22 +83,9 @@ fn an_edited_hint_or_another_seeds_hint_is_never_trusted() {
 
     // Hints another project's seed wrote, for the very same ids: valid MACs under that
     // seed's key, never trusted here.
-    let (other, other_id) = init_project("hints-other");
-    let other_lock = other.path("keyseed.lock");
-    let ol = other_lock.to_str().unwrap();
-    in_project(
-        &other,
-        &other_id,
-        &["render", "--lock", ol, "--update-lock"],
-        INPUT,
-    )
-    .ok();
+    let (_other, _, other_lock) = locked_project("hints-other", INPUT);
     let foreign = hint_lines(&other_lock);
-    let entries: String = good
-        .lines()
-        .filter(|l| !l.starts_with("@rsa-hint"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let entries = without_hints(&good);
     std::fs::write(&lock, format!("{entries}{}\n", foreign.join("\n"))).unwrap();
     let out = in_project(&t, &id, &["render", "--lock", l], INPUT).ok();
     assert_same(&out.stdout, &plain, "render with another seed's hints");
@@ -112,10 +99,8 @@ fn an_edited_hint_or_another_seeds_hint_is_never_trusted() {
 
 #[test]
 fn check_reports_missing_and_stale_rsa_hints_without_a_seed() {
-    let (t, id) = init_project("hints-check");
-    let lock = t.path("keyseed.lock");
+    let (t, id, lock) = locked_project("hints-check", INPUT);
     let l = lock.to_str().unwrap();
-    in_project(&t, &id, &["render", "--lock", l, "--update-lock"], INPUT).ok();
     // check holds no seed: it cannot verify a MAC, but it can see which keys have a hint.
     ks(&["check", "--lock", l])
         .cwd(&t.0)

@@ -7,16 +7,8 @@ const SPACELIFT: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: spacel
 
 #[test]
 fn a_never_rotate_value_cannot_change_under_the_lock_even_with_update_lock() {
-    let (t, id) = init_project("never");
-    let lock = t.path("keyseed.lock");
+    let (t, id, lock) = locked_project("never", SPACELIFT);
     let l = lock.to_str().unwrap();
-    in_project(
-        &t,
-        &id,
-        &["render", "--lock", l, "--update-lock"],
-        SPACELIFT,
-    )
-    .ok();
     let text = std::fs::read_to_string(&lock).unwrap();
     assert!(
         text.contains("@never-rotate\tspacelift\tENCRYPTION_RSA_PRIVATE_KEY\trsa:2048\t"),

@@ -406,6 +406,16 @@ pub fn init_project(name: &str) -> (Tmp, PathBuf) {
     (t, id)
 }
 
+/// [`init_project`], then `render --lock keyseed.lock --update-lock` of `input` in it:
+/// (directory, identity file, lock file).
+pub fn locked_project(name: &str, input: &str) -> (Tmp, PathBuf, PathBuf) {
+    let (t, id) = init_project(name);
+    let lock = t.path("keyseed.lock");
+    let l = lock.to_str().unwrap();
+    in_project(&t, &id, &["render", "--lock", l, "--update-lock"], input).ok();
+    (t, id, lock)
+}
+
 /// keyseed run in project `t` with identity `id`: `args`, then `-i ID`, with `stdin`.
 pub fn in_project(t: &Tmp, id: &Path, args: &[&str], stdin: &str) -> Out {
     ks(args).arg("-i").arg(id).cwd(&t.0).stdin(stdin).run()

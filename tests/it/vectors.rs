@@ -32,12 +32,8 @@ fn read() -> Vec<Vector> {
             })
         };
         let Some(seed) = get("seed") else { continue };
-        let mut s = [0u8; 32];
-        for (i, b) in s.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&seed[2 * i..2 * i + 2], 16).unwrap();
-        }
         out.push(Vector {
-            seed: s,
+            seed: seed_bytes(&seed),
             format: get("format").unwrap(),
             id: get("id").unwrap(),
             gen: get("gen").unwrap().parse().unwrap(),
@@ -62,6 +58,48 @@ fn field(block: &str, k: &str) -> Option<String> {
     block
         .lines()
         .find_map(|l| l.strip_prefix(&format!("{k}: ")).map(String::from))
+}
+
+/// Checks every vector block (one with a `seed:`) of `file` under `tests/vectors/`: the lines
+/// `compute` gives for it (from the block and its seed) must be the block's pinned lines,
+/// those starting with one of `pinned`. With `KEYSEED_BLESS=1` it rewrites them instead.
+/// Returns the file's text and whether it was blessed.
+fn pinned_vectors(
+    file: &str,
+    pinned: &[&str],
+    compute: impl Fn(&str, Seed) -> Vec<String>,
+) -> (String, bool) {
+    let path = root().join("tests/vectors").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bless = std::env::var("KEYSEED_BLESS").is_ok();
+    let mut out = String::new();
+    for block in text.split("\n\n") {
+        let Some(seed) = field(block, "seed") else {
+            out.push_str(block);
+            out.push_str("\n\n");
+            continue;
+        };
+        let got = compute(block, Seed::new(seed_bytes(&seed)));
+        let is_pinned = |l: &str| pinned.iter().any(|p| l.starts_with(p));
+        if bless {
+            for l in block.lines().filter(|l| !is_pinned(l)) {
+                out.push_str(l);
+                out.push('\n');
+            }
+            for l in &got {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out.push('\n');
+        } else {
+            let want: Vec<&str> = block.lines().filter(|l| is_pinned(l)).collect();
+            assert_eq!(got, want, "{file}: a vector changed, a breaking change");
+        }
+    }
+    if bless {
+        std::fs::write(&path, out.trim_end().to_string() + "\n").unwrap();
+    }
+    (text, bless)
 }
 
 fn compute(v: &Vector) -> String {
@@ -132,39 +170,19 @@ fn python_reference_implementation_agrees_with_every_vector() {
 /// `cryptography`).
 #[test]
 fn encrypted_output_derivations_are_stable() {
-    let path = root().join("tests/vectors/encrypt-v1.txt");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let bless = std::env::var("KEYSEED_BLESS").is_ok();
-    let mut out = String::new();
-    let mut n_vectors = 0;
-    for block in text.split("\n\n") {
-        let get = |k: &str| field(block, k);
-        let Some(seed) = get("seed") else {
-            out.push_str(block);
-            out.push_str("\n\n");
-            continue;
-        };
-        let s = seed_bytes(&seed);
-        let (purpose, id) = (get("purpose").unwrap(), get("id").unwrap());
-        let n: usize = get("n").unwrap().parse().unwrap();
-        let got: String = keyseed::testkit::encryption_bytes(&Seed::new(s), &purpose, &id, n)
+    let n_vectors = std::cell::Cell::new(0);
+    let (text, bless) = pinned_vectors("encrypt-v1.txt", &["value: "], |block, seed| {
+        let get = |k: &str| field(block, k).unwrap();
+        let n: usize = get("n").parse().unwrap();
+        n_vectors.set(n_vectors.get() + 1);
+        let got: String = keyseed::testkit::encryption_bytes(&seed, &get("purpose"), &get("id"), n)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        n_vectors += 1;
-        if bless {
-            for l in block.lines().filter(|l| !l.starts_with("value:")) {
-                out.push_str(l);
-                out.push('\n');
-            }
-            out.push_str(&format!("value: {got}\n\n"));
-        } else {
-            assert_eq!(Some(got), get("value"), "{purpose} {id}: frozen");
-        }
-    }
-    assert!(n_vectors >= 4);
+        vec![format!("value: {got}")]
+    });
+    assert!(n_vectors.get() >= 4);
     if bless {
-        std::fs::write(&path, out.trim_end().to_string() + "\n").unwrap();
         return;
     }
     let py = "import sys\n\
@@ -255,28 +273,17 @@ fn rsa_keys_of_every_size_are_unchanged_by_the_faster_prime_search() {
 /// (`tests/reference/lifecycle_v1.py`, on top of `derive_v1.py`).
 #[test]
 fn lifecycle_vectors_are_stable_and_the_python_reference_agrees() {
-    let path = root().join("tests/vectors/lifecycle-v1.txt");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let bless = std::env::var("KEYSEED_BLESS").is_ok();
-    let mut out = String::new();
-    let mut kinds = std::collections::BTreeMap::new();
-    for block in text.split("\n\n") {
-        let get = |k: &str| field(block, k);
-        let Some(seed) = get("seed") else {
-            out.push_str(block);
-            out.push_str("\n\n");
-            continue;
-        };
-        let s = seed_bytes(&seed);
-        let seed = Seed::new(s);
-        let kind = get("kind").unwrap();
-        *kinds.entry(kind.clone()).or_insert(0) += 1;
-        let got: Vec<String> = match kind.as_str() {
+    let kinds = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let pinned = ["fingerprint: ", "value: ", "hint: "];
+    let (text, bless) = pinned_vectors("lifecycle-v1.txt", &pinned, |block, seed| {
+        let get = |k: &str| field(block, k).unwrap();
+        let kind = get("kind");
+        kinds.borrow_mut().insert(kind.clone());
+        match kind.as_str() {
             "fingerprint" => {
-                let ph = parse_spec(&get("format").unwrap()).unwrap();
-                let gen: u64 = get("gen").unwrap().parse().unwrap();
-                let v = keyseed::testkit::derive_placeholder(&seed, &ph, &get("id").unwrap(), gen)
-                    .unwrap();
+                let ph = parse_spec(&get("format")).unwrap();
+                let gen: u64 = get("gen").parse().unwrap();
+                let v = keyseed::testkit::derive_placeholder(&seed, &ph, &get("id"), gen).unwrap();
                 vec![format!(
                     "fingerprint: {}",
                     keyseed::testkit::fingerprint(&seed, v.expose())
@@ -284,52 +291,30 @@ fn lifecycle_vectors_are_stable_and_the_python_reference_agrees() {
             }
             "rotated" => keyseed::testkit::rotated(
                 &seed,
-                &get("spec").unwrap(),
-                &get("key").unwrap(),
-                &get("id").unwrap(),
-                get("current").unwrap().parse().unwrap(),
+                &get("spec"),
+                &get("key"),
+                &get("id"),
+                get("current").parse().unwrap(),
             )
             .unwrap()
             .into_iter()
             .map(|(k, v)| format!("value: {k}={v}"))
             .collect(),
             "rsa-hint" => {
-                let f = parse_spec(&get("format").unwrap()).unwrap().format;
-                let gen: u64 = get("gen").unwrap().parse().unwrap();
+                let f = parse_spec(&get("format")).unwrap().format;
+                let gen: u64 = get("gen").parse().unwrap();
                 vec![format!(
                     "hint: {}",
-                    keyseed::testkit::rsa_hint(&seed, &f, &get("id").unwrap(), gen).unwrap()
+                    keyseed::testkit::rsa_hint(&seed, &f, &get("id"), gen).unwrap()
                 )]
             }
             k => panic!("unknown kind {k}"),
-        };
-        let pinned: Vec<String> = block
-            .lines()
-            .filter(|l| {
-                ["fingerprint: ", "value: ", "hint: "]
-                    .iter()
-                    .any(|p| l.starts_with(p))
-            })
-            .map(String::from)
-            .collect();
-        if bless {
-            for l in block.lines().filter(|l| !pinned.contains(&l.to_string())) {
-                out.push_str(l);
-                out.push('\n');
-            }
-            for l in &got {
-                out.push_str(l);
-                out.push('\n');
-            }
-            out.push('\n');
-        } else {
-            assert_eq!(got, pinned, "{kind} vector changed: a breaking change");
         }
-    }
+    });
     if bless {
-        std::fs::write(&path, out.trim_end().to_string() + "\n").unwrap();
         return;
     }
+    let kinds = kinds.into_inner();
     assert_eq!(kinds.len(), 3, "{kinds:?}");
     let script = root().join("tests/reference/lifecycle_v1.py");
     let out = host("python3", &[script.to_str().unwrap()], text.as_bytes());

@@ -184,13 +184,8 @@ fn apply(
     let edited = edit::set_generations(&text, &updates, &path)?;
     // The lock first: if it cannot be written, keyseed.yaml is left as it was.
     if let Some(lock) = &args.lock {
-        let opts = crate::lock::LockOptions {
-            path: Some(lock.clone()),
-            update: true,
-        };
-        let mut ledger = crate::lock::load(&opts)?;
-        ledger.generations.extend(updates.clone());
-        crate::app::fs::write_atomic(lock, crate::lock::format(&ledger).as_bytes(), 0o644)?;
+        let text = crate::lock::record_generations(lock, &updates)?;
+        crate::app::fs::write_atomic(lock, text.as_bytes(), 0o644)?;
         report.push_str(&format!("recorded in {}\n", lock.display()));
     }
     crate::app::fs::write_atomic(&path, edited.as_bytes(), 0o644)?;
