@@ -99,7 +99,7 @@ fn an_edited_hint_or_another_seeds_hint_is_never_trusted() {
 
 #[test]
 fn check_reports_missing_and_stale_rsa_hints_without_a_seed() {
-    let (t, id, lock) = locked_project("hints-check", INPUT);
+    let (t, _, lock) = locked_project("hints-check", INPUT);
     let l = lock.to_str().unwrap();
     // check holds no seed: it cannot verify a MAC, but it can see which keys have a hint.
     ks(&["check", "--lock", l])
