@@ -119,3 +119,30 @@ fn check_reports_missing_and_stale_rsa_hints_without_a_seed() {
         .stderr_has("stale RSA search hint")
         .stderr_has("/spacelift/signing");
 }
+
+#[test]
+fn an_rsa_cas_key_has_a_hint_that_check_counts_as_used() {
+    // `ca-key:ID` of an RSA `cas:` entry is the `rsa:N` key of id `ca/ID`: hinted like any.
+    let (t, id) = init_project("hints-ca");
+    std::fs::write(t.path("keyseed.yaml"), "cas:\n  root:\n    key: rsa:2048\n").unwrap();
+    let input = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ca\nstringData:\n  ca.key: \"<keyseed:ca-key:root>\"\n";
+    in_project(
+        &t,
+        &id,
+        &["render", "--lock", "keyseed.lock", "--update-lock"],
+        input,
+    )
+    .ok();
+    let hints = hint_lines(&t.path("keyseed.lock"));
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert!(
+        hints[0].starts_with("@rsa-hint\tca/root\trsa:2048\t0\t"),
+        "{hints:?}"
+    );
+    ks(&["check", "--lock", "keyseed.lock"])
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .ok()
+        .stderr_lacks("hint");
+}

@@ -321,6 +321,7 @@ fn bad_rotations_are_refused_with_nothing_written() {
             vec!["rotate", RING, "/backend-keys/rsa"],
             "marked rotate=never",
         ),
+        (vec!["rotate", "/backend-keys/a\tb"], "control character"),
     ] {
         in_project(&t, &id, &args, ROTATING).fails().stderr_has(msg);
         assert_eq!(
@@ -426,6 +427,23 @@ fn seed_verify_and_a_recovery_drill_with_an_offline_recipient() {
         .fails()
         .stderr_has("holds 1 recipient stanza(s) (X25519)")
         .stderr_has("lists 2 recipient(s)");
+    // A seed whose plaintext records no recipient set (an older keyseed, another tool),
+    // encrypted to both listed recipients.
+    let unrecorded: String = String::from_utf8(plain)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("recipients:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut args = vec!["-e", "-a"];
+    for r in listed.lines().filter(|l| l.starts_with("age1")) {
+        args.extend(["-r", r]);
+    }
+    let two = host("age", &args, unrecorded.as_bytes()).ok().stdout;
+    std::fs::write(&seed, two).unwrap();
+    in_project(&t, &offline, &["seed", "verify"], "")
+        .fails()
+        .stderr_has("records no recipient set");
 }
 
 #[test]
