@@ -94,6 +94,9 @@ pub struct Planned {
     pub docs: Documents,
     /// The injections of each document.
     injections: Vec<Vec<Injection>>,
+    /// Which documents may hold placeholder text (changed by the config, or named by
+    /// [`may_hold_placeholder`]): the only ones where `<keyseed:` text can remain.
+    scanned: Vec<bool>,
     /// Scope and namespace in effect (a functionConfig may have set them).
     pub ctx: Context,
     /// The seed file a KRM functionConfig names, if any (the caller checks and opens it).
@@ -138,8 +141,10 @@ pub fn plan(
         findings.extend(config::apply::apply_ca_bundles(&mut docs, cfg, path)?);
     }
     let mut injections = Vec::with_capacity(docs.len());
+    let mut scanned = Vec::with_capacity(docs.len());
     for i in 0..docs.len() {
-        if !(docs.is_changed(i) || may_hold_placeholder(docs.bytes(i))) {
+        scanned.push(docs.is_changed(i) || may_hold_placeholder(docs.bytes(i)));
+        if !scanned[i] {
             injections.push(Vec::new());
             continue;
         }
@@ -187,6 +192,7 @@ pub fn plan(
     Ok(Planned {
         docs,
         injections,
+        scanned,
         ctx,
         function_seed,
         project_items: inputs.project_items,
@@ -290,6 +296,7 @@ impl Planned {
         }
         Ok(Injected {
             docs: self.docs,
+            scanned: self.scanned,
             ctx: self.ctx,
             injected,
             warnings: self.warnings,
@@ -301,6 +308,8 @@ impl Planned {
 #[derive(Debug)]
 pub struct Injected {
     docs: Documents,
+    /// See [`Planned::scanned`].
+    scanned: Vec<bool>,
     ctx: Context,
     injected: Vec<InjectedValue>,
     warnings: Vec<Finding>,
@@ -413,7 +422,9 @@ impl Injected {
         let mut findings = Vec::new();
         for i in 0..self.docs.len() {
             let text = self.docs.text(i);
-            if documents::has_leftover(text.as_bytes()) {
+            // Placeholder text can only be where planning looked, or in what a stage wrote.
+            let may_remain = self.docs.is_changed(i) || self.scanned.get(i) == Some(&true);
+            if may_remain && documents::has_leftover(text.as_bytes()) {
                 let location = match self.docs.view(i) {
                     Some(roots) => object::document_location(i + 1, text, &roots),
                     None => Location {
@@ -425,8 +436,7 @@ impl Injected {
             }
             // Secret limits for the Secrets keyseed changed (a workload that only got an
             // annotation holds none: not parsed again).
-            let maybe_secret =
-                stream::top_level_kind(text.as_bytes()).is_none_or(|k| k == "Secret");
+            let maybe_secret = self.docs.kind(i).is_none_or(|k| k == "Secret");
             if self.docs.is_changed(i) && maybe_secret {
                 if let Some(roots) = self.docs.view(i) {
                     documents::secret_limits(i + 1, text, &roots, &BTreeMap::new(), &mut findings);

@@ -21,7 +21,7 @@ use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::{self, quote, Edit, Slot};
 use crate::manifest::stream;
 use crate::manifest::yaml::{Anchors, Mapping, Node, Scalar};
-use crate::parallel::par_map;
+use crate::parallel::{cost, par_map};
 
 /// Default annotation name.
 pub const DEFAULT_ANNOTATION: &str = "keyseed.io/rollme";
@@ -361,9 +361,10 @@ fn objects_of(
 
 /// Whether document bytes may hold a workload of `kinds` with references, or with an
 /// annotation to replace (cheap test).
-fn workload_candidate(t: &[u8], settings: &RolloutSettings) -> bool {
+fn workload_candidate(docs: &Documents, i: usize, settings: &RolloutSettings) -> bool {
+    let t = docs.bytes(i);
     let kinds = &settings.kinds;
-    let kind_hit = match stream::top_level_kind(t) {
+    let kind_hit = match docs.kind(i) {
         Some(kind) => kinds.iter().any(|k| k == kind),
         None => kinds
             .iter()
@@ -373,11 +374,11 @@ fn workload_candidate(t: &[u8], settings: &RolloutSettings) -> bool {
 }
 
 /// Whether document bytes may hold a Secret or ConfigMap (cheap test).
-fn object_candidate(t: &[u8]) -> bool {
-    match stream::top_level_kind(t) {
+fn object_candidate(docs: &Documents, i: usize) -> bool {
+    match docs.kind(i) {
         Some(kind) => kind == "Secret" || kind == "ConfigMap",
         None => {
-            crate::text::find_any!(t, [b"Secret".as_slice(), b"ConfigMap"])
+            crate::text::find_any!(docs.bytes(i), [b"Secret".as_slice(), b"ConfigMap"])
         }
     }
 }
@@ -409,7 +410,7 @@ pub fn analyze(
         settings,
     };
     let objects: Vec<usize> = (0..docs.len())
-        .filter(|&i| object_candidate(docs.bytes(i)))
+        .filter(|&i| object_candidate(docs, i))
         .collect();
     if report == Report::Annotated && settings.replace.is_empty() {
         scan.by_name(&mut a, &objects);
@@ -450,7 +451,7 @@ impl<'a> Scan<'a> {
         }
         a.add_objects(par_map(
             objects,
-            |&i| self.docs.bytes(i).len(),
+            |&i| cost::parse(self.docs.bytes(i).len()),
             |&i| objects_of(self.docs, i, self.ctx, Some(&wanted)),
         ));
     }
@@ -462,7 +463,7 @@ impl<'a> Scan<'a> {
     fn by_name(&self, a: &mut Analysis, objects: &[usize]) {
         let (cheap, unknown): (Vec<Named<'a>>, Vec<Named<'a>>) = objects
             .iter()
-            .map(|&i| (i, cheap_object_name(self.docs.bytes(i))))
+            .map(|&i| (i, cheap_object_name(self.docs, i)))
             .partition(|(_, n)| n.is_some());
         let mut found = self.parse_objects(&unknown);
         let names: Vec<&str> = cheap
@@ -511,13 +512,12 @@ impl<'a> Scan<'a> {
         // Every byte of every workload is looked at: on every core.
         par_map(
             &all,
-            |&i| docs.bytes(i).len(),
+            |&i| cost::scan(docs.bytes(i).len()),
             |&i| {
-                let t = docs.bytes(i);
-                if !workload_candidate(t, self.settings) {
+                if !workload_candidate(docs, i, self.settings) {
                     return None;
                 }
-                let m = names.map_or(Mentions::Anything, |n| n.mentions(t));
+                let m = names.map_or(Mentions::Anything, |n| n.mentions(docs.bytes(i)));
                 (!matches!(m, Mentions::Nothing)).then_some((i, m))
             },
         )
@@ -529,7 +529,7 @@ impl<'a> Scan<'a> {
     fn parse_workloads(&self, a: &mut Analysis, candidates: &[(usize, Mentions)]) {
         a.workloads = par_map(
             candidates,
-            |(i, _)| self.docs.bytes(*i).len(),
+            |(i, _)| cost::parse(self.docs.bytes(*i).len()),
             |(i, _)| workloads_of(self.docs, *i, self.ctx, self.settings),
         )
         .into_iter()
@@ -541,7 +541,7 @@ impl<'a> Scan<'a> {
     fn parse_objects(&self, list: &[Named]) -> Vec<(usize, ObjectDigests)> {
         par_map(
             list,
-            |(i, _)| self.docs.bytes(*i).len(),
+            |(i, _)| cost::parse(self.docs.bytes(*i).len()),
             |(i, _)| (*i, objects_of(self.docs, *i, self.ctx, None)),
         )
     }
@@ -555,9 +555,9 @@ type ObjectDigests = Vec<(ObjectRef, DataDigest)>;
 
 /// The name of a Secret or ConfigMap read without parsing, where its document is plain block
 /// style (see [`stream::block_metadata_name`]); `None` when it must be parsed to know.
-fn cheap_object_name(t: &[u8]) -> Option<&str> {
-    matches!(stream::top_level_kind(t), Some("Secret" | "ConfigMap"))
-        .then(|| stream::block_metadata_name(t))
+fn cheap_object_name(docs: &Documents, i: usize) -> Option<&str> {
+    matches!(docs.kind(i), Some("Secret" | "ConfigMap"))
+        .then(|| stream::block_metadata_name(docs.bytes(i)))
         .flatten()
 }
 
@@ -581,13 +581,13 @@ enum Mentions {
 /// (`[A-Za-z0-9._-]`) equal to it, so the test splits the text into such runs and looks each
 /// up in a hash map: linear in the text, and building it costs one insertion per name (an
 /// Aho-Corasick automaton of 10 000 names cost more to build than the whole search).
-struct NameFilter<'a>(HashMap<&'a [u8], usize>);
+struct NameFilter<'a>(rustc_hash::FxHashMap<&'a [u8], usize>);
 
 impl<'a> NameFilter<'a> {
     /// `None` (no filtering) when a name holds anything but `[A-Za-z0-9._-]`. Ids follow the
     /// iteration order of `names`.
     fn new(names: impl Iterator<Item = &'a str>) -> Option<Self> {
-        let mut map = HashMap::new();
+        let mut map = rustc_hash::FxHashMap::default();
         for (i, n) in names.enumerate() {
             if n.is_empty() || !n.bytes().all(stream::is_name_byte) {
                 return None;

@@ -11,7 +11,6 @@ use crate::diag::{Finding, Location, Severity};
 use crate::k8s::data::{self, decode_text};
 use crate::k8s::object::{self, field_path, Context};
 use crate::manifest::document::Documents;
-use crate::manifest::stream;
 use crate::manifest::yaml::{Anchors, Node};
 use crate::placeholder::{self, PREFIX};
 
@@ -22,12 +21,12 @@ const B64_CERT: &[u8] = b"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t";
 pub const MAX_SECRET: usize = 1024 * 1024;
 
 /// Whether a document may hold TLS material or a host to check (cheap byte test).
-fn tls_candidate(t: &[u8]) -> bool {
-    if let Some(kind) = stream::top_level_kind(t) {
+fn tls_candidate(docs: &Documents, i: usize) -> bool {
+    if let Some(kind) = docs.kind(i) {
         return matches!(kind, "Secret" | "Ingress" | "Gateway");
     }
     crate::text::find_any!(
-        t,
+        docs.bytes(i),
         [
             b"kubernetes.io/tls".as_slice(),
             b"BEGIN CERTIFICATE",
@@ -67,7 +66,7 @@ pub fn tls(docs: &Documents, ctx: &Context, opts: &TlsOptions) -> Vec<Finding> {
     let mut hosts = Vec::new();
     let ns_default = ctx.namespace.as_deref();
     for i in 0..docs.len() {
-        if !tls_candidate(docs.bytes(i)) {
+        if !tls_candidate(docs, i) {
             continue;
         }
         let Some(roots) = docs.view(i) else { continue };

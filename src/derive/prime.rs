@@ -195,7 +195,12 @@ fn sieve(base: &BigUint) -> Vec<usize> {
     // The residues are independent: computed on every core.
     let primes = small_primes();
     let parts: Vec<&[(u32, u64)]> = primes.chunks(primes.len().div_ceil(8)).collect();
-    let residues = par_map(&parts, |p| p.len() * digits.len(), |p| residues(&digits, p)).concat();
+    let residues = par_map(
+        &parts,
+        |p| p.len() * digits.len() * 2,
+        |p| residues(&digits, p),
+    )
+    .concat();
     for (&(q, _), r) in primes.iter().zip(residues) {
         mark(q, r, 0);
     }

@@ -12,11 +12,12 @@
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, Range};
+use std::sync::OnceLock;
 
 use crate::manifest::edit::{self, Edit};
 use crate::manifest::stream;
 use crate::manifest::yaml::{self, Node, ParseError};
-use crate::parallel::par_map;
+use crate::parallel::{cost, par_map};
 use crate::secret::SecretBytes;
 
 /// A parsed document: its root nodes, or why it does not parse.
@@ -65,12 +66,34 @@ struct Doc {
     changed: Option<SecretBytes>,
     /// The tree of the current bytes, when a stage kept it.
     tree: Option<Tree>,
+    /// Where the current bytes' [`stream::top_level_kind`] lies, read once (many stages ask).
+    kind: OnceLock<Option<Range<usize>>>,
 }
+
+impl Doc {
+    fn new(range: Range<usize>, changed: Option<SecretBytes>) -> Self {
+        Doc {
+            range,
+            changed,
+            tree: None,
+            kind: OnceLock::new(),
+        }
+    }
+}
+
+/// The most text of changed documents whose trees [`Documents::apply`] keeps (their trees
+/// are some tens of times larger): the Secrets a render fills are read again by the
+/// rollout analysis and the checks, and a kept tree saves those parses; past this much,
+/// later stages parse on demand, so memory stays bounded whatever the stream.
+const KEPT_TEXT: usize = 1 << 20;
 
 /// The stream's documents, in order.
 pub struct Documents {
     input: SecretBytes,
     docs: Vec<Doc>,
+    /// Text of the changed documents whose trees [`Documents::apply`] kept so far, counted
+    /// once kept (see [`KEPT_TEXT`]).
+    kept_text: usize,
 }
 
 impl std::fmt::Debug for Documents {
@@ -104,16 +127,22 @@ impl Documents {
         if bytes.len() > stream::MAX_INPUT {
             return Err(StreamError::TooLarge(stream::MAX_INPUT));
         }
-        std::str::from_utf8(bytes).map_err(|e| StreamError::NotUtf8(e.valid_up_to()))?;
+        // The fast check first; the standard one only to say where the first bad byte is.
+        if simdutf8::basic::from_utf8(bytes).is_err() {
+            let at = std::str::from_utf8(bytes)
+                .err()
+                .map_or(0, |e| e.valid_up_to());
+            return Err(StreamError::NotUtf8(at));
+        }
         let docs = stream::split(bytes)
             .into_iter()
-            .map(|range| Doc {
-                range,
-                changed: None,
-                tree: None,
-            })
+            .map(|range| Doc::new(range, None))
             .collect();
-        Ok(Documents { input, docs })
+        Ok(Documents {
+            input,
+            docs,
+            kept_text: 0,
+        })
     }
 
     /// Number of documents.
@@ -150,6 +179,21 @@ impl Documents {
     pub fn text(&self, i: usize) -> &str {
         // Input and every applied edit are UTF-8.
         std::str::from_utf8(self.bytes(i)).unwrap_or_default()
+    }
+
+    /// The `kind` of document `i` read without parsing ([`stream::top_level_kind`]), found
+    /// once per version of the document.
+    pub fn kind(&self, i: usize) -> Option<&str> {
+        let bytes = self.bytes(i);
+        let range = self.docs[i].kind.get_or_init(|| {
+            stream::top_level_kind(bytes).map(|k| {
+                let start = k.as_ptr() as usize - bytes.as_ptr() as usize;
+                start..start + k.len()
+            })
+        });
+        range
+            .clone()
+            .and_then(|r| std::str::from_utf8(&bytes[r]).ok())
     }
 
     /// Whether a stage changed document `i` (or created it).
@@ -194,12 +238,23 @@ impl Documents {
     }
 
     /// Applies edits to document `i` and parses the result, which must parse. The tree of
-    /// the new bytes is not kept: a later stage that reads it parses it on demand
-    /// ([`Documents::view`]), so no more than one tree per worker is alive at a time and
-    /// memory stays bounded whatever the number of changed documents. On error the
-    /// document is unchanged.
+    /// the new bytes is kept while the kept trees' text stays under [`KEPT_TEXT`] (later
+    /// stages read it instead of parsing again); past that, a later stage that reads it
+    /// parses it on demand ([`Documents::view`]), so memory stays bounded whatever the
+    /// number of changed documents. On error the document is unchanged.
     pub fn apply(&mut self, i: usize, edits: Vec<Edit>) -> Result<(), EditError> {
-        self.apply_checked(i, edits, |_| Ok(()))
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let new = edit::apply(self.bytes(i), &edits).ok_or(EditError::Overlap(i + 1))?;
+        let tree = parse_edited(i, &new)?;
+        let keep = self.kept_text + new.expose().len() <= KEPT_TEXT;
+        self.set(i, new);
+        if keep {
+            self.kept_text += self.bytes(i).len();
+            self.docs[i].tree = Some(Ok(tree));
+        }
+        Ok(())
     }
 
     /// [`Documents::apply`], and `check` reads the parsed result (to verify the edits mean
@@ -231,7 +286,7 @@ impl Documents {
             edits.into_iter().filter(|(_, e)| !e.is_empty()).collect();
         let results = par_map(
             &items,
-            |(i, _)| self.bytes(*i).len(),
+            |(i, _)| cost::parse(self.bytes(*i).len()),
             |(i, e)| self.edited(*i, e, &check).map(|new| (*i, new)),
         );
         let results: Vec<(usize, SecretBytes)> = results.into_iter().collect::<Result<_, _>>()?;
@@ -249,13 +304,7 @@ impl Documents {
         check: &impl Fn(usize, &[Node]) -> Result<(), EditError>,
     ) -> Result<SecretBytes, EditError> {
         let new = edit::apply(self.bytes(i), edits).ok_or(EditError::Overlap(i + 1))?;
-        let tree = std::str::from_utf8(new.expose())
-            .map_err(|_| EditError::Overlap(i + 1))
-            .map(yaml::parse)?
-            .map_err(|source| EditError::NoLongerParses {
-                document: i + 1,
-                source,
-            })?;
+        let tree = parse_edited(i, &new)?;
         check(i, &tree)?;
         Ok(new)
     }
@@ -264,6 +313,7 @@ impl Documents {
         let d = &mut self.docs[i];
         d.changed = Some(new);
         d.tree = None;
+        d.kind = OnceLock::new();
     }
 
     /// Replaces document `i` with a document keyseed wrote whole (a SealedSecret). It must
@@ -273,9 +323,7 @@ impl Documents {
             document: i + 1,
             source,
         })?;
-        let d = &mut self.docs[i];
-        d.changed = Some(SecretBytes::new(text.into_bytes()));
-        d.tree = None;
+        self.set(i, SecretBytes::new(text.into_bytes()));
         Ok(())
     }
 
@@ -287,11 +335,8 @@ impl Documents {
             document: number,
             source,
         })?;
-        self.docs.push(Doc {
-            range: n..n,
-            changed: Some(SecretBytes::new(text.into_bytes())),
-            tree: None,
-        });
+        self.docs
+            .push(Doc::new(n..n, Some(SecretBytes::new(text.into_bytes()))));
         Ok(())
     }
 
@@ -322,6 +367,17 @@ impl Documents {
         }
         w.flush()
     }
+}
+
+/// The tree of document `i`'s edited bytes, which must parse.
+fn parse_edited(i: usize, new: &SecretBytes) -> Result<Vec<Node>, EditError> {
+    std::str::from_utf8(new.expose())
+        .map_err(|_| EditError::Overlap(i + 1))
+        .map(yaml::parse)?
+        .map_err(|source| EditError::NoLongerParses {
+            document: i + 1,
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -355,10 +411,10 @@ mod tests {
         d.write_to(&mut out).unwrap();
         assert_eq!(out, b"a: 1\n---\nb: \"3\"\n");
         assert!(
-            d.kept_tree(1).is_none(),
-            "a changed document's tree is parsed on demand"
+            matches!(d.kept_tree(1), Some(Ok(r)) if r[0].get_str("b") == Some("3")),
+            "a changed document's tree is kept, of its new bytes"
         );
-        assert!(d.view(1).is_some());
+        assert_eq!(d.kind(1), None);
     }
 
     #[test]
