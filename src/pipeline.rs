@@ -209,7 +209,8 @@ fn function_config(
     let mut count = 0;
     let mut settings = None;
     for i in 0..docs.len() {
-        if crate::text::find!(docs.bytes(i), b"ResourceList").is_none() {
+        // A document with a kind of its own (read once, for later stages too) is no list.
+        if docs.kind(i).is_some() || crate::text::find!(docs.bytes(i), b"ResourceList").is_none() {
             continue;
         }
         docs.tree(i);

@@ -466,21 +466,21 @@ impl<'a> Scan<'a> {
             .map(|&i| (i, cheap_object_name(self.docs, i)))
             .partition(|(_, n)| n.is_some());
         let mut found = self.parse_objects(&unknown);
-        let names: Vec<&str> = cheap
-            .iter()
-            .filter_map(|(_, n)| *n)
-            .chain(
-                found
-                    .iter()
-                    .flat_map(|(_, v)| v.iter().map(|(r, _)| r.name.as_str())),
-            )
-            .collect::<BTreeSet<&str>>()
-            .into_iter()
-            .collect();
+        // Each name with the kinds of the objects that bear it.
+        let mut kinds: BTreeMap<&str, u8> = BTreeMap::new();
+        for &(i, n) in &cheap {
+            if let Some(n) = n {
+                *kinds.entry(n).or_default() |= kind_bit(self.docs.kind(i).unwrap_or(""));
+            }
+        }
+        for (r, _) in found.iter().flat_map(|(_, v)| v) {
+            *kinds.entry(r.name.as_str()).or_default() |= kind_bit(&r.kind);
+        }
+        let names: Vec<&str> = kinds.keys().copied().collect();
         if names.is_empty() {
             return;
         }
-        let filter = NameFilter::new(names.iter().copied());
+        let filter = NameFilter::new(kinds.into_iter());
         let candidates = self.workload_docs(filter.as_ref());
         let mut mentioned: BTreeSet<&str> = BTreeSet::new();
         let mut anything = filter.is_none();
@@ -581,18 +581,31 @@ enum Mentions {
 /// (`[A-Za-z0-9._-]`) equal to it, so the test splits the text into such runs and looks each
 /// up in a hash map: linear in the text, and building it costs one insertion per name (an
 /// Aho-Corasick automaton of 10 000 names cost more to build than the whole search).
-struct NameFilter<'a>(rustc_hash::FxHashMap<&'a [u8], usize>);
+///
+/// A name counts only where the text can reference its kind: every key through which a pod
+/// reads a Secret holds `secret` (`secretKeyRef`, `secretRef`, `secretName`, a projected
+/// `secret`), every ConfigMap key holds `configMap`, and field names are case-sensitive.
+struct NameFilter<'a>(rustc_hash::FxHashMap<&'a [u8], (usize, u8)>);
+
+/// [`NameFilter`]'s bit for an object kind.
+fn kind_bit(kind: &str) -> u8 {
+    match kind {
+        "Secret" => 1,
+        "ConfigMap" => 2,
+        _ => 0,
+    }
+}
 
 impl<'a> NameFilter<'a> {
     /// `None` (no filtering) when a name holds anything but `[A-Za-z0-9._-]`. Ids follow the
-    /// iteration order of `names`.
-    fn new(names: impl Iterator<Item = &'a str>) -> Option<Self> {
+    /// iteration order of `names`, each with the [`kind_bit`]s of the objects bearing it.
+    fn new(names: impl Iterator<Item = (&'a str, u8)>) -> Option<Self> {
         let mut map = rustc_hash::FxHashMap::default();
-        for (i, n) in names.enumerate() {
+        for (i, (n, kinds)) in names.enumerate() {
             if n.is_empty() || !n.bytes().all(stream::is_name_byte) {
                 return None;
             }
-            map.entry(n.as_bytes()).or_insert(i);
+            map.entry(n.as_bytes()).or_insert((i, kinds));
         }
         Some(NameFilter(map))
     }
@@ -600,6 +613,11 @@ impl<'a> NameFilter<'a> {
     fn mentions(&self, text: &[u8]) -> Mentions {
         if memchr::memchr(b'\\', text).is_some() {
             return Mentions::Anything;
+        }
+        let readable = u8::from(crate::text::find!(text, b"secret").is_some()) * kind_bit("Secret")
+            | u8::from(crate::text::find!(text, b"configMap").is_some()) * kind_bit("ConfigMap");
+        if readable == 0 {
+            return Mentions::Nothing;
         }
         const NAME: [bool; 256] = {
             let mut t = [false; 256];
@@ -621,8 +639,10 @@ impl<'a> NameFilter<'a> {
             while i < text.len() && NAME[text[i] as usize] {
                 i += 1;
             }
-            if let Some(&id) = self.0.get(&text[start..i]) {
-                ids.push(id);
+            if let Some(&(id, kinds)) = self.0.get(&text[start..i]) {
+                if kinds & readable != 0 {
+                    ids.push(id);
+                }
             }
         }
         ids.sort_unstable();

@@ -93,6 +93,47 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
+/// Secret text (the manifest stream, an edited document): checked to be UTF-8 once, so
+/// reading a slice of it costs no second check. Zeroized on drop like [`SecretBytes`].
+#[derive(Default)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// The bytes as text, or the bytes back with where they stop being UTF-8.
+    pub fn from_utf8(mut bytes: SecretBytes) -> Result<Self, (SecretBytes, std::str::Utf8Error)> {
+        match String::from_utf8(std::mem::take(bytes.expose_mut())) {
+            Ok(s) => Ok(SecretText(s)),
+            Err(e) => {
+                let why = e.utf8_error();
+                Err((SecretBytes::new(e.into_bytes()), why))
+            }
+        }
+    }
+
+    /// Wraps secret text.
+    pub fn new(s: String) -> Self {
+        SecretText(s)
+    }
+
+    /// The text. SECRET: callers use it at once and do not copy it out.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The bytes go back into a [`SecretBytes`] (no copy), which zeroizes them as slices.
+impl Drop for SecretText {
+    fn drop(&mut self) {
+        drop(SecretBytes::new(std::mem::take(&mut self.0).into_bytes()));
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretText([REDACTED; {} bytes])", self.0.len())
+    }
+}
+
 /// Zeroizes a `String` in place; used for temporaries that held secret text.
 pub fn wipe(s: &mut String) {
     s.zeroize();

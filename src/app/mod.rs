@@ -138,7 +138,8 @@ pub fn finish(out: Result<Output, Error>, error_file: Option<&Path>) -> u8 {
         Ok(out) => {
             eprint!("{}", out.notes);
             let mut stdout = std::io::stdout().lock();
-            match out.write_stdout(&mut stdout) {
+            let r = out.write_stdout(&mut stdout);
+            match r {
                 Ok(()) => {
                     if let Some(f) = error_file {
                         // A stale error must not outlive a successful run.

@@ -18,7 +18,7 @@ use crate::manifest::edit::{self, Edit};
 use crate::manifest::stream;
 use crate::manifest::yaml::{self, Node, ParseError};
 use crate::parallel::{cost, par_map};
-use crate::secret::SecretBytes;
+use crate::secret::{SecretBytes, SecretText};
 
 /// A parsed document: its root nodes, or why it does not parse.
 pub type Tree = Result<Vec<Node>, ParseError>;
@@ -62,8 +62,8 @@ pub enum EditError {
 struct Doc {
     /// The range in the input (empty for a document keyseed created).
     range: Range<usize>,
-    /// The bytes after a change (always UTF-8).
-    changed: Option<SecretBytes>,
+    /// The text after a change.
+    changed: Option<SecretText>,
     /// The tree of the current bytes, when a stage kept it.
     tree: Option<Tree>,
     /// Where the current bytes' [`stream::top_level_kind`] lies, read once (many stages ask).
@@ -71,7 +71,7 @@ struct Doc {
 }
 
 impl Doc {
-    fn new(range: Range<usize>, changed: Option<SecretBytes>) -> Self {
+    fn new(range: Range<usize>, changed: Option<SecretText>) -> Self {
         Doc {
             range,
             changed,
@@ -89,7 +89,7 @@ const KEPT_TEXT: usize = 1 << 20;
 
 /// The stream's documents, in order.
 pub struct Documents {
-    input: SecretBytes,
+    input: SecretText,
     docs: Vec<Doc>,
     /// Text of the changed documents whose trees [`Documents::apply`] kept so far, counted
     /// once kept (see [`KEPT_TEXT`]).
@@ -123,18 +123,12 @@ impl Deref for View<'_> {
 impl Documents {
     /// Splits the input (size and UTF-8 checked) into documents. Nothing is parsed yet.
     pub fn split(input: SecretBytes) -> Result<Self, StreamError> {
-        let bytes = input.expose();
-        if bytes.len() > stream::MAX_INPUT {
+        if input.expose().len() > stream::MAX_INPUT {
             return Err(StreamError::TooLarge(stream::MAX_INPUT));
         }
-        // The fast check first; the standard one only to say where the first bad byte is.
-        if simdutf8::basic::from_utf8(bytes).is_err() {
-            let at = std::str::from_utf8(bytes)
-                .err()
-                .map_or(0, |e| e.valid_up_to());
-            return Err(StreamError::NotUtf8(at));
-        }
-        let docs = stream::split(bytes)
+        let input =
+            SecretText::from_utf8(input).map_err(|(_, e)| StreamError::NotUtf8(e.valid_up_to()))?;
+        let docs = stream::split(input.expose().as_bytes())
             .into_iter()
             .map(|range| Doc::new(range, None))
             .collect();
@@ -162,23 +156,22 @@ impl Documents {
 
     /// The whole input, as read.
     pub fn input(&self) -> &str {
-        // Checked to be UTF-8 in `split`.
-        std::str::from_utf8(self.input.expose()).unwrap_or_default()
+        self.input.expose()
     }
 
     /// The current bytes of document `i` (0-based).
     pub fn bytes(&self, i: usize) -> &[u8] {
-        let d = &self.docs[i];
-        match &d.changed {
-            Some(b) => b.expose(),
-            None => &self.input.expose()[d.range.clone()],
-        }
+        self.text(i).as_bytes()
     }
 
     /// The current text of document `i`.
     pub fn text(&self, i: usize) -> &str {
-        // Input and every applied edit are UTF-8.
-        std::str::from_utf8(self.bytes(i)).unwrap_or_default()
+        let d = &self.docs[i];
+        match &d.changed {
+            Some(t) => t.expose(),
+            // Documents start at line starts or at a JSON object's `{`: character boundaries.
+            None => self.input.expose().get(d.range.clone()).unwrap_or_default(),
+        }
     }
 
     /// The `kind` of document `i` read without parsing ([`stream::top_level_kind`]), found
@@ -246,7 +239,7 @@ impl Documents {
         if edits.is_empty() {
             return Ok(());
         }
-        let new = edit::apply(self.bytes(i), &edits).ok_or(EditError::Overlap(i + 1))?;
+        let new = edited_text(i, self.bytes(i), &edits)?;
         let tree = parse_edited(i, &new)?;
         let keep = self.kept_text + new.expose().len() <= KEPT_TEXT;
         self.set(i, new);
@@ -289,7 +282,7 @@ impl Documents {
             |(i, _)| cost::parse(self.bytes(*i).len()),
             |(i, e)| self.edited(*i, e, &check).map(|new| (*i, new)),
         );
-        let results: Vec<(usize, SecretBytes)> = results.into_iter().collect::<Result<_, _>>()?;
+        let results: Vec<(usize, SecretText)> = results.into_iter().collect::<Result<_, _>>()?;
         for (i, new) in results {
             self.set(i, new);
         }
@@ -302,14 +295,14 @@ impl Documents {
         i: usize,
         edits: &[Edit],
         check: &impl Fn(usize, &[Node]) -> Result<(), EditError>,
-    ) -> Result<SecretBytes, EditError> {
-        let new = edit::apply(self.bytes(i), edits).ok_or(EditError::Overlap(i + 1))?;
+    ) -> Result<SecretText, EditError> {
+        let new = edited_text(i, self.bytes(i), edits)?;
         let tree = parse_edited(i, &new)?;
         check(i, &tree)?;
         Ok(new)
     }
 
-    fn set(&mut self, i: usize, new: SecretBytes) {
+    fn set(&mut self, i: usize, new: SecretText) {
         let d = &mut self.docs[i];
         d.changed = Some(new);
         d.tree = None;
@@ -323,7 +316,7 @@ impl Documents {
             document: i + 1,
             source,
         })?;
-        self.set(i, SecretBytes::new(text.into_bytes()));
+        self.set(i, SecretText::new(text));
         Ok(())
     }
 
@@ -335,15 +328,14 @@ impl Documents {
             document: number,
             source,
         })?;
-        self.docs
-            .push(Doc::new(n..n, Some(SecretBytes::new(text.into_bytes()))));
+        self.docs.push(Doc::new(n..n, Some(SecretText::new(text))));
         Ok(())
     }
 
     /// Writes every document's current bytes, in order. SECRET: this is where rendered
     /// manifests leave the process, only after every check passed.
     pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let input = self.input.expose();
+        let input = self.input.expose().as_bytes();
         let mut run: Option<Range<usize>> = None;
         for d in &self.docs {
             match (&d.changed, &mut run) {
@@ -358,7 +350,7 @@ impl Documents {
                     if let Some(r) = run.take() {
                         w.write_all(&input[r])?;
                     }
-                    w.write_all(b.expose())?;
+                    w.write_all(b.expose().as_bytes())?;
                 }
             }
         }
@@ -369,15 +361,18 @@ impl Documents {
     }
 }
 
-/// The tree of document `i`'s edited bytes, which must parse.
-fn parse_edited(i: usize, new: &SecretBytes) -> Result<Vec<Node>, EditError> {
-    std::str::from_utf8(new.expose())
-        .map_err(|_| EditError::Overlap(i + 1))
-        .map(yaml::parse)?
-        .map_err(|source| EditError::NoLongerParses {
-            document: i + 1,
-            source,
-        })
+/// Document `i`'s bytes `old` after `edits` (UTF-8 in, UTF-8 edits: UTF-8 out, checked).
+fn edited_text(i: usize, old: &[u8], edits: &[Edit]) -> Result<SecretText, EditError> {
+    let new = edit::apply(old, edits).ok_or(EditError::Overlap(i + 1))?;
+    SecretText::from_utf8(new).map_err(|_| EditError::Overlap(i + 1))
+}
+
+/// The tree of document `i`'s edited text, which must parse.
+fn parse_edited(i: usize, new: &SecretText) -> Result<Vec<Node>, EditError> {
+    yaml::parse(new.expose()).map_err(|source| EditError::NoLongerParses {
+        document: i + 1,
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -21,14 +21,39 @@ fn is_marker(line: &[u8]) -> bool {
 /// followed by white space or end of line ends any scalar and the current document.
 /// Directive lines (`%YAML`) after `...` belong to the following document.
 pub fn split(input: &[u8]) -> Vec<Range<usize>> {
-    // Only lines starting with `-`, `.` or `%` change anything, and only their first four
-    // bytes matter: find those line starts (rare) instead of visiting every line.
-    let mut starts: Vec<usize> = [b"\n-", b"\n.", b"\n%"]
-        .iter()
-        .flat_map(|n| memchr::memmem::find_iter(input, n).map(|i| i + 1))
+    // Only lines starting with `---`, `...` or `%` change anything, and only their first
+    // four bytes matter: find those line starts (rare) instead of visiting every line. A
+    // directive line matters only where no document is open: before the first `---` and
+    // after a `...`, so `%` is looked for only there.
+    let lines_at = |needle: &'static [u8], within: Range<usize>| {
+        memchr::memmem::find_iter(&input[within.clone()], needle).map(move |i| within.start + i + 1)
+    };
+    let mut starts: Vec<usize> = lines_at(b"\n---", 0..input.len())
+        .chain(lines_at(b"\n...", 0..input.len()))
         .chain((!input.is_empty()).then_some(0))
         .collect();
     starts.sort_unstable();
+    let mut open_from = 0;
+    let mut directives = Vec::new();
+    for &pos in &starts {
+        let line = &input[pos..input.len().min(pos + 4)];
+        if !is_marker(line) {
+            continue;
+        }
+        if line[0] == b'-' {
+            // Directives between the last end (or the start) and this marker; after the
+            // last marker none matters.
+            if open_from < pos {
+                directives.extend(lines_at(b"\n%", open_from.saturating_sub(1)..pos));
+            }
+            open_from = input.len();
+        } else {
+            open_from = open_from.min(pos);
+        }
+    }
+    starts.extend(directives);
+    starts.sort_unstable();
+    starts.dedup();
     let mut cuts = Cuts::default();
     for pos in starts {
         let line = &input[pos..input.len().min(pos + 4)];
