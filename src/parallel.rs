@@ -28,7 +28,7 @@ pub mod cost {
 
 /// Work [`par_map`] keeps on the calling thread: starting and joining a thread costs 20 to
 /// 160 µs on a small virtual machine (measured), so a map must save more than that.
-const WORTH_THREADS: usize = 400_000;
+const WORTH_THREADS: usize = 2_000_000;
 
 /// Runs `f` over `items` on up to [`threads`] threads (documents are independent), keeping
 /// the order. `cost` estimates an item's work in nanoseconds (see [`cost`]); work below

@@ -379,25 +379,29 @@ impl Injected {
                 }
             }
         }
-        self.docs.apply_all_checked(edits, |i, roots| {
-            for ((doc, name), entries) in by_secret.range((i, String::new())..) {
-                if *doc != i {
-                    break;
+        self.docs.apply_all_checked(
+            edits,
+            |_, _, _| false,
+            |i, roots| {
+                for ((doc, name), entries) in by_secret.range((i, String::new())..) {
+                    if *doc != i {
+                        break;
+                    }
+                    let holds = object::find(roots, "Secret", name)
+                        .and_then(|o| o.get("metadata"))
+                        .and_then(|m| m.get("annotations"))
+                        .and_then(|a| a.get_str(AUDIT_ANNOTATION))
+                        == Some(value(entries).as_str());
+                    if !holds {
+                        return Err(EditError::Unintended {
+                            document: i + 1,
+                            what: format!("the {AUDIT_ANNOTATION} annotation of Secret {name}"),
+                        });
+                    }
                 }
-                let holds = object::find(roots, "Secret", name)
-                    .and_then(|o| o.get("metadata"))
-                    .and_then(|m| m.get("annotations"))
-                    .and_then(|a| a.get_str(AUDIT_ANNOTATION))
-                    == Some(value(entries).as_str());
-                if !holds {
-                    return Err(EditError::Unintended {
-                        document: i + 1,
-                        what: format!("the {AUDIT_ANNOTATION} annotation of Secret {name}"),
-                    });
-                }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         Ok(())
     }
 
@@ -416,10 +420,11 @@ impl Injected {
         tls: &TlsOptions,
     ) -> Result<Rendered, PipelineError> {
         let digests = analysis.digests(rollout_key);
-        self.docs
-            .apply_all_checked(analysis.edits(&digests), |i, roots| {
-                analysis.verify(i, roots, &digests, rollout)
-            })?;
+        self.docs.apply_all_checked(
+            analysis.edits(&digests),
+            |i, text, edits| analysis.verified_in_windows(i, text, edits, &digests, rollout),
+            |i, roots| analysis.verify(i, roots, &digests, rollout),
+        )?;
         let mut findings = Vec::new();
         for i in 0..self.docs.len() {
             let text = self.docs.text(i);

@@ -20,6 +20,7 @@ use crate::k8s::pod::{self, Reads, WORKLOAD_KINDS};
 use crate::manifest::document::{Documents, EditError};
 use crate::manifest::edit::{self, quote, Edit, Slot};
 use crate::manifest::stream;
+use crate::manifest::window::Window;
 use crate::manifest::yaml::{Anchors, Mapping, Node, Scalar};
 use crate::parallel::{cost, par_map};
 
@@ -159,6 +160,30 @@ pub fn annotation_slot(text: &str, template: &Node, annotation: &str) -> Option<
     }
 }
 
+/// The block mapping a pod template's annotation edits land in (the annotations; else the
+/// template's `metadata`, which gets `annotations`; else the template, which gets
+/// `metadata`), as a [`Window`], with how deep the annotations lie below it: 0, 1
+/// (`annotations`) or 2 (`metadata.annotations`). `None` where that mapping does not stand
+/// on lines of its own.
+fn annotation_window(text: &str, template: &Node) -> Option<(Window, usize)> {
+    let Node::Map(t) = template else {
+        return None;
+    };
+    let null = |n: &Node| n.scalar().is_some_and(Scalar::is_null);
+    let (container, depth) = match template.get("metadata") {
+        Some(meta @ Node::Map(mm)) => match meta.get("annotations") {
+            Some(Node::Map(am)) => (am, 0),
+            Some(a) if null(a) => (mm, 1),
+            None => (mm, 1),
+            Some(_) => return None,
+        },
+        Some(m) if null(m) => (t, 2),
+        None => (t, 2),
+        Some(_) => return None,
+    };
+    Window::of(text, container).map(|w| (w, depth))
+}
+
 /// Words a pod spec must contain to reference a Secret or ConfigMap (a cheap pre-filter).
 const REF_WORDS: [&[u8]; 5] = [
     b"secretKeyRef",
@@ -186,6 +211,10 @@ pub struct Workload {
     slot: Option<Slot>,
     /// The chart's annotations `rollme.replace` overwrites.
     replaced: Vec<Slot>,
+    /// The block mapping every annotation edit lands in, and how deep the annotations lie
+    /// below it (see [`annotation_window`]): the edit is checked there, without parsing the
+    /// whole document again.
+    window: Option<(Window, usize)>,
 }
 
 /// Workloads, their references, and the digest of every referenced object in the stream.
@@ -291,6 +320,7 @@ fn workloads_of(
             continue;
         }
         let own = !refs.is_empty() && !settings.replaces(&settings.annotation);
+        let window = annotation_window(text, template);
         out.push(Workload {
             doc: i,
             location: object::location(i + 1, text, obj, None),
@@ -301,6 +331,7 @@ fn workloads_of(
                 .then(|| annotation_slot(text, template, &settings.annotation))
                 .flatten(),
             replaced,
+            window,
         });
     }
     out
@@ -510,9 +541,20 @@ impl<'a> Scan<'a> {
         let docs = self.docs;
         let all: Vec<usize> = (0..docs.len()).collect();
         // Every byte of every workload is looked at: on every core.
+        // A document of a known kind other than a workload's costs nothing to pass over.
+        let other = |i: usize| {
+            docs.kind(i)
+                .is_some_and(|k| !self.settings.kinds.iter().any(|w| w == k))
+        };
         par_map(
             &all,
-            |&i| cost::scan(docs.bytes(i).len()),
+            |&i| {
+                if other(i) {
+                    0
+                } else {
+                    cost::scan(docs.bytes(i).len())
+                }
+            },
             |&i| {
                 if !workload_candidate(docs, i, self.settings) {
                     return None;
@@ -614,8 +656,13 @@ impl<'a> NameFilter<'a> {
         if memchr::memchr(b'\\', text).is_some() {
             return Mentions::Anything;
         }
-        let readable = u8::from(crate::text::find!(text, b"secret").is_some()) * kind_bit("Secret")
-            | u8::from(crate::text::find!(text, b"configMap").is_some()) * kind_bit("ConfigMap");
+        let mut readable = 0;
+        if crate::text::find!(text, b"secret").is_some() {
+            readable |= kind_bit("Secret");
+        }
+        if crate::text::find!(text, b"configMap").is_some() {
+            readable |= kind_bit("ConfigMap");
+        }
         if readable == 0 {
             return Mentions::Nothing;
         }
@@ -765,6 +812,74 @@ impl Analysis {
             }
         }
         Ok(())
+    }
+
+    /// [`Analysis::verify`] without parsing document `doc` again: `true` when every edit of
+    /// `edits` lies in the window of an annotated workload of the document, and each window,
+    /// parsed alone with its edits, holds the digest under keyseed's annotation and under
+    /// every replaced one, every other entry unchanged (see [`crate::manifest::window`]).
+    /// `false` sends the caller to the whole-document parse and [`Analysis::verify`].
+    pub fn verified_in_windows(
+        &self,
+        doc: usize,
+        text: &str,
+        edits: &[Edit],
+        digests: &[String],
+        settings: &RolloutSettings,
+    ) -> bool {
+        let mut windows: Vec<(&Window, usize, usize)> = Vec::new();
+        for (k, w) in self.workloads_in(doc) {
+            let own = w.slot.is_some() && !w.found.is_empty();
+            if !own && w.replaced.is_empty() {
+                continue;
+            }
+            let Some((win, depth)) = &w.window else {
+                return false;
+            };
+            windows.push((win, *depth, k));
+        }
+        windows.sort_by_key(|(w, _, _)| w.lines.start);
+        if windows
+            .windows(2)
+            .any(|p| p[0].0.lines.end > p[1].0.lines.start)
+        {
+            return false;
+        }
+        let mut per: Vec<Vec<&Edit>> = vec![Vec::new(); windows.len()];
+        for e in edits {
+            let Some(j) = windows.iter().position(|(w, _, _)| w.holds(e)) else {
+                return false;
+            };
+            per[j].push(e);
+        }
+        for ((win, depth, k), es) in windows.iter().zip(&per) {
+            let Some(m) = win.check(text, es) else {
+                return false;
+            };
+            let w = &self.workloads[*k];
+            let own = w.slot.is_some() && !w.found.is_empty();
+            let container = Node::Map(m);
+            let ann = match depth {
+                0 => Some(&container),
+                1 => container.get("annotations"),
+                _ => container.get("metadata").and_then(|m| m.get("annotations")),
+            };
+            let Some(Node::Map(am)) = ann else {
+                return false;
+            };
+            let digest = digests[*k].as_str();
+            let holds = |name: &str| ann.and_then(|a| a.get_str(name)) == Some(digest);
+            if own && !holds(&settings.annotation) {
+                return false;
+            }
+            for (key, _) in &am.entries {
+                let Some(key) = key.scalar() else { continue };
+                if settings.replaces(&key.value) && !holds(&key.value) {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// The annotation edits, by document index: keyseed's own annotation on every workload

@@ -261,18 +261,23 @@ impl Documents {
         if edits.is_empty() {
             return Ok(());
         }
-        let new = self.edited(i, &edits, &|_, roots: &[Node]| check(roots))?;
+        let new = edited_text(i, self.bytes(i), &edits)?;
+        check(&parse_edited(i, &new)?)?;
         self.set(i, new);
         Ok(())
     }
 
     /// [`Documents::apply_checked`] for many documents at once, on every core (each edit
     /// and parse is independent): `check` gets the document index and its parsed result.
-    /// All or nothing: on any error no document changes, and the error of the first
-    /// failing document is returned.
+    /// `quick` may vouch for a document's edits without that parse (it gets the index, the
+    /// current text and the edits, and answers `true` only when it showed them to mean what
+    /// they intend, e.g. with [`crate::manifest::window`]); otherwise the whole document is
+    /// parsed and checked. All or nothing: on any error no document changes, and the error
+    /// of the first failing document is returned.
     pub fn apply_all_checked(
         &mut self,
         edits: BTreeMap<usize, Vec<Edit>>,
+        quick: impl Fn(usize, &str, &[Edit]) -> bool + Sync,
         check: impl Fn(usize, &[Node]) -> Result<(), EditError> + Sync,
     ) -> Result<(), EditError> {
         let items: Vec<(usize, Vec<Edit>)> =
@@ -280,26 +285,19 @@ impl Documents {
         let results = par_map(
             &items,
             |(i, _)| cost::parse(self.bytes(*i).len()),
-            |(i, e)| self.edited(*i, e, &check).map(|new| (*i, new)),
+            |(i, e)| {
+                let new = edited_text(*i, self.bytes(*i), e)?;
+                if !quick(*i, self.text(*i), e) {
+                    check(*i, &parse_edited(*i, &new)?)?;
+                }
+                Ok((*i, new))
+            },
         );
         let results: Vec<(usize, SecretText)> = results.into_iter().collect::<Result<_, _>>()?;
         for (i, new) in results {
             self.set(i, new);
         }
         Ok(())
-    }
-
-    /// The bytes of document `i` after `edits`, parsed and checked (nothing changes here).
-    fn edited(
-        &self,
-        i: usize,
-        edits: &[Edit],
-        check: &impl Fn(usize, &[Node]) -> Result<(), EditError>,
-    ) -> Result<SecretText, EditError> {
-        let new = edited_text(i, self.bytes(i), edits)?;
-        let tree = parse_edited(i, &new)?;
-        check(i, &tree)?;
-        Ok(new)
     }
 
     fn set(&mut self, i: usize, new: SecretText) {
@@ -429,15 +427,16 @@ mod tests {
         };
         // One document fails its check: nothing changes, and its error is the one returned.
         assert!(matches!(
-            d.apply_all_checked(edits("\"2\""), checked),
+            d.apply_all_checked(edits("\"2\""), |_, _, _| false, checked),
             Err(EditError::Unintended { document: 1, .. })
         ));
         assert!(matches!(
-            d.apply_all_checked(edits("["), |_, _| Ok(())),
+            d.apply_all_checked(edits("["), |_, _, _| false, |_, _| Ok(())),
             Err(EditError::NoLongerParses { document: 2, .. })
         ));
         assert!((0..3).all(|i| !d.is_changed(i)));
-        d.apply_all_checked(edits("\"2\""), |_, _| Ok(())).unwrap();
+        d.apply_all_checked(edits("\"2\""), |_, _, _| false, |_, _| Ok(()))
+            .unwrap();
         let mut out = Vec::new();
         d.write_to(&mut out).unwrap();
         assert_eq!(out, b"a: \"1\"\n---\nb: \"2\"\n---\nc: 3\n");
