@@ -30,7 +30,7 @@ use crate::manifest::document::{Documents, EditError, StreamError};
 use crate::manifest::stream;
 use crate::placeholder::{PREFIX, PREFIX_B64};
 use crate::rollout::{self, Analysis, RolloutSettings, Workload};
-use crate::secret::SecretBytes;
+use crate::secret::SecretInput;
 use crate::seed::file::SeedFile;
 
 /// Why a render stops.
@@ -121,7 +121,7 @@ fn may_hold_placeholder(text: &[u8]) -> bool {
 
 /// Stage 1: splits and plans the stream. Collects every finding before failing.
 pub fn plan(
-    input: SecretBytes,
+    input: impl Into<SecretInput>,
     inputs: &Inputs<'_>,
     opts: Options,
 ) -> Result<Planned, PipelineError> {
@@ -131,6 +131,14 @@ pub fn plan(
     }
     let mut findings = Vec::new();
     let mut ctx = inputs.ctx.clone();
+    // Each document's cheap facts in one visit, while its bytes are in cache: its kind (read
+    // by every later stage) and whether it may hold a placeholder.
+    let may_hold: Vec<bool> = (0..docs.len())
+        .map(|i| {
+            docs.kind(i);
+            may_hold_placeholder(docs.bytes(i))
+        })
+        .collect();
     let (resource_lists, function) = function_config(&mut docs, &mut findings);
     let mut function_seed = None;
     if let Some(f) = function {
@@ -143,7 +151,7 @@ pub fn plan(
     let mut injections = Vec::with_capacity(docs.len());
     let mut scanned = Vec::with_capacity(docs.len());
     for i in 0..docs.len() {
-        scanned.push(docs.is_changed(i) || may_hold_placeholder(docs.bytes(i)));
+        scanned.push(docs.is_changed(i) || may_hold.get(i) == Some(&true));
         if !scanned[i] {
             injections.push(Vec::new());
             continue;
@@ -427,10 +435,10 @@ impl Injected {
         )?;
         let mut findings = Vec::new();
         for i in 0..self.docs.len() {
-            let text = self.docs.text(i);
             // Placeholder text can only be where planning looked, or in what a stage wrote.
             let may_remain = self.docs.is_changed(i) || self.scanned.get(i) == Some(&true);
-            if may_remain && documents::has_leftover(text.as_bytes()) {
+            if may_remain && documents::has_leftover(self.docs.bytes(i)) {
+                let text = self.docs.text(i);
                 let location = match self.docs.view(i) {
                     Some(roots) => object::document_location(i + 1, text, &roots),
                     None => Location {
@@ -445,6 +453,7 @@ impl Injected {
             let maybe_secret = self.docs.kind(i).is_none_or(|k| k == "Secret");
             if self.docs.is_changed(i) && maybe_secret {
                 if let Some(roots) = self.docs.view(i) {
+                    let text = self.docs.text(i);
                     documents::secret_limits(i + 1, text, &roots, &BTreeMap::new(), &mut findings);
                 }
             }

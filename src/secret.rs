@@ -93,6 +93,46 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
+/// The manifest stream as read: in a heap buffer, or in a private anonymous mapping made
+/// at full size with its pages populated at once (see `app::read_stdin`). A mapping is
+/// zeroized like [`SecretBytes`] before it is unmapped.
+pub enum SecretInput {
+    /// Read into the heap.
+    Heap(SecretBytes),
+    /// Read into a mapping: the first `usize` bytes are the input.
+    Mapped(memmap2::MmapMut, usize),
+}
+
+impl SecretInput {
+    /// The bytes. SECRET: callers use them at once and do not copy them out.
+    pub fn expose(&self) -> &[u8] {
+        match self {
+            SecretInput::Heap(b) => b.expose(),
+            SecretInput::Mapped(m, len) => &m[..*len],
+        }
+    }
+}
+
+impl From<SecretBytes> for SecretInput {
+    fn from(b: SecretBytes) -> Self {
+        SecretInput::Heap(b)
+    }
+}
+
+impl Drop for SecretInput {
+    fn drop(&mut self) {
+        if let SecretInput::Mapped(m, _) = self {
+            m[..].zeroize();
+        }
+    }
+}
+
+impl fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretInput([REDACTED; {} bytes])", self.expose().len())
+    }
+}
+
 /// Secret text (the manifest stream, an edited document): checked to be UTF-8 once, so
 /// reading a slice of it costs no second check. Zeroized on drop like [`SecretBytes`].
 #[derive(Default)]

@@ -18,18 +18,46 @@ use crate::app::cmd::Output;
 use crate::app::error::{Error, InputError};
 use crate::app::settings::Settings;
 use crate::manifest::stream::MAX_INPUT;
-use crate::secret::SecretBytes;
+use crate::secret::{SecretBytes, SecretInput};
 
 /// Reads all of stdin once, with the size cap of [`MAX_INPUT`]. `size_hint` (a regular
-/// file's length) lets the buffer be allocated once at full size.
-fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<SecretBytes, Error> {
+/// file's length) lets the buffer be allocated once at full size: from 128 KiB on, as a
+/// private anonymous mapping with its pages populated in one call, so reading costs no page
+/// fault per 4 KiB (a 3.4 MB stream reads in about two thirds of the time; issue #22).
+fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<SecretInput, Error> {
     if size_hint.is_some_and(|n| n > MAX_INPUT as u64) {
         return Err(InputError::TooLarge(MAX_INPUT).into());
     }
+    let mut stdin = stdin.take(MAX_INPUT as u64 + 1);
+    if let Some(len) = size_hint.map(|n| n as usize).filter(|&n| n >= 128 * 1024) {
+        // One byte more than the file holds: a file that grew since is read on in the heap.
+        if let Ok(mut map) = memmap2::MmapOptions::new()
+            .len(len + 1)
+            .populate()
+            .map_anon()
+        {
+            let mut filled = 0;
+            while filled < map.len() {
+                match stdin.read(&mut map[filled..]) {
+                    Ok(0) => return Ok(SecretInput::Mapped(map, filled)),
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(InputError::Read(e).into()),
+                }
+            }
+            let mut buf = SecretBytes::new(Vec::with_capacity(2 * map.len()));
+            buf.expose_mut().extend_from_slice(&map[..filled]);
+            drop(SecretInput::Mapped(map, filled));
+            return read_rest(&mut stdin, buf).map(SecretInput::Heap);
+        }
+    }
     let cap = size_hint.unwrap_or(1 << 16) as usize + 1;
-    let mut buf = SecretBytes::new(Vec::with_capacity(cap));
+    read_rest(&mut stdin, SecretBytes::new(Vec::with_capacity(cap))).map(SecretInput::Heap)
+}
+
+/// Reads the rest of `stdin` into `buf`, with the size cap of [`MAX_INPUT`].
+fn read_rest(stdin: &mut dyn Read, mut buf: SecretBytes) -> Result<SecretBytes, Error> {
     stdin
-        .take(MAX_INPUT as u64 + 1)
         .read_to_end(buf.expose_mut())
         .map_err(InputError::Read)?;
     if buf.expose().len() > MAX_INPUT {
@@ -151,5 +179,31 @@ pub fn finish(out: Result<Output, Error>, error_file: Option<&Path>) -> u8 {
             }
         }
         Err(e) => fail(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdin_reads_whole_whatever_its_stated_length() {
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| b"abcdefgh\n"[(i % 9) as usize])
+            .collect();
+        let read = |hint: Option<u64>| read_stdin(&mut &data[..], hint).expect("reads");
+        // The stated length, a shorter one (the file grew: read on in the heap), a longer
+        // one (it shrank), none (a pipe), and a small file.
+        let exact = read(Some(data.len() as u64));
+        assert!(matches!(exact, SecretInput::Mapped(_, n) if n == data.len()));
+        assert_eq!(exact.expose(), &data[..]);
+        let grown = read(Some(200_000));
+        assert!(matches!(grown, SecretInput::Heap(_)));
+        assert_eq!(grown.expose(), &data[..]);
+        assert_eq!(read(Some(400_000)).expose(), &data[..]);
+        assert_eq!(read(None).expose(), &data[..]);
+        let small = read_stdin(&mut &data[..1000], Some(1000)).expect("reads");
+        assert!(matches!(small, SecretInput::Heap(_)));
+        assert_eq!(small.expose(), &data[..1000]);
     }
 }

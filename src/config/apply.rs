@@ -69,7 +69,7 @@ pub fn apply(
         }
         docs.apply_checked(i, edits, |roots| verify(i, roots, &intended, ctx))?;
     }
-    let helm4 = memchr::memmem::find(docs.input().as_bytes(), HELM4_FILENAME.as_bytes()).is_some();
+    let helm4 = memchr::memmem::find(docs.input(), HELM4_FILENAME.as_bytes()).is_some();
     for (j, e) in entries.iter().enumerate() {
         let at = format!(
             "{} {} ({}{})",

@@ -18,7 +18,7 @@ use crate::manifest::edit::{self, Edit};
 use crate::manifest::stream;
 use crate::manifest::yaml::{self, Node, ParseError};
 use crate::parallel::{cost, par_map};
-use crate::secret::{SecretBytes, SecretText};
+use crate::secret::{SecretInput, SecretText};
 
 /// A parsed document: its root nodes, or why it does not parse.
 pub type Tree = Result<Vec<Node>, ParseError>;
@@ -89,7 +89,8 @@ const KEPT_TEXT: usize = 1 << 20;
 
 /// The stream's documents, in order.
 pub struct Documents {
-    input: SecretText,
+    /// The stream as read, checked to be UTF-8 once.
+    input: SecretInput,
     docs: Vec<Doc>,
     /// Text of the changed documents whose trees [`Documents::apply`] kept so far, counted
     /// once kept (see [`KEPT_TEXT`]).
@@ -122,13 +123,20 @@ impl Deref for View<'_> {
 
 impl Documents {
     /// Splits the input (size and UTF-8 checked) into documents. Nothing is parsed yet.
-    pub fn split(input: SecretBytes) -> Result<Self, StreamError> {
-        if input.expose().len() > stream::MAX_INPUT {
+    pub fn split(input: impl Into<SecretInput>) -> Result<Self, StreamError> {
+        let input = input.into();
+        let bytes = input.expose();
+        if bytes.len() > stream::MAX_INPUT {
             return Err(StreamError::TooLarge(stream::MAX_INPUT));
         }
-        let input =
-            SecretText::from_utf8(input).map_err(|(_, e)| StreamError::NotUtf8(e.valid_up_to()))?;
-        let docs = stream::split(input.expose().as_bytes())
+        // The fast check first; the standard one only to say where the first bad byte is.
+        if simdutf8::basic::from_utf8(bytes).is_err() {
+            let at = std::str::from_utf8(bytes)
+                .err()
+                .map_or(0, |e| e.valid_up_to());
+            return Err(StreamError::NotUtf8(at));
+        }
+        let docs = stream::split(bytes)
             .into_iter()
             .map(|range| Doc::new(range, None))
             .collect();
@@ -155,22 +163,28 @@ impl Documents {
     }
 
     /// The whole input, as read.
-    pub fn input(&self) -> &str {
+    pub fn input(&self) -> &[u8] {
         self.input.expose()
     }
 
     /// The current bytes of document `i` (0-based).
     pub fn bytes(&self, i: usize) -> &[u8] {
-        self.text(i).as_bytes()
+        let d = &self.docs[i];
+        match &d.changed {
+            Some(t) => t.expose().as_bytes(),
+            None => &self.input.expose()[d.range.clone()],
+        }
     }
 
-    /// The current text of document `i`.
+    /// The current text of document `i`. The stream was checked to be UTF-8 as a whole and
+    /// documents start at line starts or at a JSON object's `{`, so this check (of one
+    /// document, for a stage that parses or quotes it) never fails; stages that only search
+    /// bytes use [`Documents::bytes`].
     pub fn text(&self, i: usize) -> &str {
         let d = &self.docs[i];
         match &d.changed {
             Some(t) => t.expose(),
-            // Documents start at line starts or at a JSON object's `{`: character boundaries.
-            None => self.input.expose().get(d.range.clone()).unwrap_or_default(),
+            None => std::str::from_utf8(&self.input.expose()[d.range.clone()]).unwrap_or_default(),
         }
     }
 
@@ -333,7 +347,7 @@ impl Documents {
     /// Writes every document's current bytes, in order. SECRET: this is where rendered
     /// manifests leave the process, only after every check passed.
     pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let input = self.input.expose().as_bytes();
+        let input = self.input.expose();
         let mut run: Option<Range<usize>> = None;
         for d in &self.docs {
             match (&d.changed, &mut run) {
@@ -378,7 +392,7 @@ mod tests {
     use super::*;
 
     fn docs(s: &str) -> Documents {
-        Documents::split(SecretBytes::new(s.as_bytes().to_vec())).unwrap()
+        Documents::split(crate::secret::SecretBytes::new(s.as_bytes().to_vec())).unwrap()
     }
 
     #[test]

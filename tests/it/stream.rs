@@ -312,3 +312,33 @@ fn error_file_records_a_failure_and_a_success_clears_it() {
         .ok();
     assert!(!f.exists());
 }
+
+#[test]
+fn a_stream_read_from_a_file_renders_as_the_same_stream_from_a_pipe() {
+    // A regular file on stdin from 128 KiB on is read into a mapping made at its size:
+    // the render is byte for byte the one of the same bytes through a pipe.
+    let t = Tmp::new("filein");
+    let mut input = String::new();
+    for i in 0..400 {
+        input.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\ndata:\n  blob: |\n{}",
+            "    xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+                .repeat(8)
+        ));
+    }
+    input.push_str("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: \"<keyseed:hex:8>\"\n");
+    assert!(input.len() > 200 * 1024);
+    std::fs::write(t.path("in.yaml"), &input).unwrap();
+    let piped = ks(&["render"]).demo_keys().stdin(&input).run().ok();
+    let (mut c, _home) = ks(&["render"]).demo_keys().command();
+    c.stdin(std::fs::File::open(t.path("in.yaml")).unwrap());
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout == piped.stdout, "file and pipe renders differ");
+    assert!(!out.stdout.windows(9).any(|w| w == b"<keyseed:"));
+}

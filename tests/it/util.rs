@@ -239,6 +239,22 @@ impl Ks {
     pub fn home(&self) -> PathBuf {
         self._home.0.clone()
     }
+    /// The command, not run (for a caller that sets stdin itself); the temporary home
+    /// lives as long as the returned guard.
+    pub fn command(self) -> (Command, Tmp) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyseed"));
+        cmd.args(&self.args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("KEYSEED_") || k == "XDG_CONFIG_HOME" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(&self.env);
+        if let Some(d) = &self.cwd {
+            cmd.current_dir(d);
+        }
+        (cmd, self._home)
+    }
     pub fn run(self) -> Out {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyseed"));
         cmd.args(&self.args);

@@ -12,7 +12,7 @@ use crate::diag::Finding;
 use crate::manifest::stream;
 use crate::pipeline::{self, Options, PipelineError};
 use crate::placeholder::Format;
-use crate::secret::SecretBytes;
+use crate::secret::SecretInput;
 
 /// RSA search hints of the `--lock` file against this stream (issue #22): `rsa:N` keys
 /// without a hint (every render searches for them) and hints no key of the stream uses.
@@ -67,7 +67,7 @@ fn hint_findings(
 }
 
 /// `keyseed check`.
-pub fn run(settings: &Settings, args: &RenderArgs, stdin: SecretBytes) -> Result<Output, Error> {
+pub fn run(settings: &Settings, args: &RenderArgs, stdin: SecretInput) -> Result<Output, Error> {
     let opts = Options {
         allow_empty: args.allow_empty,
         require_resource_list: false,

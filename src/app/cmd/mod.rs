@@ -28,7 +28,7 @@ use crate::manifest::document::Documents;
 use crate::pipeline::{self, Options, Rendered};
 use crate::rollout::Report;
 use crate::seal::{seal_documents, Scope, Sealer};
-use crate::secret::SecretBytes;
+use crate::secret::{SecretBytes, SecretInput};
 use crate::seed::file::{self, SeedFile};
 
 /// What goes to stdout on success.
@@ -110,7 +110,7 @@ pub(crate) fn lock_options(args: &RenderArgs) -> LockOptions {
 pub fn render_stream(
     settings: &Settings,
     args: &RenderArgs,
-    input: SecretBytes,
+    input: SecretInput,
     krm: bool,
     report: Report,
 ) -> Result<Rendered, Error> {

@@ -14,10 +14,10 @@ use crate::inject::edits::InjectedValue;
 use crate::lock::{Change, Entry};
 use crate::pipeline::Rendered;
 use crate::rollout::{ObjectRef, Report, Workload};
-use crate::secret::SecretBytes;
+use crate::secret::SecretInput;
 
 /// `keyseed plan`.
-pub fn run(settings: &Settings, args: &PlanArgs, stdin: SecretBytes) -> Result<Output, Error> {
+pub fn run(settings: &Settings, args: &PlanArgs, stdin: SecretInput) -> Result<Output, Error> {
     let r = render_stream(settings, &args.render, stdin, false, Report::Every)?;
     let lock = super::lock_options(&args.render);
     let diff = match lock.path {

@@ -6,13 +6,13 @@ use crate::app::args::RenderArgs;
 use crate::app::error::{render_warnings, Error};
 use crate::app::settings::Settings;
 use crate::rollout::Report;
-use crate::secret::SecretBytes;
+use crate::secret::SecretInput;
 
 /// `keyseed render` / `krm` (`krm`: the input must be one KRM ResourceList).
 pub fn run(
     settings: &Settings,
     args: &RenderArgs,
-    stdin: SecretBytes,
+    stdin: SecretInput,
     krm: bool,
 ) -> Result<Output, Error> {
     let rendered = render_stream(settings, args, stdin, krm, Report::Annotated)?;

@@ -18,7 +18,7 @@ use crate::diag::Finding;
 use crate::inject::values::written_keys;
 use crate::pipeline::{self, Options};
 use crate::placeholder::{Generations, Placeholder};
-use crate::secret::SecretBytes;
+use crate::secret::SecretInput;
 
 /// One place a rotated id is written: the Secret, the key as written, the placeholder.
 struct Use {
@@ -86,7 +86,7 @@ pub fn run_values(g: &crate::app::args::GlobalArgs, args: &RotateArgs) -> Result
 }
 
 /// `keyseed rotate`.
-pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretBytes) -> Result<Output, Error> {
+pub fn run(settings: &Settings, args: &RotateArgs, stdin: SecretInput) -> Result<Output, Error> {
     // An empty stream is fine: the ids may all be in keyseed.yaml's `secrets:`.
     let opts = Options {
         allow_empty: true,
