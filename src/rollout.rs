@@ -627,7 +627,14 @@ enum Mentions {
 /// A name counts only where the text can reference its kind: every key through which a pod
 /// reads a Secret holds `secret` (`secretKeyRef`, `secretRef`, `secretName`, a projected
 /// `secret`), every ConfigMap key holds `configMap`, and field names are case-sensitive.
-struct NameFilter<'a>(rustc_hash::FxHashMap<&'a [u8], (usize, u8)>);
+struct NameFilter<'a> {
+    /// Each name, with its id and the kinds bearing it.
+    names: rustc_hash::FxHashMap<&'a [u8], (usize, u8)>,
+    /// The lengths of the names (63 standing for 63 and longer), and the first bytes: a word
+    /// that matches neither is no name, without hashing it.
+    lengths: u64,
+    firsts: [bool; 256],
+}
 
 /// [`NameFilter`]'s bit for an object kind.
 fn kind_bit(kind: &str) -> u8 {
@@ -642,14 +649,20 @@ impl<'a> NameFilter<'a> {
     /// `None` (no filtering) when a name holds anything but `[A-Za-z0-9._-]`. Ids follow the
     /// iteration order of `names`, each with the [`kind_bit`]s of the objects bearing it.
     fn new(names: impl Iterator<Item = (&'a str, u8)>) -> Option<Self> {
-        let mut map = rustc_hash::FxHashMap::default();
+        let mut f = NameFilter {
+            names: rustc_hash::FxHashMap::default(),
+            lengths: 0,
+            firsts: [false; 256],
+        };
         for (i, (n, kinds)) in names.enumerate() {
             if n.is_empty() || !n.bytes().all(stream::is_name_byte) {
                 return None;
             }
-            map.entry(n.as_bytes()).or_insert((i, kinds));
+            f.names.entry(n.as_bytes()).or_insert((i, kinds));
+            f.lengths |= 1 << n.len().min(63);
+            f.firsts[n.as_bytes()[0] as usize] = true;
         }
-        Some(NameFilter(map))
+        Some(f)
     }
 
     fn mentions(&self, text: &[u8]) -> Mentions {
@@ -686,7 +699,11 @@ impl<'a> NameFilter<'a> {
             while i < text.len() && NAME[text[i] as usize] {
                 i += 1;
             }
-            if let Some(&(id, kinds)) = self.0.get(&text[start..i]) {
+            if self.lengths & (1 << (i - start).min(63)) == 0 || !self.firsts[text[start] as usize]
+            {
+                continue;
+            }
+            if let Some(&(id, kinds)) = self.names.get(&text[start..i]) {
                 if kinds & readable != 0 {
                     ids.push(id);
                 }
@@ -897,5 +914,51 @@ impl Analysis {
             edits.extend(w.replaced.iter().map(|s| s.fill(&value)));
         }
         by_doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(m: Mentions) -> Option<Vec<usize>> {
+        match m {
+            Mentions::Nothing => Some(vec![]),
+            Mentions::Names(v) => Some(v),
+            Mentions::Anything => None,
+        }
+    }
+
+    #[test]
+    fn the_name_filter_finds_whole_names_where_their_kind_can_be_read() {
+        let secret = kind_bit("Secret");
+        let cm = kind_bit("ConfigMap");
+        let long = "a".repeat(70);
+        let names = [
+            ("db", secret),
+            ("app-config", cm),
+            ("shared", secret | cm),
+            (long.as_str(), secret),
+        ];
+        let f = NameFilter::new(names.into_iter()).expect("plain names");
+        let env = "env:\n- valueFrom:\n    secretKeyRef: {name: db, key: k}\n";
+        assert_eq!(ids(f.mentions(env.as_bytes())), Some(vec![0]));
+        // Inside a longer name, or only where the other kind could be read: not a mention.
+        let other = "secretKeyRef: {name: db-2}\nlabels: {app-config: x}\n";
+        assert_eq!(ids(f.mentions(other.as_bytes())), Some(vec![]));
+        let both = "configMapRef: {name: app-config}\nsecretRef: {name: shared}\nx: db\n";
+        assert_eq!(ids(f.mentions(both.as_bytes())), Some(vec![0, 1, 2]));
+        // No key that reads a Secret or a ConfigMap: nothing, whatever the words.
+        assert_eq!(
+            ids(f.mentions(b"labels: {db: app-config, shared: x}\n")),
+            Some(vec![])
+        );
+        // A name longer than the length table: found by its hash.
+        let far = format!("secretName: {long}\n");
+        assert_eq!(ids(f.mentions(far.as_bytes())), Some(vec![3]));
+        // A backslash may spell a name with escapes: anything.
+        assert_eq!(ids(f.mentions(b"secretKeyRef: {name: \"d\\x62\"}\n")), None);
+        // A name with other bytes: no filter at all.
+        assert!(NameFilter::new([("a b", secret)].into_iter()).is_none());
     }
 }
