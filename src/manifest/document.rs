@@ -1,14 +1,17 @@
 //! The documents of one stream as they travel through the pipeline.
 //!
-//! [`Documents`] owns the input bytes once. A document is a byte range of the input until a
-//! stage changes it; then it owns its new bytes. Every change goes through
-//! [`Documents::apply`], which applies [`Edit`]s and parses the result at once: an edit that
-//! does not parse is refused (the caller reports an internal error) and the parsed tree is
-//! kept, so later stages read the tree of the final bytes instead of parsing them again.
-//! Trees of unchanged documents are parsed on demand and kept only where a later stage asks
-//! for it ([`Documents::tree`]); read-only analysis of many documents uses
-//! [`Documents::view`], which borrows a kept tree or parses one that is dropped after use, so
-//! memory stays near the input size. Writing the stream copies nothing twice.
+//! [`Documents`] owns the input bytes once (checked to be UTF-8 once). A document is a byte
+//! range of the input until a stage changes it; then it owns its new text. Every change goes
+//! through [`Documents::apply`] (or [`Documents::apply_all_checked`]), which applies
+//! [`Edit`]s and parses the result at once: an edit that does not parse is refused (the
+//! caller reports an internal error), and the tree is kept while the kept trees' text stays
+//! under 1 MiB, so later stages read the tree of the final bytes instead of parsing them
+//! again. A caller may vouch for edits without that parse where it can show them sound
+//! otherwise ([`crate::manifest::window`]). Trees of unchanged documents are parsed on
+//! demand and kept only where a later stage asks for it ([`Documents::tree`]); read-only
+//! analysis of many documents uses [`Documents::view`], which borrows a kept tree or parses
+//! one that is dropped after use, so memory stays near the input size. Each document's kind
+//! is read once per version ([`Documents::kind`]). Writing the stream copies nothing twice.
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, Range};
