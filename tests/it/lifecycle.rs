@@ -556,6 +556,16 @@ fn rotate_values_file_ids_in_the_config_fill_reads() {
     .fails()
     .stderr_has("the values file values.keyseed.yaml")
     .stderr_has("/values:backend.encryption-key-{gen}");
+    // A values file that is not text is bad input (exit 1), not a usage error.
+    t.write("binary.keyseed.yaml", b"backend:\n  k: \xff\n");
+    in_project(
+        &t,
+        &id,
+        &["rotate", "--values", "binary.keyseed.yaml", "x"],
+        "",
+    )
+    .fails()
+    .stderr_has("is not UTF-8 text");
     let out = in_project(
         &t,
         &id,

@@ -57,9 +57,14 @@ pub fn run_values(g: &crate::app::args::GlobalArgs, args: &RotateArgs) -> Result
     let file = args.values.as_deref().expect("dispatched with --values");
     let settings = super::fill::resolve(g, Some(file))?;
     let text = super::fill::read_values(file)?;
-    let text = std::str::from_utf8(text.expose())
-        .map_err(|_| Error::Usage(format!("{} is not UTF-8", file.display())))?;
     let name = file.display().to_string();
+    // Bad input, like any other a values file can hold: exit 1, as `fill` says it.
+    let text = std::str::from_utf8(text.expose()).map_err(|_| {
+        Error::Findings(vec![crate::diag::Finding {
+            field: format!("values file {name}"),
+            ..crate::diag::Finding::about_file("is not UTF-8 text".into(), None)
+        }])
+    })?;
     let planned =
         crate::inject::values_file::plan(text, &name, &settings.ctx).map_err(Error::Findings)?;
     let mut uses = Uses {
