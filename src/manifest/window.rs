@@ -144,7 +144,10 @@ impl Window {
     pub fn check(&self, text: &str, edits: &[&Edit]) -> Option<Mapping> {
         let a = self.lines.start;
         // A tab may be indentation in one context and not in another.
-        if edits.iter().any(|e| e.text.expose().contains('\t')) {
+        if edits
+            .iter()
+            .any(|e| !self.holds(e) || e.text.expose().contains('\t'))
+        {
             return None;
         }
         let mut local: Vec<Edit> = edits
@@ -176,20 +179,24 @@ impl Window {
         {
             return None;
         }
-        // Where an original offset lies in the edited lines (text inserted at it comes
-        // before it); `None` inside a replaced range.
-        let moved = |p: usize| -> Option<usize> {
+        // Where an original offset lies in the edited lines; `None` inside a replaced range.
+        // Text inserted at a start offset comes before what starts there; text inserted at
+        // an end offset comes after what ends there.
+        let shifted = |p: usize, end: bool| -> Option<usize> {
             let q = p.checked_sub(a)?;
             let mut shift: isize = 0;
             for e in &local {
-                if e.range.end <= q {
+                let at_end = end && e.range.is_empty() && e.range.start == q;
+                if e.range.end <= q && !at_end {
                     shift += e.text.expose().len() as isize - e.range.len() as isize;
-                } else if e.range.start < q {
+                } else if e.range.start < q && !at_end {
                     return None;
                 }
             }
             q.checked_add_signed(shift)
         };
+        let moved = |p: usize| shifted(p, false);
+        let moved_end = |p: usize| shifted(p, true);
         // Whether an edited-lines range was written by an edit.
         let written = |r: &Range<usize>| {
             let mut shift: isize = 0;
@@ -208,7 +215,7 @@ impl Window {
             let Node::Scalar(ks) = k else { return None };
             match old.peek() {
                 Some(o) if moved(o.key.start) == Some(ks.span.start) => {
-                    if moved(o.key.end) != Some(ks.span.end)
+                    if moved_end(o.key.end) != Some(ks.span.end)
                         || shape(v) != o.shape && written(&v.span()).is_none()
                     {
                         return None;
@@ -216,7 +223,7 @@ impl Window {
                     let kept = moved(o.value_start) == Some(v.span().start)
                         && o.scalar
                             .as_ref()
-                            .is_none_or(|s| moved(s.end) == Some(v.span().end));
+                            .is_none_or(|s| moved_end(s.end) == Some(v.span().end));
                     if !kept && written(&v.span()).is_none() {
                         return None;
                     }
@@ -334,6 +341,8 @@ mod tests {
         let w = Window::of(text, mapping(&roots, &["a"])).unwrap();
         let bad = Edit::plain(5..5, "[".into());
         assert!(w.check(text, &[&bad]).is_none());
+        // An edit outside the window is refused, not applied.
+        assert!(w.check(text, &[&Edit::plain(0..0, "x: 1\n".into())]).is_none());
         // An edit that moves an entry into another (indentation) is refused.
         let deeper = Edit::plain(10..10, "  ".into());
         assert!(w.check(text, &[&deeper]).is_none());
