@@ -458,6 +458,7 @@ impl Injected {
                 }
             }
         }
+        findings.extend(analysis.workloads.iter().filter_map(|w| w.note.clone()));
         // The value keyseed injected where a TLS finding points, if any.
         let made = |f: &Finding| {
             self.injected.iter().find(|v| {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use sha2::{Digest, Sha256};
 
 use crate::derive::mac;
-use crate::diag::Location;
+use crate::diag::{Finding, Location, Severity};
 use crate::k8s::data;
 use crate::k8s::object::{self, Context};
 use crate::k8s::pod::{self, Reads, WORKLOAD_KINDS};
@@ -215,6 +215,8 @@ pub struct Workload {
     /// below it (see [`annotation_window`]): the edit is checked there, without parsing the
     /// whole document again.
     window: Option<(Window, usize)>,
+    /// Why the workload gets no annotation although it references data (a warning).
+    pub note: Option<Finding>,
 }
 
 /// Workloads, their references, and the digest of every referenced object in the stream.
@@ -287,6 +289,7 @@ fn workloads_of(
     };
     let text = docs.text(i);
     let anchors = Anchors::new(&roots);
+    let mut aliased = None;
     let mut out = Vec::new();
     for obj in object::resources(&roots) {
         let kind = obj.get_str("kind").unwrap_or("");
@@ -321,17 +324,40 @@ fn workloads_of(
         }
         let own = !refs.is_empty() && !settings.replaces(&settings.annotation);
         let window = annotation_window(text, template);
+        let location = object::location(i + 1, text, obj, None);
+        let mut slot = own
+            .then(|| annotation_slot(text, template, &settings.annotation))
+            .flatten();
+        let mut replaced = replaced;
+        // An edit inside a node an alias reads would change the alias too: none is made.
+        let aliased = aliased.get_or_insert_with(|| anchors.aliased_spans(&roots));
+        let at = slot.iter().chain(&replaced).map(|s| s.range.start);
+        let mut note = None;
+        if at
+            .clone()
+            .any(|p| aliased.iter().any(|r| r.start <= p && p <= r.end))
+        {
+            (slot, replaced) = (None, Vec::new());
+            note = Some(Finding {
+                severity: Severity::Warning,
+                ..Finding::error(
+                    &location,
+                    "",
+                    format!("no {} annotation: the pod template's annotations lie inside an anchored node (`&name`) that an alias reads, which would get it too; this workload does not restart when its data changes", settings.annotation),
+                    Some("remove the anchor or its aliases from the chart's output".into()),
+                )
+            });
+        }
         out.push(Workload {
             doc: i,
-            location: object::location(i + 1, text, obj, None),
+            location,
             found: refs,
             missing: Vec::new(),
             reads,
-            slot: own
-                .then(|| annotation_slot(text, template, &settings.annotation))
-                .flatten(),
+            slot,
             replaced,
             window,
+            note,
         });
     }
     out

@@ -342,7 +342,9 @@ mod tests {
         let bad = Edit::plain(5..5, "[".into());
         assert!(w.check(text, &[&bad]).is_none());
         // An edit outside the window is refused, not applied.
-        assert!(w.check(text, &[&Edit::plain(0..0, "x: 1\n".into())]).is_none());
+        assert!(w
+            .check(text, &[&Edit::plain(0..0, "x: 1\n".into())])
+            .is_none());
         // An edit that moves an entry into another (indentation) is refused.
         let deeper = Edit::plain(10..10, "  ".into());
         assert!(w.check(text, &[&deeper]).is_none());

@@ -188,6 +188,32 @@ impl<'a> Anchors<'a> {
         Anchors { by_id }
     }
 
+    /// The spans of the anchored nodes some alias of the document names: an edit inside one
+    /// would change what the alias reads too.
+    pub fn aliased_spans(&self, roots: &[Node]) -> Vec<Range<usize>> {
+        let mut ids = std::collections::BTreeSet::new();
+        let mut stack: Vec<&Node> = roots.iter().collect();
+        while let Some(n) = stack.pop() {
+            match n {
+                Node::Alias(_, id) => {
+                    ids.insert(*id);
+                }
+                Node::Map(m) => {
+                    for (k, v) in &m.entries {
+                        stack.push(k);
+                        stack.push(v);
+                    }
+                }
+                Node::Seq(s) => stack.extend(s.items.iter()),
+                Node::Scalar(_) => {}
+            }
+        }
+        ids.iter()
+            .filter_map(|id| self.by_id.get(id))
+            .map(|n| n.span())
+            .collect()
+    }
+
     /// The node an alias stands for (aliases of aliases followed); other nodes as they are.
     pub fn resolve(&self, mut n: &'a Node) -> &'a Node {
         for _ in 0..MAX_ALIAS_HOPS {

@@ -392,3 +392,26 @@ fn a_key_added_later_restarts_the_pod_that_reads_it() {
     assert_ne!(before, after);
     assert_eq!(before, other);
 }
+
+#[test]
+fn regression_no_annotation_written_into_a_node_an_alias_reads() {
+    // The pod template's annotations are anchored and read again as its labels: an added
+    // annotation would become a label too (a 64-character value the API server refuses).
+    // keyseed leaves that workload unannotated and says so; the other one is annotated.
+    let input = "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: \"<keyseed:password:16>\"\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: aliased\nspec:\n  template:\n    metadata:\n      annotations: &shared\n        team: a\n      labels: *shared\n    spec:\n      containers:\n        - name: c\n          envFrom:\n            - secretRef: {name: creds}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: plain\nspec:\n  template:\n    metadata:\n      annotations: &own\n        team: a\n    spec:\n      containers:\n        - name: c\n          envFrom:\n            - secretRef: {name: creds}\n";
+    let out = ks(&["render"]).demo_keys().stdin(input).run().ok();
+    let ann = annotations(&out.stdout);
+    assert!(
+        !ann.contains_key("aliased"),
+        "written into an aliased anchor"
+    );
+    assert!(
+        ann.contains_key("plain"),
+        "an anchor no alias reads is edited as usual"
+    );
+    let docs = yaml11_json(&out.stdout);
+    let labels = &docs[1]["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(labels, &serde_json::json!({"team": "a"}));
+    out.stderr_has("no keyseed.io/rollme annotation")
+        .stderr_has("Deployment aliased");
+}

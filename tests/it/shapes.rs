@@ -1,4 +1,4 @@
-//! Property test (issue #11): generated Secrets and pod templates in the empty-value shapes
+//! Property test (issue #11; rollout window shapes, issue #22): generated Secrets and pod templates in the empty-value shapes
 //! real charts render, with config overrides and rollout edits applied; every output must
 //! parse (YAML 1.1, duplicate keys rejected) and mean exactly the input plus the change.
 //! `KEYSEED_SHAPES=N` runs N cases (default 300); `scripts/fuzz-shapes` runs many more.
@@ -112,6 +112,12 @@ fn workload(g: &mut Gen, secret: &str) -> String {
         "    metadata:\n      annotations:\n        checksum/secret: abc\n",
         "    metadata:\n      annotations: {checksum/secret: abc, rollme: x}\n",
         "    metadata:\n      labels: {a: b}\n",
+        // Shapes the rollout edit is checked in (manifest::window) or falls back from.
+        "    metadata:\n      annotations:\n        a: |\n          lit\n\n        checksum/secret: abc\n",
+        "    metadata:\n      annotations:\n        # note\n        b: c\n# low\n        d: e\n",
+        "    metadata:\n      labels:\n        app: x\n      annotations:\n        x: [1,\n          2]\n",
+        "    metadata:\n      annotations: &a\n        k: v\n",
+        "    metadata:\n        annotations:\n            deep: x\n        labels: {a: b}\n",
     ]);
     format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w-{secret}\nspec:\n  template:\n{meta}    spec:\n      containers:\n        - name: c\n          envFrom:\n            - secretRef:\n                name: {secret}\n")
 }
