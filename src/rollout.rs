@@ -95,69 +95,80 @@ pub fn canonical(
     out
 }
 
+/// Where keyseed's annotation goes in a pod template (or any object with `metadata`): the
+/// first mapping on the way that exists, with the null entry the missing one is written
+/// into, if the mapping has one (`metadata:`, `annotations: ~`).
+enum Target<'a> {
+    /// Into the annotations mapping.
+    Annotations(&'a Mapping),
+    /// Into `metadata`, which gets `annotations`.
+    Metadata(&'a Mapping, Option<(&'a Scalar, &'a Node)>),
+    /// Into the template, which gets `metadata`.
+    Template(&'a Mapping, Option<(&'a Scalar, &'a Node)>),
+}
+
+/// [`Target`] of `template`; `None` when `metadata` or `annotations` is something else than
+/// a mapping or null.
+fn target(template: &Node) -> Option<Target<'_>> {
+    let Node::Map(t) = template else {
+        return None;
+    };
+    fn entry<'a>(m: &'a Mapping, name: &str) -> Option<(&'a Scalar, &'a Node)> {
+        m.entries.iter().find_map(|(k, v)| match k {
+            Node::Scalar(ks) if ks.value == name => Some((ks, v)),
+            _ => None,
+        })
+    }
+    let null = |n: &Node| n.scalar().is_some_and(Scalar::is_null);
+    Some(match entry(t, "metadata") {
+        None => Target::Template(t, None),
+        Some((k, v)) if null(v) => Target::Template(t, Some((k, v))),
+        Some((_, Node::Map(mm))) => match entry(mm, "annotations") {
+            None => Target::Metadata(mm, None),
+            Some((_, Node::Map(am))) => Target::Annotations(am),
+            Some((k, v)) if null(v) => Target::Metadata(mm, Some((k, v))),
+            Some(_) => return None,
+        },
+        Some(_) => return None,
+    })
+}
+
 /// Where the annotation goes in a pod template: an existing value is replaced; otherwise
 /// `annotations:` or `metadata:` is added, or filled when it is empty (`metadata:`, `~`).
 pub fn annotation_slot(text: &str, template: &Node, annotation: &str) -> Option<Slot> {
-    let Node::Map(tmap) = template else {
-        return None;
-    };
     let key = quote(annotation);
-    let entry = |m: &Mapping, name: &str| {
-        m.entries.iter().find_map(|(k, v)| match k {
-            Node::Scalar(ks) if ks.value == name => Some((ks.clone(), v.clone())),
-            _ => None,
-        })
+    // A missing mapping is written as a flow mapping holding the annotation: inserted as an
+    // entry, or after the key of a null value.
+    let wrap = |s: Slot, before: String, after: &str| Slot {
+        range: s.range,
+        before: format!("{}{before}", s.before),
+        after: format!("{after}{}", s.after),
     };
-    // A null or empty value: written after its key as a flow mapping.
-    let fill = |k: &Scalar, v: &Node, before: String, after: &str| {
-        let s = edit::value_slot(text, k, v);
-        Slot {
-            range: s.range,
-            before: format!("{}{before}", s.before),
-            after: format!("{after}{}", s.after),
-        }
+    let entry = |m: &Mapping, name: &str, null: Option<(&Scalar, &Node)>| match null {
+        Some((k, v)) => edit::value_slot(text, k, v),
+        None => edit::insert_slot(text, m, name),
     };
-    let Some((mk, meta)) = entry(tmap, "metadata") else {
-        return Some(edit::insert_slot(text, tmap, "metadata")).map(|s| Slot {
-            before: format!("{}{{\"annotations\": {{{key}: ", s.before),
-            after: format!("}}}}{}", s.after),
-            range: s.range,
-        });
-    };
-    let mm = match &meta {
-        Node::Map(mm) => mm,
-        Node::Scalar(v) if v.is_null() => {
-            return Some(fill(
-                &mk,
-                &meta,
-                format!("{{\"annotations\": {{{key}: "),
-                "}}",
-            ));
-        }
-        _ => return None,
-    };
-    match entry(mm, "annotations") {
-        Some((_, Node::Map(am))) => {
-            for (k, v) in &am.entries {
-                if let Some(ks) = k.scalar().filter(|s| s.value == annotation) {
-                    return Some(edit::value_slot(text, ks, v));
-                }
+    Some(match target(template)? {
+        Target::Annotations(am) => {
+            let existing = am.entries.iter().find_map(|(k, v)| {
+                k.scalar()
+                    .filter(|s| s.value == annotation)
+                    .map(|ks| (ks, v))
+            });
+            match existing {
+                Some((ks, v)) => edit::value_slot(text, ks, v),
+                None => edit::insert_slot(text, am, annotation),
             }
-            Some(edit::insert_slot(text, &am, annotation))
         }
-        Some((ak, av)) if av.scalar().is_some_and(Scalar::is_null) => {
-            Some(fill(&ak, &av, format!("{{{key}: "), "}"))
+        Target::Metadata(mm, null) => {
+            wrap(entry(mm, "annotations", null), format!("{{{key}: "), "}")
         }
-        Some(_) => None,
-        None => {
-            let s = edit::insert_slot(text, mm, "annotations");
-            Some(Slot {
-                before: format!("{}{{{key}: ", s.before),
-                after: format!("}}{}", s.after),
-                range: s.range,
-            })
-        }
-    }
+        Target::Template(t, null) => wrap(
+            entry(t, "metadata", null),
+            format!("{{\"annotations\": {{{key}: "),
+            "}}",
+        ),
+    })
 }
 
 /// The block mapping a pod template's annotation edits land in (the annotations; else the
@@ -166,20 +177,10 @@ pub fn annotation_slot(text: &str, template: &Node, annotation: &str) -> Option<
 /// (`annotations`) or 2 (`metadata.annotations`). `None` where that mapping does not stand
 /// on lines of its own.
 fn annotation_window(text: &str, template: &Node) -> Option<(Window, usize)> {
-    let Node::Map(t) = template else {
-        return None;
-    };
-    let null = |n: &Node| n.scalar().is_some_and(Scalar::is_null);
-    let (container, depth) = match template.get("metadata") {
-        Some(meta @ Node::Map(mm)) => match meta.get("annotations") {
-            Some(Node::Map(am)) => (am, 0),
-            Some(a) if null(a) => (mm, 1),
-            None => (mm, 1),
-            Some(_) => return None,
-        },
-        Some(m) if null(m) => (t, 2),
-        None => (t, 2),
-        Some(_) => return None,
+    let (container, depth) = match target(template)? {
+        Target::Annotations(am) => (am, 0),
+        Target::Metadata(mm, _) => (mm, 1),
+        Target::Template(t, _) => (t, 2),
     };
     Window::of(text, container).map(|w| (w, depth))
 }
@@ -217,6 +218,38 @@ pub struct Workload {
     window: Option<(Window, usize)>,
     /// Why the workload gets no annotation although it references data (a warning).
     pub note: Option<Finding>,
+}
+
+impl Workload {
+    /// Whether keyseed writes its own annotation: the workload references data of the
+    /// stream and has a place for it.
+    fn writes_own(&self) -> bool {
+        self.slot.is_some() && !self.found.is_empty()
+    }
+}
+
+/// Whether annotations `ann` hold `digest` under keyseed's annotation (when `own`) and under
+/// every annotation `rollme.replace` names; `Err` says which does not (names, no values).
+fn holds_digest(
+    ann: &Node,
+    digest: &str,
+    own: bool,
+    settings: &RolloutSettings,
+) -> Result<(), &'static str> {
+    let holds = |name: &str| ann.get_str(name) == Some(digest);
+    if own && !holds(&settings.annotation) {
+        return Err("the rollout annotation");
+    }
+    let Node::Map(m) = ann else {
+        return Err("annotations");
+    };
+    for (k, _) in &m.entries {
+        let Some(k) = k.scalar() else { continue };
+        if settings.replaces(&k.value) && !holds(&k.value) {
+            return Err("a replaced annotation");
+        }
+    }
+    Ok(())
 }
 
 /// Workloads, their references, and the digest of every referenced object in the stream.
@@ -822,7 +855,7 @@ impl Analysis {
         settings: &RolloutSettings,
     ) -> Result<(), EditError> {
         for (k, w) in self.workloads_in(doc) {
-            let own = w.slot.is_some() && !w.found.is_empty();
+            let own = w.writes_own();
             if !own && w.replaced.is_empty() {
                 continue;
             }
@@ -839,20 +872,7 @@ impl Analysis {
                 .and_then(|t| t.get("metadata"))
                 .and_then(|m| m.get("annotations"))
                 .ok_or_else(|| unintended("no annotations"))?;
-            let digest = digests[k].as_str();
-            let holds = |name: &str| ann.get_str(name) == Some(digest);
-            if own && !holds(&settings.annotation) {
-                return Err(unintended("the rollout annotation"));
-            }
-            let Node::Map(m) = ann else {
-                return Err(unintended("annotations"));
-            };
-            for (k, _) in &m.entries {
-                let Some(k) = k.scalar() else { continue };
-                if settings.replaces(&k.value) && !holds(&k.value) {
-                    return Err(unintended("a replaced annotation"));
-                }
-            }
+            holds_digest(ann, &digests[k], own, settings).map_err(unintended)?;
         }
         Ok(())
     }
@@ -872,8 +892,7 @@ impl Analysis {
     ) -> bool {
         let mut windows: Vec<(&Window, usize, usize)> = Vec::new();
         for (k, w) in self.workloads_in(doc) {
-            let own = w.slot.is_some() && !w.found.is_empty();
-            if !own && w.replaced.is_empty() {
+            if !w.writes_own() && w.replaced.is_empty() {
                 continue;
             }
             let Some((win, depth)) = &w.window else {
@@ -899,27 +918,15 @@ impl Analysis {
             let Some(m) = win.check(text, es) else {
                 return false;
             };
-            let w = &self.workloads[*k];
-            let own = w.slot.is_some() && !w.found.is_empty();
             let container = Node::Map(m);
             let ann = match depth {
                 0 => Some(&container),
                 1 => container.get("annotations"),
                 _ => container.get("metadata").and_then(|m| m.get("annotations")),
             };
-            let Some(Node::Map(am)) = ann else {
+            let own = self.workloads[*k].writes_own();
+            if ann.is_none_or(|a| holds_digest(a, &digests[*k], own, settings).is_err()) {
                 return false;
-            };
-            let digest = digests[*k].as_str();
-            let holds = |name: &str| ann.and_then(|a| a.get_str(name)) == Some(digest);
-            if own && !holds(&settings.annotation) {
-                return false;
-            }
-            for (key, _) in &am.entries {
-                let Some(key) = key.scalar() else { continue };
-                if settings.replaces(&key.value) && !holds(&key.value) {
-                    return false;
-                }
             }
         }
         true
@@ -930,7 +937,7 @@ impl Analysis {
     pub fn edits(&self, digests: &[String]) -> BTreeMap<usize, Vec<Edit>> {
         let mut by_doc: BTreeMap<usize, Vec<Edit>> = BTreeMap::new();
         for (w, digest) in self.workloads.iter().zip(digests) {
-            let own = w.slot.as_ref().filter(|_| !w.found.is_empty());
+            let own = w.slot.as_ref().filter(|_| w.writes_own());
             if own.is_none() && w.replaced.is_empty() {
                 continue;
             }

@@ -135,15 +135,15 @@ impl fmt::Debug for SecretInput {
 pub struct SecretText(String);
 
 impl SecretText {
-    /// The bytes as text, or the bytes back with where they stop being UTF-8.
-    pub fn from_utf8(mut bytes: SecretBytes) -> Result<Self, (SecretBytes, std::str::Utf8Error)> {
-        match String::from_utf8(std::mem::take(bytes.expose_mut())) {
-            Ok(s) => Ok(SecretText(s)),
-            Err(e) => {
+    /// The bytes as text, or where they stop being UTF-8 (the bytes are zeroized then).
+    pub fn from_utf8(mut bytes: SecretBytes) -> Result<Self, std::str::Utf8Error> {
+        String::from_utf8(std::mem::take(bytes.expose_mut()))
+            .map(SecretText)
+            .map_err(|e| {
                 let why = e.utf8_error();
-                Err((SecretBytes::new(e.into_bytes()), why))
-            }
-        }
+                drop(SecretBytes::new(e.into_bytes()));
+                why
+            })
     }
 
     /// Wraps secret text.

@@ -47,7 +47,7 @@ fn read_stdin(stdin: &mut dyn Read, size_hint: Option<u64>) -> Result<SecretInpu
             }
             let mut buf = SecretBytes::new(Vec::with_capacity(2 * map.len()));
             buf.expose_mut().extend_from_slice(&map[..filled]);
-            drop(SecretInput::Mapped(map, filled));
+            drop(map);
             return read_rest(&mut stdin, buf).map(SecretInput::Heap);
         }
     }

@@ -253,22 +253,11 @@ impl Documents {
     /// parses it on demand ([`Documents::view`]), so memory stays bounded whatever the
     /// number of changed documents. On error the document is unchanged.
     pub fn apply(&mut self, i: usize, edits: Vec<Edit>) -> Result<(), EditError> {
-        if edits.is_empty() {
-            return Ok(());
-        }
-        let new = edited_text(i, self.bytes(i), &edits)?;
-        let tree = parse_edited(i, &new)?;
-        let keep = self.kept_text + new.expose().len() <= KEPT_TEXT;
-        self.set(i, new);
-        if keep {
-            self.kept_text += self.bytes(i).len();
-            self.docs[i].tree = Some(Ok(tree));
-        }
-        Ok(())
+        self.apply_checked(i, edits, |_| Ok(()))
     }
 
     /// [`Documents::apply`], and `check` reads the parsed result (to verify the edits mean
-    /// what they intend) before it is dropped: one parse serves both.
+    /// what they intend) first: one parse serves both.
     pub fn apply_checked(
         &mut self,
         i: usize,
@@ -279,8 +268,14 @@ impl Documents {
             return Ok(());
         }
         let new = edited_text(i, self.bytes(i), &edits)?;
-        check(&parse_edited(i, &new)?)?;
+        let tree = parse_edited(i, &new)?;
+        check(&tree)?;
+        let keep = self.kept_text + new.expose().len() <= KEPT_TEXT;
         self.set(i, new);
+        if keep {
+            self.kept_text += self.bytes(i).len();
+            self.docs[i].tree = Some(Ok(tree));
+        }
         Ok(())
     }
 
@@ -425,6 +420,12 @@ mod tests {
             "a changed document's tree is kept, of its new bytes"
         );
         assert_eq!(d.kind(1), None);
+        // A document's kind is read again after an edit.
+        let mut k = docs("kind: Secret\n");
+        assert_eq!(k.kind(0), Some("Secret"));
+        k.apply(0, vec![Edit::plain(6..12, "ConfigMap".into())])
+            .unwrap();
+        assert_eq!(k.kind(0), Some("ConfigMap"));
     }
 
     #[test]

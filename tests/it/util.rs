@@ -255,19 +255,10 @@ impl Ks {
         }
         (cmd, self._home)
     }
-    pub fn run(self) -> Out {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyseed"));
-        cmd.args(&self.args);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("KEYSEED_") || k == "XDG_CONFIG_HOME" {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(&self.env);
-        if let Some(d) = &self.cwd {
-            cmd.current_dir(d);
-        }
-        run_with_stdin(cmd, &self.stdin)
+    pub fn run(mut self) -> Out {
+        let stdin = std::mem::take(&mut self.stdin);
+        let (cmd, _home) = self.command();
+        run_with_stdin(cmd, &stdin)
     }
 }
 
