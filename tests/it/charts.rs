@@ -597,12 +597,24 @@ fn recipes_otel_operator() {
         .stderr_has("`MutatingWebhookConfiguration/otel-mutation` matches no object");
 }
 
+/// The Lightrun chart's layout (lightrun-helm-chart 3.50.0, default values): the certificate
+/// Secret with empty keys (no fallback), the backend Secret whose `encryption-key-0` is
+/// `randBytes 32` written as a multi-line plain scalar, `secrets.db.password` and
+/// `secrets.keycloak.password` copied into the backend and keycloak Secrets, and the
+/// `items:` list the chart builds with `lookup` (only `encryption-key-0` under `helm template`)
+/// in the backend and crons Deployments.
 fn lightrun(n: u32) -> String {
+    let items = "            optional: true\n            items: \n              # Only select items that start with encryption-key-\n              \n              \n              - key: encryption-key-0\n                path: encryption-key-0\n              \n";
+    let deployment = |name: &str| {
+        format!(
+            "---\n# Source: lightrun-helm-chart/templates/{name}-deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: lightrun-{name}\n  labels:\n    app: lightrun-{name}\nspec:\n  template:\n    metadata:\n      labels:\n        app: lightrun-{name}\n    spec:\n      volumes:\n        \n        - name: encryption-keys\n          secret: \n            secretName: lightrun-backend\n{items}        - name: certificates\n          secret:\n            secretName: lightrun-certificate\n      containers:\n        - name: lightrun-{name}\n          envFrom:\n            - secretRef:\n                name: lightrun-backend\n          volumeMounts:\n            - name: encryption-keys\n              mountPath: /encryption-keys\n"
+        )
+    };
     format!(
-        "---\n# Source: lightrun/templates/backend-secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: lightrun-backend\n  namespace: lightrun\ntype: Opaque\ndata:\n  encryption-key-0: \"{}\"\n  db-password: \"{}\"\n---\n# Source: lightrun/templates/tls-secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: lightrun-tls\n  namespace: lightrun\ntype: kubernetes.io/tls\ndata:\n  tls.crt:\n  tls.key:\n---\n# Source: lightrun/templates/backend-deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: lightrun-backend\n  namespace: lightrun\nspec:\n  template:\n    metadata:\n      annotations:\n        rollme: \"{}\"\n    spec:\n      containers:\n        - name: backend\n          volumeMounts:\n            - name: encryption-keys\n              mountPath: /encryption-keys\n      volumes:\n        - name: encryption-keys\n          secret:\n            secretName: lightrun-backend\n            items:\n              - key: encryption-key-0\n                path: encryption-key-0\n---\n# Source: lightrun/templates/crons-cronjob.yaml\napiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: lightrun-crons\n  namespace: lightrun\nspec:\n  schedule: \"*/5 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n            - name: crons\n          volumes:\n            - name: keys\n              projected:\n                sources:\n                  - secret:\n                      name: lightrun-backend\n                      items: [{{key: encryption-key-0, path: keys/encryption-key-0.txt}}]\n---\n# Source: lightrun/templates/ingress.yaml\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: lightrun\n  namespace: lightrun\nspec:\n  tls:\n    - hosts: [lightrun.example.com]\n      secretName: lightrun-tls\n",
-        b64(&rand(n, "key0")),
-        b64(&rand(n, "db")),
-        rand(n, "roll")
+        "---\n# Source: lightrun-helm-chart/templates/secrets.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: lightrun-certificate\ndata:\n  tls.crt: \n  tls.key: \ntype: kubernetes.io/tls\n---\n# Source: lightrun-helm-chart/templates/secrets.yaml\nkind: Secret\napiVersion: v1\nmetadata:\n  name: lightrun-backend\ntype: Opaque\nstringData:\n  # Mandatory fields\n  SPRING_SECURITY_KEYCLOAK_CLI_PASSWORD: \"\"\n  SPRING_MAIL_PASSWORD: \"\"\n  SPRING_FLYWAY_PASSWORD: \"\"\n  SPRING_FLYWAY_USER: \"lightrun\"\n  SPRING_DATASOURCE_USERNAME: \"lightrun\"\n  SPRING_DATASOURCE_PASSWORD: \"\"\n  KEYSTORE_PASSWORD: \"\"\n  SPRING_RABBITMQ_USERNAME: \"lightrun\"\n  SPRING_RABBITMQ_PASSWORD: \"\"\n  encryption-key-0: \n            {}\n        \n  \n  # Optional fields\n---\n# Source: lightrun-helm-chart/templates/secrets.yaml\nkind: Secret\napiVersion: v1\nmetadata:\n  name: lightrun-keycloak\ntype: Opaque\nstringData:\n  KEYCLOAK_USER: admin\n  KEYCLOAK_PASSWORD: \"\"\n  DB_USER: \"lightrun\"\n  DB_PASSWORD: \"\"\n{}{}---\n# Source: lightrun-helm-chart/templates/keycloak-statefulset.yaml\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: lightrun-keycloak\nspec:\n  serviceName: lightrun-keycloak\n  template:\n    metadata:\n      labels:\n        app: lightrun-keycloak\n    spec:\n      containers:\n        - name: lightrun-keycloak\n          env:\n            - name: KC_DB_PASSWORD\n              valueFrom:\n                secretKeyRef:\n                  name: lightrun-keycloak\n                  key: DB_PASSWORD\n",
+        b64(&rand(n, "key0-32-bytes-of-randomness")),
+        deployment("backend"),
+        deployment("crons"),
     )
 }
 
@@ -613,52 +625,78 @@ fn recipes_lightrun_keyring_reaches_the_pods() {
         "<keyseed:base64:32 gen=1>",
         "prod/lightrun-backend/encryption-key-{gen}",
     );
-    let db = derive("password:24", "prod/lightrun-backend/db-password");
-    let vol = "spec|template|spec|volumes|0|secret|items|1";
-    let src = "spec|jobTemplate|spec|template|spec|volumes|0|projected|sources|0|secret|items|1";
+    let db = derive("password:24", "prod/lightrun/db-password");
+    let kc = derive("password:24", "prod/lightrun/keycloak-password");
+    let mq = derive("password:24", "prod/lightrun/mq-password");
+    let ks_pw = derive("password:24", "prod/lightrun-backend/KEYSTORE_PASSWORD");
+    let items = "spec|template|spec|volumes|0|secret|items|1";
     let out = run_recipe(
         "lightrun",
         lightrun,
         &[
-            change(0, "data|encryption-key-0", json!(b64(&k0))),
-            change(0, "data|encryption-key-1", json!(b64(&k1))),
-            change(0, "data|db-password", json!(b64(&db))),
-            change_checked(1, "data|tls.crt", Value::is_string),
-            change_checked(1, "data|tls.key", Value::is_string),
-            change_checked(1, "data|ca.crt", Value::is_string),
+            change_checked(0, "data|tls.crt", Value::is_string),
+            change_checked(0, "data|tls.key", Value::is_string),
+            change_checked(0, "data|ca.crt", Value::is_string),
+            change(1, "stringData|encryption-key-0", json!(k0)),
+            change(1, "stringData|encryption-key-1", json!(k1)),
+            change(1, "stringData|SPRING_DATASOURCE_PASSWORD", json!(db)),
+            change(1, "stringData|SPRING_FLYWAY_PASSWORD", json!(db)),
             change(
-                2,
-                vol,
+                1,
+                "stringData|SPRING_SECURITY_KEYCLOAK_CLI_PASSWORD",
+                json!(kc),
+            ),
+            change(1, "stringData|SPRING_RABBITMQ_PASSWORD", json!(mq)),
+            change(1, "stringData|KEYSTORE_PASSWORD", json!(ks_pw)),
+            change(2, "stringData|DB_PASSWORD", json!(db)),
+            change(2, "stringData|KEYCLOAK_PASSWORD", json!(kc)),
+            change(
+                3,
+                items,
                 json!({"key": "encryption-key-1", "path": "encryption-key-1"}),
             ),
-            pod_digest(2, "keyseed.io/rollme"),
-            pod_digest(2, "rollme"),
+            pod_digest(3, "keyseed.io/rollme"),
             change(
-                3,
-                src,
-                json!({"key": "encryption-key-1", "path": "keys/encryption-key-1.txt"}),
+                4,
+                items,
+                json!({"key": "encryption-key-1", "path": "encryption-key-1"}),
             ),
-            change_checked(
-                3,
-                "spec|jobTemplate|spec|template|metadata|annotations|keyseed.io/rollme",
-                is_digest,
-            ),
+            pod_digest(4, "keyseed.io/rollme"),
+            pod_digest(5, "keyseed.io/rollme"),
         ],
         &["--now", "2026-06-01T00:00:00Z"],
     );
-    assert!(k0 != k1);
+    assert!(k0 != k1 && db != kc && db != mq);
+    // What the chart copies is one value: the database password in the three keys that
+    // carry it, in the values route too (the same explicit id).
+    let v = secret_values(&out.stdout);
+    assert_eq!(
+        v["lightrun-backend/SPRING_DATASOURCE_PASSWORD"],
+        v["lightrun-keycloak/DB_PASSWORD"]
+    );
+    assert_eq!(
+        v["lightrun-backend/SPRING_FLYWAY_PASSWORD"],
+        v["lightrun-keycloak/DB_PASSWORD"]
+    );
+    assert_eq!(
+        v["lightrun-certificate/tls.crt"]
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        1
+    );
     // Turned off, the items lists stay as the chart wrote them.
     let off = format!("{}keyrings: {{project-items: false}}\n", recipe("lightrun"));
     let plain = render_cfg(&off, &lightrun(1), &["--now", "2026-06-01T00:00:00Z"]).ok();
     let docs = yaml11_json(&plain.stdout);
-    assert_eq!(
-        docs[2]["spec"]["template"]["spec"]["volumes"][0]["secret"]["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    let _ = out;
+    for d in [3, 4] {
+        assert_eq!(
+            docs[d]["spec"]["template"]["spec"]["volumes"][0]["secret"]["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
 }
 
 fn flux_manifests(n: u32) -> String {

@@ -100,11 +100,8 @@ fn helm3_and_helm4_render_keyseed_values_twice_identically_with_the_derived_valu
         "base64:32",
         "prod/values:secrets.keysEncryption.userEncryptionKey",
     );
-    let ring1 = derive(
-        "<keyseed:base64:32 gen=1>",
-        "prod/values:secrets.keysEncryption.keys.encryption-key-{gen}",
-    );
-    let db = derive("password:24", "prod/values:secrets.db.password");
+    let db = derive("password:24", "prod/lightrun/db-password");
+    let kc = derive("password:24", "prod/lightrun/keycloak-password");
     let mut renders = Vec::new();
     for which in ["helm3", "helm318", "helm4", "helm42"] {
         let h = Helm::new(which);
@@ -117,17 +114,38 @@ fn helm3_and_helm4_render_keyseed_values_twice_identically_with_the_derived_valu
         );
         let v = secret_values(&first.stdout);
         assert_same(&v["rel-backend/encryption-key-0"], &userkey, which);
-        assert_same(&v["rel-backend/encryption-key-1"], &ring1, which);
-        assert_same(&v["rel-backend/db-password"], &db, which);
+        // What the chart copies is one value, the one the post-render recipe derives.
+        for k in [
+            "rel-backend/SPRING_DATASOURCE_PASSWORD",
+            "rel-backend/SPRING_FLYWAY_PASSWORD",
+            "rel-keycloak/DB_PASSWORD",
+        ] {
+            assert_same(&v[k], &db, k);
+        }
+        for k in [
+            "rel-backend/SPRING_SECURITY_KEYCLOAK_CLI_PASSWORD",
+            "rel-keycloak/KEYCLOAK_PASSWORD",
+        ] {
+            assert_same(&v[k], &kc, k);
+        }
+        assert!(
+            !v.contains_key("rel-backend/encryption-key-1"),
+            "{which}: no keyring through values"
+        );
         assert_eq!(
-            v["rel-backend/db-user"], "lightrun",
+            v["rel-backend/SPRING_DATASOURCE_USERNAME"], "lightrun",
             "{which}: chart value kept"
         );
         // The base64 chain of the values file is the chain of the certificates: entry.
         let t = Tmp::new("values-chain");
-        let chain = t.write("chain.pem", &v["rel-tls/tls.crt"]);
-        let key = t.write("tls.key", &v["rel-tls/tls.key"]);
-        assert_eq!(v["rel-tls/tls.crt"].matches("BEGIN CERTIFICATE").count(), 2);
+        let chain = t.write("chain.pem", &v["rel-certificate/tls.crt"]);
+        let key = t.write("tls.key", &v["rel-certificate/tls.key"]);
+        assert_eq!(
+            v["rel-certificate/tls.crt"]
+                .matches("BEGIN CERTIFICATE")
+                .count(),
+            2
+        );
         ks(&["cert", "check", "--cert"])
             .arg(&chain)
             .arg("--key")
@@ -138,7 +156,7 @@ fn helm3_and_helm4_render_keyseed_values_twice_identically_with_the_derived_valu
             .arg("2026-06-01T00:00:00Z")
             .run()
             .ok();
-        openssl_verify_chain(&t, &v["rel-tls/tls.crt"]);
+        openssl_verify_chain(&t, &v["rel-certificate/tls.crt"]);
         assert!(!first.stderr.contains(&userkey) && !first.stderr.contains(&db));
         renders.push(first.stdout);
     }
@@ -550,7 +568,7 @@ fn flux_values_secret_decrypts_with_sops_to_the_filled_file_and_reruns_are_ident
     for needle in [
         key.clone(),
         base64_of(&key),
-        derive("password:24", "prod/values:secrets.db.password"),
+        derive("password:24", "prod/lightrun/db-password"),
     ] {
         assert!(!a1.contains(&needle), "plaintext in the SOPS Secret");
     }
