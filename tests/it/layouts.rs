@@ -433,6 +433,41 @@ fn harbor_recipe_internal_tls_and_token_service() {
             "{k} filled"
         );
     }
+    // The ingress certificate (expose.tls.certSource: auto) verifies against its own CA.
+    openssl(
+        &t,
+        &[
+            "verify",
+            "-CAfile",
+            "ingress-ca.pem",
+            "-verify_hostname",
+            "core.harbor.domain",
+            "ingress.pem",
+        ],
+        &[
+            ("ingress-ca.pem", &v["harbor-ingress/ca.crt"]),
+            ("ingress.pem", &v["harbor-ingress/tls.crt"]),
+        ],
+    );
+    key_matches(
+        &t,
+        &v["harbor-ingress/tls.crt"],
+        &v["harbor-ingress/tls.key"],
+    );
+    // The other randAlphaNum 16 secrets, and the registry password jobservice copies.
+    for k in [
+        "harbor-jobservice/JOBSERVICE_SECRET",
+        "harbor-registry/REGISTRY_HTTP_SECRET",
+    ] {
+        assert!(
+            v[k].len() == 16 && v[k].bytes().all(|b| b.is_ascii_alphanumeric()),
+            "{k} derived"
+        );
+    }
+    assert!(
+        v["harbor-jobservice/REGISTRY_CREDENTIAL_PASSWORD"]
+            == v["harbor-core/REGISTRY_CREDENTIAL_PASSWORD"]
+    );
     // The registry's htpasswd line is for the password core sends (one id, one value).
     let line = &v["harbor-registry-htpasswd/REGISTRY_HTPASSWD"];
     let check = python(
@@ -466,7 +501,7 @@ fn mastodon_recipe_hook_copies_hold_the_same_values() {
         }
     }
     assert!(v["mastodon/SECRET_KEY_BASE"] != v["mastodon/OTP_SECRET"]);
-    // The hook Job's random `rollme` became the rollout digest.
+    // The Job's `rollme` (the chart writes `.Release.Revision`) became the rollout digest.
     let docs = yaml11_json(&out);
     let job = docs
         .as_array()
