@@ -22,13 +22,13 @@ use crate::derive::hint::RsaHints;
 use crate::diag::{Finding, Location};
 use crate::inject::edits::{self, InjectedValue};
 use crate::inject::keyrings;
-use crate::inject::plan::{copy_warnings, plan_document, Injection};
+use crate::inject::plan::{copy_problems, plan_document, Injection};
 use crate::inject::values::{Source, ValueError};
 use crate::k8s::krm::{self, FunctionSettings};
 use crate::k8s::object::{self, Context};
 use crate::manifest::document::{Documents, EditError, StreamError};
 use crate::manifest::stream;
-use crate::placeholder::{PREFIX, PREFIX_B64};
+use crate::placeholder::{PREFIX, PREFIX_B64_SHIFTS};
 use crate::rollout::{self, Analysis, RolloutSettings, Workload};
 use crate::secret::SecretInput;
 use crate::seed::file::SeedFile;
@@ -110,13 +110,28 @@ pub struct Planned {
 /// Whether a document may hold a placeholder. `keyseed:` without the `<` also catches
 /// escaped forms: Go's JSON encoder (Helm's `toJson`) writes `<` as `\u003c`.
 /// A double-quoted YAML scalar may spell any character as `\xNN`, `\uNNNN` or
-/// `\UNNNNNNNN`, so a document with such an escape is parsed too.
-fn may_hold_placeholder(text: &[u8]) -> bool {
+/// `\UNNNNNNNN`, or join two lines with an escaped line break (`"<keys\` then `eed:…>"`
+/// on the next line), so a document with such an escape is parsed too. base64 is searched
+/// for `<keyseed:` at every offset ([`PREFIX_B64_SHIFTS`]); a Secret is always parsed (its
+/// `data` may wrap base64 across lines).
+fn may_hold_placeholder(kind: Option<&str>, text: &[u8]) -> bool {
     debug_assert!(PREFIX.ends_with("keyseed:"));
-    crate::text::find!(text, b"keyseed:").is_some()
-        || crate::text::find!(text, PREFIX_B64.as_bytes()).is_some()
-        || memchr::memchr_iter(b'\\', text)
-            .any(|i| matches!(text.get(i + 1), Some(b'x' | b'u' | b'U')))
+    kind == Some("Secret")
+        || crate::text::find!(text, b"keyseed:").is_some()
+        || crate::text::find_any!(
+            text,
+            [
+                PREFIX_B64_SHIFTS[0].as_bytes(),
+                PREFIX_B64_SHIFTS[1].as_bytes(),
+                PREFIX_B64_SHIFTS[2].as_bytes(),
+            ]
+        )
+        || memchr::memchr_iter(b'\\', text).any(|i| {
+            matches!(
+                text.get(i + 1),
+                Some(b'x' | b'u' | b'U' | b'\n' | b'\r' | b' ' | b'\t')
+            )
+        })
 }
 
 /// Stage 1: splits and plans the stream. Collects every finding before failing.
@@ -134,10 +149,7 @@ pub fn plan(
     // Each document's cheap facts in one visit, while its bytes are in cache: its kind (read
     // by every later stage) and whether it may hold a placeholder.
     let may_hold: Vec<bool> = (0..docs.len())
-        .map(|i| {
-            docs.kind(i);
-            may_hold_placeholder(docs.bytes(i))
-        })
+        .map(|i| may_hold_placeholder(docs.kind(i), docs.bytes(i)))
         .collect();
     let (resource_lists, function) = function_config(&mut docs, &mut findings);
     let mut function_seed = None;
@@ -182,6 +194,9 @@ pub fn plan(
             None => injections.push(Vec::new()),
         }
     }
+    findings.extend(copy_problems(injections.iter().flatten(), &ctx, |inj| {
+        configured(inputs.config.map(|(c, _)| c), inj, &ctx)
+    }));
     if opts.require_resource_list && (resource_lists != 1 || docs.len() != 1) {
         findings.push(Finding::error(
             &Location::document(1),
@@ -196,7 +211,7 @@ pub fn plan(
     // No later stage needs a kept tree; later stages parse on demand and drop, so memory
     // stays near the input size.
     docs.drop_trees();
-    let warnings = copy_warnings(injections.iter().flatten(), &ctx);
+    let warnings = Vec::new();
     Ok(Planned {
         docs,
         injections,
@@ -205,6 +220,24 @@ pub fn plan(
         function_seed,
         project_items: inputs.project_items,
         warnings,
+    })
+}
+
+/// Whether `keyseed.yaml`'s `secrets:` wrote the placeholder of `inj` (an entry naming its
+/// Secret, its namespace and its key).
+fn configured(config: Option<&Config>, inj: &Injection, ctx: &Context) -> bool {
+    let Some(config) = config else {
+        return false;
+    };
+    let ns = inj
+        .location
+        .namespace
+        .as_deref()
+        .or(ctx.namespace.as_deref());
+    config.secrets.iter().any(|e| {
+        Some(e.name.as_str()) == inj.location.name.as_deref()
+            && e.namespace.as_deref().is_none_or(|n| Some(n) == ns)
+            && e.data.contains_key(&inj.key)
     })
 }
 
@@ -289,12 +322,30 @@ impl Planned {
                 certs,
                 hints,
             };
+            let mut findings = Vec::new();
             for (i, inj) in self.injections.iter().enumerate() {
                 if inj.is_empty() {
                     continue;
                 }
-                let e = edits::edits(&source, inj, &mut injected)?;
-                self.docs.apply(i, e)?;
+                let mut doc_edits = Vec::with_capacity(inj.len());
+                for one in inj {
+                    // A value that cannot be made is named by its document and field.
+                    match edits::edits(&source, std::slice::from_ref(one), &mut injected) {
+                        Ok(e) => doc_edits.extend(e),
+                        Err(e) => findings.push(Finding::error(
+                            &one.location,
+                            &one.field(),
+                            e.to_string(),
+                            e.hint(),
+                        )),
+                    }
+                }
+                if findings.is_empty() {
+                    self.docs.apply(i, doc_edits)?;
+                }
+            }
+            if !findings.is_empty() {
+                return Err(PipelineError::Findings(findings));
             }
         }
         if self.project_items {

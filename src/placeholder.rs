@@ -9,6 +9,21 @@ use std::fmt;
 pub const PREFIX: &str = "<keyseed:";
 /// base64 of `<keyseed:` (a placeholder stored in a Secret's `data`).
 pub const PREFIX_B64: &str = "PGtleXNlZWQ6";
+/// What base64 text holds wherever `<keyseed:` starts in the encoded bytes: at an offset
+/// divisible by 3 ([`PREFIX_B64`]), one past it, or two past it. Each is the run of base64
+/// characters that depend on the prefix's bytes alone, so encoded text holding `<keyseed:`
+/// at any offset holds one of these (line breaks in the base64 aside).
+pub const PREFIX_B64_SHIFTS: [&str; 3] = [PREFIX_B64, "xrZXlzZWVkO", "8a2V5c2VlZD"];
+
+/// Whether base64 text may encode `<keyseed:` at any offset (see [`PREFIX_B64_SHIFTS`]).
+pub fn mentions_b64(text: &str) -> bool {
+    PREFIX_B64_SHIFTS.iter().any(|n| text.contains(n))
+}
+
+/// Whether decoded bytes hold `<keyseed:` anywhere.
+pub fn mentions_bytes(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, PREFIX.as_bytes()).is_some()
+}
 
 /// Largest byte count a byte format (`base64:N`, `hex:N`, ...) may ask for.
 pub const MAX_BYTES: u32 = 1 << 20;
@@ -441,6 +456,30 @@ fn set_option(
     Ok(())
 }
 
+/// The longest value `hash=bcrypt` hashes: bcrypt reads 72 bytes, the last of them the zero
+/// byte it appends to the value.
+pub const BCRYPT_MAX_LEN: usize = 71;
+
+/// The length of a character format's text, where the format alone decides it.
+fn text_len(format: &Format, pad: bool) -> Option<usize> {
+    let b64 = |n: u32| {
+        let n = n as usize;
+        if pad {
+            n.div_ceil(3) * 4
+        } else {
+            (n * 4).div_ceil(3)
+        }
+    };
+    Some(match format {
+        Format::Base64(n) | Format::Base64Url(n) => b64(*n),
+        Format::Hex(n) => *n as usize * 2,
+        Format::Fernet => 44,
+        Format::Alnum(n) | Format::Password(n) => *n as usize,
+        Format::Uuid => 36,
+        _ => return None,
+    })
+}
+
 /// The checks that span several options (and the format).
 fn check_options(ph: &mut Placeholder, given: &Given) -> Result<(), PlaceholderError> {
     let bad = |name: &str, value: &str, why| PlaceholderError::BadOption {
@@ -461,6 +500,13 @@ fn check_options(ph: &mut Placeholder, given: &Given) -> Result<(), PlaceholderE
     }
     if ph.hash.is_some() && ph.join.is_some() {
         return Err(bad("hash", "bcrypt", "a joined keyring cannot be hashed"));
+    }
+    if ph.hash.is_some() && text_len(&ph.format, ph.pad).is_some_and(|n| n > BCRYPT_MAX_LEN) {
+        return Err(bad(
+            "hash",
+            "bcrypt",
+            "bcrypt reads at most 71 bytes of a value (72 with the zero byte it appends), and this format makes a longer value: use password:N or alnum:N with N <= 71, hex:N with N <= 35, base64:N with N <= 51",
+        ));
     }
     if given.order && ph.join.is_none() {
         let order = if ph.order == Order::Asc {
@@ -736,6 +782,24 @@ pub fn placeholder_text(ph: &Placeholder, id: &str, gen: Option<u64>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_of_the_prefix_is_found_at_every_offset() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for lead in 0..9usize {
+            for fill in [0u8, 0x55, 0xff] {
+                let mut bytes = vec![fill; lead];
+                bytes.extend_from_slice(b"<keyseed:alnum:32>");
+                bytes.extend(std::iter::repeat_n(fill, lead % 4));
+                assert!(
+                    mentions_b64(&b64.encode(&bytes)),
+                    "offset {lead}, fill {fill}"
+                );
+            }
+        }
+        assert!(!mentions_b64(&b64.encode(b"<keyseeds are plain text")));
+    }
 
     #[test]
     fn parses_every_format() {

@@ -142,8 +142,9 @@ pub fn derive_hinted(
 /// A value `hash=bcrypt` cannot hash.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashError {
-    /// bcrypt reads at most 72 bytes; a longer value would be silently truncated.
-    #[error("bcrypt reads at most 72 bytes of a value; this one is {0} bytes")]
+    /// bcrypt reads at most 72 bytes, the last the zero byte it appends; a longer value would
+    /// be silently truncated.
+    #[error("bcrypt reads at most 71 bytes of a value (72 with the zero byte it appends); this one is {0} bytes")]
     TooLong(usize),
 }
 

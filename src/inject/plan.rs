@@ -9,11 +9,11 @@
 use std::ops::Range;
 
 use crate::diag::{Finding, Location};
-use crate::k8s::data::decode_text;
+use crate::k8s::data::decode;
 use crate::k8s::object::{self, field_path, Context};
 use crate::manifest::edit;
 use crate::manifest::yaml::{Mapping, Node, Scalar, Style};
-use crate::placeholder::{self, Generations, Placeholder, PREFIX, PREFIX_B64};
+use crate::placeholder::{self, Generations, Placeholder, PREFIX};
 
 /// Which field of a Secret holds the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,8 +183,8 @@ impl<'a> Walker<'a> {
         match node {
             Node::Scalar(s) => {
                 let mentioned = placeholder::mentions(&s.value)
-                    || (s.value.contains(PREFIX_B64)
-                        && decode_text(&s.value).is_some_and(|d| d.contains(PREFIX)));
+                    || (placeholder::mentions_b64(&s.value)
+                        && decode(&s.value).is_some_and(|d| placeholder::mentions_bytes(&d)));
                 if !mentioned {
                     return;
                 }
@@ -366,8 +366,9 @@ impl<'a> Walker<'a> {
         // Kubernetes (go-yaml) rejects a mapping with a repeated key; say so for a Secret
         // keyseed is about to change.
         let changes = map.entries.iter().any(|(_, v)| {
-            v.scalar()
-                .is_some_and(|s| placeholder::mentions(&s.value) || s.value.contains(PREFIX_B64))
+            v.scalar().is_some_and(|s| {
+                placeholder::mentions(&s.value) || placeholder::mentions_b64(&s.value)
+            })
         });
         let mut seen = std::collections::BTreeSet::new();
         for (k, v) in &map.entries {
@@ -416,11 +417,26 @@ impl<'a> Walker<'a> {
                         );
                         continue;
                     }
-                    if !vs.value.contains(PREFIX_B64) {
+                    // Line breaks may wrap base64 anywhere: decode every value that is not
+                    // plainly free of the prefix.
+                    if !placeholder::mentions_b64(&vs.value)
+                        && !vs.value.contains(['\n', '\r', ' ', '\t'])
+                    {
                         continue;
                     }
-                    match decode_text(&vs.value) {
-                        Some(d) if placeholder::mentions(&d) => d,
+                    match decode(&vs.value) {
+                        Some(d) if placeholder::mentions_bytes(&d) => match String::from_utf8(d) {
+                            Ok(text) => text,
+                            Err(_) => {
+                                self.finding(
+                                    loc,
+                                    &field,
+                                    "the decoded value contains `<keyseed:` inside binary data".into(),
+                                    Some("a placeholder must be the whole value: base64-encode exactly `<keyseed:…>`, or put it in `stringData`".into()),
+                                );
+                                continue;
+                            }
+                        },
                         _ => continue,
                     }
                 }
@@ -586,17 +602,21 @@ pub fn keyring_clash(map: &Mapping, key: &str, ph: &Placeholder) -> Option<Strin
         })
 }
 
-/// Warnings for values a chart evidently copies but that derive differently: two Secrets in
-/// one namespace, one named like the other plus a suffix (`mastodon` and `mastodon-prepare`,
-/// a hook copy), holding the same data key with the same placeholder, both without `id=` and
-/// not joined by `copies:`. One warning per pair of Secrets, naming every such key.
-pub fn copy_warnings<'a>(
+/// Errors for one placeholder written without `id=` in more than one Secret: each place
+/// derives its own value (its default id names its Secret and key), so a value a chart copies
+/// (one `secrets.db.password` in values, written into keys of two Secrets) would become
+/// several different values. One error per placeholder text, listing every place and the
+/// `id=` that keeps each place's current value. Keys of one Secret may share a text (a user
+/// writing two passwords), Secrets joined by `copies:` count as one, and `configured` says
+/// which injections keyseed.yaml wrote (its user names each key there, on purpose).
+pub fn copy_problems<'a>(
     injections: impl Iterator<Item = &'a Injection>,
     ctx: &Context,
+    configured: impl Fn(&Injection) -> bool,
 ) -> Vec<Finding> {
     use std::collections::BTreeMap;
-    // (namespace, key, placeholder) → Secrets holding it, in stream order.
-    let mut held: BTreeMap<(String, String, String), Vec<&Injection>> = BTreeMap::new();
+    // placeholder text without an id → its places, in stream order.
+    let mut held: BTreeMap<String, Vec<&Injection>> = BTreeMap::new();
     for inj in injections {
         let ph = &inj.placeholder;
         if ph.id.is_some()
@@ -606,63 +626,76 @@ pub fn copy_warnings<'a>(
         {
             continue;
         }
-        let ns = inj
-            .location
-            .namespace
-            .clone()
-            .or_else(|| ctx.namespace.clone())
-            .unwrap_or_default();
-        let text = placeholder::placeholder_text(ph, "", None);
-        held.entry((ns, inj.key.clone(), text))
+        held.entry(placeholder::placeholder_text(ph, "", None))
             .or_default()
             .push(inj);
     }
-    // (namespace, original, copy) → (the copy's location, keys).
-    let mut pairs: BTreeMap<(String, String, String), (Location, Vec<String>)> = BTreeMap::new();
-    for ((ns, key, _), list) in &held {
-        for (i, a) in list.iter().enumerate() {
-            for b in &list[i + 1..] {
-                let (Some(an), Some(bn)) = (&a.location.name, &b.location.name) else {
-                    continue;
-                };
-                let (original, copy) = if an.len() <= bn.len() { (a, b) } else { (b, a) };
-                let (on, cn) = (
-                    original.location.name.clone().unwrap_or_default(),
-                    copy.location.name.clone().unwrap_or_default(),
-                );
-                let suffixed = cn.len() > on.len() + 1
-                    && cn.starts_with(on.as_str())
-                    && cn.as_bytes()[on.len()] == b'-';
-                if !suffixed || a.id == b.id {
-                    continue;
-                }
-                let e = pairs
-                    .entry((ns.clone(), on, cn))
-                    .or_insert_with(|| (copy.location.clone(), Vec::new()));
-                if !e.1.contains(key) {
-                    e.1.push(key.clone());
-                }
-            }
+    let mut problems = Vec::new();
+    for list in held.values() {
+        // The Secret each place derives for (a copy derives for the Secret it copies).
+        let secret = |i: &Injection| {
+            let name = i.location.name.as_deref().unwrap_or("");
+            ctx.copies
+                .get(name)
+                .map_or(name, String::as_str)
+                .to_string()
+        };
+        let mut secrets: Vec<String> = list.iter().map(|i| secret(i)).collect();
+        secrets.sort_unstable();
+        secrets.dedup();
+        // Several keys of one Secret may share a placeholder text and differ on purpose;
+        // the same text in two Secrets is what a copied value looks like.
+        if secrets.len() < 2 || list.iter().all(|i| configured(i)) {
+            continue;
         }
-    }
-    pairs
-        .into_iter()
-        .map(|((_, original, copy), (location, keys))| Finding {
-            severity: crate::diag::Severity::Warning,
-            ..Finding::error(
-                &location,
-                "",
+        let written = placeholder::placeholder_text(&list[0].placeholder, "", None);
+        let written = written.replace(" id=", "");
+        let places = list
+            .iter()
+            .map(|i| format!("`{}` of {}", i.field(), i.location))
+            .collect::<Vec<_>>();
+        let pins = list
+            .iter()
+            .map(|i| {
                 format!(
-                    "holds the same placeholder{} as Secret `{original}` under {} ({}), but each Secret derives its own value{}",
-                    if keys.len() == 1 { "" } else { "s" },
-                    if keys.len() == 1 { "the same key" } else { "the same keys" },
-                    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
-                    if keys.len() == 1 { "" } else { "s" },
-                ),
-                Some(format!(
-                    "if the chart copies one value into both (a hook Secret does), add `copies: {{{copy}: {original}}}` to keyseed.yaml; if they are meant to differ, give the placeholders `id=`"
-                )),
+                    "  {} of {}: `{}`",
+                    i.field(),
+                    i.location,
+                    placeholder::placeholder_text(&i.placeholder, &i.id, None)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        // A Secret named like another plus a suffix (`mastodon-prepare`) is a hook copy.
+        let copies = secrets
+            .iter()
+            .flat_map(|c| secrets.iter().map(move |o| (c, o)))
+            .filter(|(c, o)| {
+                c.len() > o.len() + 1 && c.starts_with(o.as_str()) && c.as_bytes()[o.len()] == b'-'
+            })
+            .map(|(c, o)| format!("`copies: {{{c}: {o}}}`"))
+            .collect::<Vec<_>>();
+        let copies = if copies.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " If a Secret copies another (a hook Secret does), add {} to keyseed.yaml: the copy then derives the values of the Secret it copies.",
+                copies.join(" and ")
             )
-        })
-        .collect()
+        };
+        problems.push(Finding::error(
+            &list[0].location,
+            &list[0].field(),
+            format!(
+                "`{written}` is written without `id=` in {} places of {} Secrets, so each place derives a different value: {}",
+                list.len(),
+                secrets.len(),
+                places.join(", ")
+            ),
+            Some(format!(
+                "a chart that copies one value (a password it writes into several Secrets) would get a different value in each place.{copies} To make them one value, give the placeholder the `id=` of the place whose value you keep (in values, once: every copy then gets it). To keep every current value as it is, pin each place:\n{pins}"
+            )),
+        ));
+    }
+    problems
 }

@@ -51,7 +51,7 @@ impl ValueError {
                 "add a `certificates:` entry with `secret: {secret}` to the config, or fix the name"
             )),
             ValueError::Cert(_) => None,
-            ValueError::Hash(_) => Some("hash a shorter value (password:N with N <= 72)".into()),
+            ValueError::Hash(_) => Some("hash a shorter value (a static value of at most 71 bytes, or password:N with N <= 71)".into()),
         }
     }
 }

@@ -152,7 +152,7 @@ fn huge_flow_sequences_are_bounded_in_memory_and_time() {
     // Regression: a Secret holding a 40 MB flow sequence (20 M nodes) took 2.4 GB and 31 s;
     // under a 2 GB limit the process aborted.
     let doc = |i: usize, n: usize| {
-        let mut d = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}}}\nstringData: {{k: \"<keyseed:hex:8>\"}}\nlist: [");
+        let mut d = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}}}\nstringData: {{k: \"<keyseed:hex:8 id=s{i}>\"}}\nlist: [");
         d.push_str(&"a,".repeat(n));
         d.push_str("a]\n");
         d
@@ -401,7 +401,7 @@ fn misc_hardening_edges() {
         .fails()
         .stderr_has("holds a tab or a line break");
     // --update-lock on a partial stream keeps the other entries and says so.
-    let two = "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {k: \"<keyseed:hex:4>\"}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\nstringData: {k: \"<keyseed:hex:4>\"}\n";
+    let two = "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {k: \"<keyseed:hex:4>\"}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\nstringData: {k: \"<keyseed:hex:5>\"}\n";
     let one =
         "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {k: \"<keyseed:hex:4>\"}\n";
     ks(&["render", "--lock"])

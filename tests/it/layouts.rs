@@ -24,31 +24,34 @@ fn mastodon(copy: &str) -> String {
 fn copies_give_a_hook_secret_the_values_of_the_secret_it_copies() {
     let t = Tmp::new("copies");
     let input = mastodon("mastodon-prepare");
-    // Without `copies:`: two values, and a warning that names both Secrets and the fix.
-    let out = ks(&["render", "--scope", "prod"])
-        .demo_keys()
-        .cwd(&t.0)
-        .stdin(&input)
-        .run()
-        .ok()
-        .stderr_has("warning: document 2 (Secret mastodon-prepare, from mastodon/templates/mastodon-prepare.yaml): holds the same placeholders as Secret `mastodon` under the same keys (`OTP_SECRET`, `SECRET_KEY_BASE`)")
-        .stderr_has("hint: if the chart copies one value into both (a hook Secret does), add `copies: {mastodon-prepare: mastodon}` to keyseed.yaml");
-    let v = secret_values(&out.stdout);
-    assert!(v["mastodon/SECRET_KEY_BASE"] != v["mastodon-prepare/SECRET_KEY_BASE"]);
-    // plan and check say it too.
-    ks(&["plan", "--scope", "prod"])
-        .demo_keys()
-        .cwd(&t.0)
-        .stdin(&input)
-        .run()
-        .ok()
-        .stderr_has("add `copies: {mastodon-prepare: mastodon}`");
-    ks(&["check"])
-        .cwd(&t.0)
-        .stdin(&input)
-        .run()
-        .ok()
-        .stderr_has("add `copies: {mastodon-prepare: mastodon}`");
+    // Without `copies:`: refused (a copied value would split), naming both Secrets and the
+    // fix, in render, plan and check alike; nothing on stdout.
+    for cmd in ["render", "plan", "check"] {
+        let out = ks(&[cmd, "--scope", "prod"])
+            .demo_keys()
+            .cwd(&t.0)
+            .stdin(&input)
+            .run()
+            .fails()
+            .stderr_has("error: document 1 (Secret mastodon, from mastodon/templates/mastodon.yaml) .data.SECRET_KEY_BASE: `<keyseed:hex:64 gen=0>` is written without `id=` in 4 places of 2 Secrets")
+            .stderr_has("`.data.SECRET_KEY_BASE` of document 2 (Secret mastodon-prepare, from mastodon/templates/mastodon-prepare.yaml)")
+            .stderr_has("add `copies: {mastodon-prepare: mastodon}` to keyseed.yaml");
+        assert!(out.stdout.is_empty(), "{cmd}");
+    }
+    // The values the Secrets had: the default ids the pins name.
+    let v = |secret: &str, key: &str| {
+        ks(&["derive", "hex:64", "--id", &format!("prod/{secret}/{key}")])
+            .demo_keys()
+            .run()
+            .ok()
+            .stdout_str()
+            .trim_end()
+            .to_string()
+    };
+    let v: std::collections::BTreeMap<String, String> = ["mastodon", "mastodon-prepare"]
+        .iter()
+        .flat_map(|s| ["SECRET_KEY_BASE", "OTP_SECRET"].map(|k| (format!("{s}/{k}"), v(s, k))))
+        .collect();
 
     t.write("keyseed.yaml", "copies:\n  mastodon-prepare: mastodon\n");
     let out = ks(&["render", "--scope", "prod"])
@@ -100,12 +103,59 @@ fn copies_apply_to_config_entries_too() {
 }
 
 #[test]
-fn unrelated_secrets_with_one_placeholder_are_not_called_copies() {
-    // `db` and `cache` both hold `password: <keyseed:password:24>`: nothing says one copies
-    // the other, so no warning.
+fn one_placeholder_in_two_secrets_is_refused_with_pins_that_keep_each_value() {
+    // `db` and `cache` both hold `password: <keyseed:password:24>`: a chart copying one
+    // value would split it, so keyseed refuses and prints the `id=` that keeps each value.
     let input = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: \"<keyseed:password:24>\"}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: cache}\nstringData: {password: \"<keyseed:password:24>\"}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: db-admin}\nstringData: {password: \"<keyseed:password:24 id=x/y>\"}\n";
-    let out = ks(&["render"]).demo_keys().stdin(input).run().ok();
-    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    let out = ks(&["render", "--scope", "prod"])
+        .demo_keys()
+        .stdin(input)
+        .run()
+        .fails()
+        .stderr_has("is written without `id=` in 2 places of 2 Secrets")
+        .stderr_has(".stringData.password of document 1 (Secret db): `<keyseed:password:24 id=prod/db/password gen=0>`")
+        .stderr_has(".stringData.password of document 2 (Secret cache): `<keyseed:password:24 id=prod/cache/password gen=0>`")
+        .stderr_lacks("copies:");
+    assert!(out.stdout.is_empty());
+    // The pins, written in, render the values each Secret had under its default id.
+    let pinned = input
+        .replacen(
+            "<keyseed:password:24>",
+            "<keyseed:password:24 id=prod/db/password gen=0>",
+            1,
+        )
+        .replacen(
+            "<keyseed:password:24>",
+            "<keyseed:password:24 id=prod/cache/password gen=0>",
+            1,
+        );
+    let out = ks(&["render", "--scope", "prod"])
+        .demo_keys()
+        .stdin(&pinned)
+        .run()
+        .ok();
+    let v = secret_values(&out.stdout);
+    for name in ["db", "cache"] {
+        let want = ks(&[
+            "derive",
+            "password:24",
+            "--id",
+            &format!("prod/{name}/password"),
+        ])
+        .demo_keys()
+        .run()
+        .ok()
+        .stdout_str();
+        assert!(
+            v[&format!("{name}/password")] == want.trim_end(),
+            "{name} keeps its value"
+        );
+    }
+    // Keys of one Secret may share a text: two passwords, meant to differ.
+    let one = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {a: \"<keyseed:password:24>\", b: \"<keyseed:password:24>\"}\n";
+    let out = ks(&["render"]).demo_keys().stdin(one).run().ok();
+    let v = secret_values(&out.stdout);
+    assert!(v["db/a"] != v["db/b"]);
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod keys;
 mod layering;
 mod layouts;
 mod lifecycle;
+mod never_silent;
 mod plugins;
 mod render;
 mod rollme;

@@ -131,7 +131,7 @@ fn document_order_and_count_are_kept() {
     let mut input = String::new();
     for i in 0..50 {
         if i % 7 == 0 {
-            input.push_str(&format!("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s{i}\nstringData:\n  k: <keyseed:uuid>\n"));
+            input.push_str(&format!("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s{i}\nstringData:\n  k: <keyseed:uuid id=s{i}>\n"));
         } else {
             input.push_str(&format!(
                 "---\n# doc {i}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"

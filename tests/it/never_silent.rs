@@ -1,0 +1,158 @@
+//! Cases where keyseed once exited 0 and did the wrong thing on a real chart: each must now
+//! work right or fail loudly (exit 1, nothing on stdout, the document and field named).
+
+use crate::util::*;
+
+fn b64(s: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn secret_data(value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: dex}}\ndata:\n  config.yaml: {value}\n"
+    )
+}
+
+#[test]
+fn a_placeholder_in_base64_data_is_found_at_every_offset() {
+    // dex's `config.yaml` went to the cluster holding the literal text: the placeholder did
+    // not start at an offset divisible by 3, so its base64 did not hold `PGtleXNlZWQ6`.
+    for lead in ["", "a", "ab", "abc", "issuer: x\nsecret: ", "\u{feff}x"] {
+        let value = b64(format!("{lead}<keyseed:alnum:32>\n").as_bytes());
+        for cmd in ["render", "check", "plan"] {
+            let out = ks(&[cmd])
+                .demo_keys()
+                .stdin(secret_data(&value))
+                .run()
+                .fails()
+                .stderr_has("document 1 (Secret dex) .data.\"config.yaml\"")
+                .stderr_has("is not exactly one placeholder");
+            assert!(out.stdout.is_empty(), "{cmd} {lead:?}");
+        }
+    }
+    // Wrapped over lines, as `base64` without -w0 writes it.
+    let long = b64(format!("{}<keyseed:alnum:32>", "x".repeat(70)).as_bytes());
+    let wrapped = format!("|\n    {}\n    {}", &long[..60], &long[60..]);
+    ks(&["render"])
+        .demo_keys()
+        .stdin(secret_data(&wrapped))
+        .run()
+        .fails()
+        .stderr_has("is not exactly one placeholder");
+    // Binary bytes around it: still refused, never passed through.
+    let mut bytes = vec![0xffu8, 0xfe];
+    bytes.extend_from_slice(b"<keyseed:alnum:32>");
+    ks(&["render"])
+        .demo_keys()
+        .stdin(secret_data(&b64(&bytes)))
+        .run()
+        .fails()
+        .stderr_has("inside binary data");
+    // Outside a Secret (a ConfigMap's binaryData), at an odd offset: refused.
+    let cm = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\nbinaryData:\n  k: {}\n",
+        b64(b"a<keyseed:alnum:32>")
+    );
+    ks(&["render"])
+        .demo_keys()
+        .stdin(cm)
+        .run()
+        .fails()
+        .stderr_has("ConfigMap c");
+    // A whole placeholder in data at offset 0 is still filled.
+    let out = ks(&["render"])
+        .demo_keys()
+        .stdin(secret_data(&b64(b"<keyseed:alnum:32>")))
+        .run()
+        .ok();
+    assert_eq!(secret_values(&out.stdout)["dex/config.yaml"].len(), 32);
+}
+
+#[test]
+fn a_placeholder_split_by_an_escaped_line_break_is_filled() {
+    // A double-quoted scalar joins `<keys\` and `eed:password:24>`: a YAML reader sees the
+    // whole placeholder, so keyseed must too (it was neither filled nor refused).
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  p: \"<keys\\\n    eed:password:24>\"\n";
+    let out = ks(&["render"]).demo_keys().stdin(input).run().ok();
+    let v = secret_values(&out.stdout);
+    assert_eq!(v["s/p"].len(), 24);
+    assert!(!out.stdout_str().contains("keyseed:"));
+    // Outside a Secret the same spelling is refused.
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  p: \"<keys\\\n    eed:password:24>\"\n";
+    let out = ks(&["render"]).demo_keys().stdin(cm).run().fails();
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bcrypt_of_a_value_longer_than_71_bytes_is_refused_by_check_with_its_field() {
+    // bcrypt reads 72 bytes, the last the zero byte it appends: `alnum:72` cannot be hashed.
+    // `check` passed and `render` said "at most 72 bytes; this one is 72" with no field.
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  h: \"<keyseed:alnum:72 hash=bcrypt>\"\n";
+    for cmd in ["check", "render"] {
+        let out = ks(&[cmd])
+            .demo_keys()
+            .stdin(input)
+            .run()
+            .fails()
+            .stderr_has("document 1 (Secret s) .stringData.h")
+            .stderr_has("bcrypt reads at most 71 bytes");
+        assert!(out.stdout.is_empty());
+    }
+    // 71 is hashed.
+    let ok = input.replace("alnum:72", "alnum:71");
+    let out = ks(&["render"]).demo_keys().stdin(ok).run().ok();
+    assert!(secret_values(&out.stdout)["s/h"].starts_with("$2y$"));
+}
+
+#[test]
+fn a_static_value_too_long_for_bcrypt_names_its_document_and_field() {
+    let (t, id) = init_project("bcrypt-static");
+    let set = in_project(&t, &id, &["values", "set", "long"], &"v".repeat(80));
+    assert_eq!(set.code, Some(0), "{}", set.stderr);
+    let out = in_project(
+        &t,
+        &id,
+        &["render"],
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  h: \"<keyseed:value:long hash=bcrypt>\"\n",
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("document 1 (Secret s) .stringData.h"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("this one is 80 bytes"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_value_the_chart_copies_into_several_secrets_is_never_split() {
+    // The Lightrun chart writes `secrets.db.password` into SPRING_FLYWAY_PASSWORD and
+    // SPRING_DATASOURCE_PASSWORD of one Secret and DB_PASSWORD of another: three passwords.
+    let ph = "<keyseed:password:24>";
+    let input = format!("---\napiVersion: v1\nkind: Secret\nmetadata: {{name: lightrun-backend}}\nstringData:\n  SPRING_FLYWAY_PASSWORD: \"{ph}\"\n  SPRING_DATASOURCE_PASSWORD: \"{ph}\"\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: lightrun-keycloak}}\nstringData:\n  DB_PASSWORD: \"{ph}\"\n");
+    let out = ks(&["render", "--scope", "prod"])
+        .demo_keys()
+        .stdin(&input)
+        .run()
+        .fails()
+        .stderr_has("in 3 places of 2 Secrets")
+        .stderr_has("`<keyseed:password:24 id=prod/lightrun-backend/SPRING_FLYWAY_PASSWORD gen=0>`")
+        .stderr_has("`<keyseed:password:24 id=prod/lightrun-keycloak/DB_PASSWORD gen=0>`");
+    assert!(out.stdout.is_empty());
+    // One `id=` in the values: one value in all three places.
+    let one = input.replace(ph, "<keyseed:password:24 id=prod/lightrun/db-password>");
+    let out = ks(&["render", "--scope", "prod"])
+        .demo_keys()
+        .stdin(one)
+        .run()
+        .ok();
+    let v = secret_values(&out.stdout);
+    assert!(v["lightrun-backend/SPRING_FLYWAY_PASSWORD"] == v["lightrun-keycloak/DB_PASSWORD"]);
+    assert!(v["lightrun-backend/SPRING_DATASOURCE_PASSWORD"] == v["lightrun-keycloak/DB_PASSWORD"]);
+}
