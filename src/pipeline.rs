@@ -151,10 +151,20 @@ pub fn plan(
     let may_hold: Vec<bool> = (0..docs.len())
         .map(|i| may_hold_placeholder(docs.kind(i), docs.bytes(i)))
         .collect();
-    let (resource_lists, function) = function_config(&mut docs, &mut findings);
+    let (resource_lists, function) =
+        function_config(&mut docs, opts.require_resource_list, &mut findings);
     let mut function_seed = None;
     if let Some(f) = function {
-        function_seed = inputs.explicit.fill(f, &mut ctx);
+        let config_scope = inputs.config.and_then(|(c, _)| c.scope.as_deref());
+        match inputs.explicit.fill(f, &mut ctx, config_scope) {
+            Ok(seed) => function_seed = seed,
+            Err(e) => findings.push(Finding::error(
+                &Location::document(1),
+                ".functionConfig",
+                e.to_string(),
+                Some("remove `scope:` from one of them, or make them equal".into()),
+            )),
+        }
     }
     if let Some((cfg, path)) = inputs.config {
         findings.extend(config::apply::apply(&mut docs, cfg, path, &ctx)?);
@@ -242,9 +252,12 @@ fn configured(config: Option<&Config>, inj: &Injection, ctx: &Context) -> bool {
 }
 
 /// Finds KRM ResourceLists; returns how many there are and the settings of the last
-/// `functionConfig` that has any.
+/// `functionConfig` that has any. Only `keyseed krm` (`read`) takes settings from a
+/// functionConfig: in a plain render the stream is a chart's output, and a ResourceList in
+/// it must not choose the seed or the scope, so one that sets anything is refused.
 fn function_config(
     docs: &mut Documents,
+    read: bool,
     findings: &mut Vec<Finding>,
 ) -> (usize, Option<FunctionSettings>) {
     let mut count = 0;
@@ -263,6 +276,14 @@ fn function_config(
         };
         count += 1;
         match fc.map(krm::from_function_config).transpose() {
+            Ok(Some(f)) if !read && f != FunctionSettings::default() => {
+                findings.push(Finding::error(
+                    &object::document_location(i + 1, docs.text(i), roots),
+                    ".functionConfig",
+                    "a KRM functionConfig sets keyseed's settings only under `keyseed krm`; in `keyseed render` the stream (a chart's output) must not choose the seed, scope or namespace".into(),
+                    Some("run `keyseed krm` as the KRM function, or pass --seed/--scope/--namespace (or keyseed.yaml) to `keyseed render`".into()),
+                ));
+            }
             Ok(Some(f)) => settings = Some(f),
             Ok(None) => {}
             Err(e) => findings.push(Finding::error(
@@ -278,15 +299,28 @@ fn function_config(
 
 impl Explicit {
     /// Fills scope and namespace from a function or plugin config where no flag or
-    /// `KEYSEED_*` variable set them; returns the seed it names, likewise.
-    pub fn fill(&self, f: FunctionSettings, ctx: &mut Context) -> Option<PathBuf> {
+    /// `KEYSEED_*` variable set them; returns the seed it names, likewise. A scope that
+    /// differs from keyseed.yaml's (`config_scope`) is an error: flags and `KEYSEED_*` win
+    /// over both, and the two files must agree (docs/configuration.md, "Precedence").
+    pub fn fill(
+        &self,
+        f: FunctionSettings,
+        ctx: &mut Context,
+        config_scope: Option<&str>,
+    ) -> Result<Option<PathBuf>, krm::KrmError> {
         if let (false, Some(s)) = (self.scope, f.scope) {
+            if let Some(c) = config_scope.filter(|c| *c != s) {
+                return Err(krm::KrmError::ScopeConflict {
+                    function: s,
+                    config: c.to_string(),
+                });
+            }
             ctx.scope = s;
         }
         if let (false, Some(n)) = (self.namespace, f.namespace) {
             ctx.namespace = Some(n);
         }
-        f.seed.filter(|_| !self.seed)
+        Ok(f.seed.filter(|_| !self.seed))
     }
 }
 

@@ -131,7 +131,12 @@ pub fn run_legacy_plugin(config: &Path, stdin: &mut dyn Read) -> Result<Output, 
     let cli =
         Cli::try_parse_from(["keyseed", "render"]).map_err(|e| Error::Usage(e.to_string()))?;
     let mut settings = Settings::resolve(&cli.global).with_config(cli.global.config.as_deref())?;
-    settings.apply_function(hosts::legacy_plugin_settings(config)?);
+    settings
+        .apply_function(hosts::legacy_plugin_settings(config)?)
+        .map_err(|source| hosts::HostError::PluginConfig {
+            path: config.to_path_buf(),
+            source,
+        })?;
     let input = read_stdin(stdin, None)?;
     cmd::render::run(&settings, &RenderArgs::default(), input, false)
 }

@@ -12,7 +12,7 @@ use crate::app::error::Error;
 use crate::checks::tls::{parse_time, TlsOptions};
 use crate::config::schema::{self, Config};
 use crate::derive::certs::CertContext;
-use crate::k8s::krm::FunctionSettings;
+use crate::k8s::krm::{FunctionSettings, KrmError};
 use crate::k8s::object::Context;
 use crate::pipeline::{Explicit, Inputs};
 use crate::rollout::RolloutSettings;
@@ -157,10 +157,12 @@ impl Settings {
 
     /// Fills in scope, namespace and seed from a kustomize plugin config, where no flag or
     /// `KEYSEED_*` variable set them.
-    pub fn apply_function(&mut self, f: FunctionSettings) {
-        if let Some(seed) = self.explicit.fill(f, &mut self.ctx) {
+    pub fn apply_function(&mut self, f: FunctionSettings) -> Result<(), KrmError> {
+        let config_scope = self.config.as_ref().and_then(|(c, _)| c.scope.clone());
+        if let Some(seed) = self.explicit.fill(f, &mut self.ctx, config_scope.as_deref())? {
             self.seed = function_seed(seed);
         }
+        Ok(())
     }
 
     /// TLS options: `--now` and `tls.min-days` from the config.

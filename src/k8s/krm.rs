@@ -30,6 +30,15 @@ pub enum KrmError {
     /// The legacy plugin config is of another kind.
     #[error("plugin config has kind `{0}`, expected `KeyseedTransformer`")]
     Kind(String),
+    /// The function config and `keyseed.yaml` set different scopes: the same keyseed.yaml
+    /// would give other values in this host than in the others.
+    #[error("the function config sets `scope: {function}` but keyseed.yaml sets `scope: {config}`; one configuration must give the same values in every host")]
+    ScopeConflict {
+        /// The function config's scope.
+        function: String,
+        /// keyseed.yaml's scope.
+        config: String,
+    },
 }
 
 /// Settings a function config may carry (`spec:` of a custom resource, or `data:` of a
@@ -57,8 +66,9 @@ pub fn from_function_config(fc: &Node) -> Result<FunctionSettings, KrmError> {
             return Err(KrmError::NotAString(key.to_string()));
         };
         match key {
-            "scope" => out.scope = Some(val),
-            "namespace" => out.namespace = Some(val),
+            // An empty value sets nothing (keyseed.yaml or the defaults decide).
+            "scope" => out.scope = Some(val).filter(|v| !v.is_empty()),
+            "namespace" => out.namespace = Some(val).filter(|v| !v.is_empty()),
             "seed" => out.seed = Some(PathBuf::from(val)),
             _ => return Err(KrmError::UnknownKey(key.to_string())),
         }

@@ -471,16 +471,59 @@ fn krm_resource_list_keeps_annotations_and_reads_function_config() {
         v["s/k"],
         "functionConfig scope applied"
     );
-    // render detects a ResourceList the same way; a flag wins over functionConfig.
-    assert_eq!(
-        ks(&["render"])
-            .demo_keys()
-            .stdin(rl)
-            .run()
-            .ok()
-            .stdout_str(),
-        out
+    // Only `krm` reads a functionConfig: in a plain render the stream must not choose the
+    // seed or the scope, so a ResourceList that tries is refused, with nothing on stdout.
+    let refused = ks(&["render"])
+        .demo_keys()
+        .stdin(rl)
+        .run()
+        .fails()
+        .stderr_has("a KRM functionConfig sets keyseed's settings only under `keyseed krm`");
+    assert!(refused.stdout.is_empty());
+    let seed_from_stream = rl.replace("spec: {scope: prod}", "data: {seed: /tmp/other.age}");
+    ks(&["render"])
+        .demo_keys()
+        .stdin(seed_from_stream)
+        .run()
+        .fails()
+        .stderr_has(".functionConfig");
+    // A functionConfig that sets nothing is fine in render: the items are filled.
+    let plain = rl.replace("spec: {scope: prod}", "spec: {}");
+    let v0 = secret_values(&ks(&["render"]).demo_keys().stdin(plain).run().ok().stdout);
+    assert_eq!(v0["s/k"].len(), 16);
+    // The function config and keyseed.yaml must agree on the scope; an empty one sets nothing.
+    let t = Tmp::new("krm-scope");
+    t.write("keyseed.yaml", "scope: staging\n");
+    ks(&["krm"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(rl)
+        .run()
+        .fails()
+        .stderr_has("the function config sets `scope: prod` but keyseed.yaml sets `scope: staging`");
+    let empty = rl.replace("scope: prod", "scope: \"\"");
+    let staged = secret_values(&ks(&["krm"]).demo_keys().cwd(&t.0).stdin(empty).run().ok().stdout);
+    let d = ks(&["derive", "hex:8", "--id", "staging/s/k"]).demo_keys().run().ok();
+    assert_eq!(d.stdout_str().trim(), staged["s/k"], "keyseed.yaml's scope holds");
+    // The legacy exec plugin's config is held to the same rule.
+    let plugin = t.write(
+        "plugin.yaml",
+        "apiVersion: keyseed.io/v1\nkind: KeyseedTransformer\nmetadata: {name: k}\nspec: {scope: prod}\n",
     );
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: \"<keyseed:hex:8>\"}\n";
+    ks(&[plugin.to_str().unwrap()])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(secret)
+        .run()
+        .fails()
+        .stderr_has("the function config sets `scope: prod` but keyseed.yaml sets `scope: staging`");
+    t.write(
+        "plugin.yaml",
+        "apiVersion: keyseed.io/v1\nkind: KeyseedTransformer\nmetadata: {name: k}\nspec: {scope: \"\"}\n",
+    );
+    let legacy = secret_values(&ks(&[plugin.to_str().unwrap()]).demo_keys().cwd(&t.0).stdin(secret).run().ok().stdout);
+    assert_eq!(legacy["s/k"], staged["s/k"], "one configuration, one value in every host");
     let flagged = secret_values(
         &ks(&["krm", "--scope", "dev"])
             .demo_keys()
