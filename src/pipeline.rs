@@ -543,7 +543,7 @@ impl Injected {
                 }
             }
         }
-        findings.extend(analysis.workloads.iter().filter_map(|w| w.note.clone()));
+        findings.extend(analysis.workloads.iter().flat_map(|w| w.notes.clone()));
         // The value keyseed injected where a TLS finding points, if any.
         let made = |f: &Finding| {
             self.injected.iter().find(|v| {

@@ -216,8 +216,9 @@ pub struct Workload {
     /// below it (see [`annotation_window`]): the edit is checked there, without parsing the
     /// whole document again.
     window: Option<(Window, usize)>,
-    /// Why the workload gets no annotation although it references data (a warning).
-    pub note: Option<Finding>,
+    /// Warnings about the workload's annotation: none although it references data, or
+    /// references matched across a half-written namespace.
+    pub notes: Vec<Finding>,
 }
 
 impl Workload {
@@ -365,13 +366,13 @@ fn workloads_of(
         // An edit inside a node an alias reads would change the alias too: none is made.
         let aliased = aliased.get_or_insert_with(|| anchors.aliased_spans(&roots));
         let at = slot.iter().chain(&replaced).map(|s| s.range.start);
-        let mut note = None;
+        let mut notes = Vec::new();
         if at
             .clone()
             .any(|p| aliased.iter().any(|r| r.start <= p && p <= r.end))
         {
             (slot, replaced) = (None, Vec::new());
-            note = Some(Finding {
+            notes.push(Finding {
                 severity: Severity::Warning,
                 ..Finding::error(
                     &location,
@@ -390,7 +391,7 @@ fn workloads_of(
             slot,
             replaced,
             window,
-            note,
+            notes,
         });
     }
     out
@@ -441,7 +442,12 @@ fn objects_of(
             namespace: object::namespace(obj, ctx.namespace.as_deref()).to_string(),
             name: name.into(),
         };
-        if wanted.is_none_or(|w| w.contains(&r)) {
+        let bare = || ObjectRef {
+            namespace: String::new(),
+            ..r.clone()
+        };
+        if wanted.is_none_or(|w| w.contains(&r) || (ctx.namespace.is_none() && w.contains(&bare())))
+        {
             let d = object_digest(&r, data::canonical(obj, &anchors));
             out.push((r, d));
         }
@@ -508,15 +514,80 @@ pub fn analyze(
         scan.everything(&mut a, &objects);
     }
     for w in &mut a.workloads {
-        let (found, missing): (Vec<_>, Vec<_>) = w
+        let (mut found, missing): (Vec<_>, Vec<_>) = w
             .found
             .drain(..)
             .zip(w.reads.drain(..))
             .partition(|(r, _)| a.objects.contains_key(r));
+        let mut guessed = Vec::new();
+        for (r, reads) in missing {
+            match half_written(&a.objects, &r, ctx) {
+                Some(o) => {
+                    guessed.push(format!("{} {}", r.kind, r.name));
+                    found.push((o.clone(), reads));
+                }
+                None => w.missing.push(r),
+            }
+        }
         (w.found, w.reads) = found.into_iter().unzip();
-        w.missing = missing.into_iter().map(|(r, _)| r).collect();
+        if !guessed.is_empty() {
+            w.notes.push(namespace_note(&w.location, &guessed));
+        }
+        // The chart's checksum of data that is not in the stream is kept: a digest of
+        // nothing would be the same for every config, and no change would restart the pod.
+        if w.found.is_empty() && !w.missing.is_empty() && !w.replaced.is_empty() {
+            w.replaced.clear();
+            w.notes.push(Finding {
+                severity: Severity::Warning,
+                ..Finding::error(
+                    &w.location,
+                    "",
+                    format!(
+                        "`rollme.replace` leaves this workload's annotations as the chart wrote them: it reads {} and none of them is in the stream, so keyseed has no data to digest",
+                        w.missing.iter().map(|r| format!("{} {}", r.kind, r.name)).collect::<Vec<_>>().join(", ")
+                    ),
+                    Some("render the objects it reads in the same stream, or pass --namespace when they are written without one".into()),
+                )
+            });
+        }
     }
     a
+}
+
+/// The object of the stream that reference `r` means when the namespace is only half
+/// written (the workload or the object has none) and no `--namespace` says which it is:
+/// Helm installs both into the release namespace, so they are the same object there. The
+/// digest then includes it (a restart too many, never one too few) and a warning says so.
+fn half_written<'o>(
+    objects: &'o HashMap<ObjectRef, DataDigest>,
+    r: &ObjectRef,
+    ctx: &Context,
+) -> Option<&'o ObjectRef> {
+    if ctx.namespace.is_some() {
+        return None;
+    }
+    let mut same = objects.keys().filter(|o| {
+        o.kind == r.kind && o.name == r.name && (o.namespace.is_empty() || r.namespace.is_empty())
+    });
+    let first = same.next()?;
+    // Two candidates (an object in two namespaces): no guess.
+    same.next().is_none().then_some(first)
+}
+
+/// The warning for references matched across a half-written namespace.
+fn namespace_note(location: &Location, objects: &[String]) -> Finding {
+    Finding {
+        severity: Severity::Warning,
+        ..Finding::error(
+            location,
+            "",
+            format!(
+                "reads {} of the stream, but only one of the two names a namespace and no --namespace says which the other is in; keyseed takes them as one object (as in a release installed into that namespace)",
+                objects.join(", ")
+            ),
+            Some("pass --namespace RELEASE-NAMESPACE (Helm 3's --post-renderer-args, or `helm keyseed template -n`, which passes it) so that keyseed knows where objects without a namespace go".into()),
+        )
+    }
 }
 
 /// What [`analyze`] reads, shared by its two ways of reading it.
@@ -531,10 +602,21 @@ impl<'a> Scan<'a> {
     /// annotates workloads without references too).
     fn everything(&self, a: &mut Analysis, objects: &[usize]) {
         self.parse_workloads(a, &self.workload_docs(None));
+        // Without --namespace, an object without one may be what a workload in a namespace
+        // reads, and the other way round ([`half_written`]): both spellings are wanted.
+        let unknown = self.ctx.namespace.is_none();
         let wanted: HashSet<ObjectRef> = a
             .workloads
             .iter()
-            .flat_map(|w| w.found.iter().cloned())
+            .flat_map(|w| w.found.iter())
+            .flat_map(|r| {
+                let bare = ObjectRef {
+                    namespace: String::new(),
+                    ..r.clone()
+                };
+                [Some(r.clone()), unknown.then_some(bare)]
+            })
+            .flatten()
             .collect();
         if wanted.is_empty() {
             return;

@@ -96,10 +96,18 @@ impl Settings {
                 .then(crate::app::hosts::default_error_file)
                 .flatten()
         });
+        // Helm sets HELM_NAMESPACE from `-n` for the plugins it runs (the CLI plugin: `helm
+        // keyseed …`); elsewhere it may be a stale shell variable, so it is not read.
+        let namespace = g.namespace.clone().or_else(|| {
+            crate::app::hosts::under_helm_plugin()
+                .then(|| env("HELM_NAMESPACE"))
+                .flatten()
+                .filter(|n| !n.is_empty())
+        });
         Settings {
             explicit: Explicit {
                 scope: g.scope.is_some(),
-                namespace: g.namespace.is_some(),
+                namespace: namespace.is_some(),
                 seed: g.seed.is_some(),
             },
             seed,
@@ -109,7 +117,7 @@ impl Settings {
             now: g.now.clone(),
             ctx: Context {
                 scope: g.scope.clone().unwrap_or_default(),
-                namespace: g.namespace.clone(),
+                namespace,
                 copies: Default::default(),
                 generations: Default::default(),
             },
@@ -159,7 +167,10 @@ impl Settings {
     /// `KEYSEED_*` variable set them.
     pub fn apply_function(&mut self, f: FunctionSettings) -> Result<(), KrmError> {
         let config_scope = self.config.as_ref().and_then(|(c, _)| c.scope.clone());
-        if let Some(seed) = self.explicit.fill(f, &mut self.ctx, config_scope.as_deref())? {
+        if let Some(seed) = self
+            .explicit
+            .fill(f, &mut self.ctx, config_scope.as_deref())?
+        {
             self.seed = function_seed(seed);
         }
         Ok(())

@@ -500,30 +500,61 @@ fn krm_resource_list_keeps_annotations_and_reads_function_config() {
         .stdin(rl)
         .run()
         .fails()
-        .stderr_has("the function config sets `scope: prod` but keyseed.yaml sets `scope: staging`");
+        .stderr_has(
+            "the function config sets `scope: prod` but keyseed.yaml sets `scope: staging`",
+        );
     let empty = rl.replace("scope: prod", "scope: \"\"");
-    let staged = secret_values(&ks(&["krm"]).demo_keys().cwd(&t.0).stdin(empty).run().ok().stdout);
-    let d = ks(&["derive", "hex:8", "--id", "staging/s/k"]).demo_keys().run().ok();
-    assert_eq!(d.stdout_str().trim(), staged["s/k"], "keyseed.yaml's scope holds");
+    let staged = secret_values(
+        &ks(&["krm"])
+            .demo_keys()
+            .cwd(&t.0)
+            .stdin(empty)
+            .run()
+            .ok()
+            .stdout,
+    );
+    let d = ks(&["derive", "hex:8", "--id", "staging/s/k"])
+        .demo_keys()
+        .run()
+        .ok();
+    assert_eq!(
+        d.stdout_str().trim(),
+        staged["s/k"],
+        "keyseed.yaml's scope holds"
+    );
     // The legacy exec plugin's config is held to the same rule.
     let plugin = t.write(
         "plugin.yaml",
         "apiVersion: keyseed.io/v1\nkind: KeyseedTransformer\nmetadata: {name: k}\nspec: {scope: prod}\n",
     );
-    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: \"<keyseed:hex:8>\"}\n";
+    let secret =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: \"<keyseed:hex:8>\"}\n";
     ks(&[plugin.to_str().unwrap()])
         .demo_keys()
         .cwd(&t.0)
         .stdin(secret)
         .run()
         .fails()
-        .stderr_has("the function config sets `scope: prod` but keyseed.yaml sets `scope: staging`");
+        .stderr_has(
+            "the function config sets `scope: prod` but keyseed.yaml sets `scope: staging`",
+        );
     t.write(
         "plugin.yaml",
         "apiVersion: keyseed.io/v1\nkind: KeyseedTransformer\nmetadata: {name: k}\nspec: {scope: \"\"}\n",
     );
-    let legacy = secret_values(&ks(&[plugin.to_str().unwrap()]).demo_keys().cwd(&t.0).stdin(secret).run().ok().stdout);
-    assert_eq!(legacy["s/k"], staged["s/k"], "one configuration, one value in every host");
+    let legacy = secret_values(
+        &ks(&[plugin.to_str().unwrap()])
+            .demo_keys()
+            .cwd(&t.0)
+            .stdin(secret)
+            .run()
+            .ok()
+            .stdout,
+    );
+    assert_eq!(
+        legacy["s/k"], staged["s/k"],
+        "one configuration, one value in every host"
+    );
     let flagged = secret_values(
         &ks(&["krm", "--scope", "dev"])
             .demo_keys()

@@ -156,3 +156,84 @@ fn a_value_the_chart_copies_into_several_secrets_is_never_split() {
     assert!(v["lightrun-backend/SPRING_FLYWAY_PASSWORD"] == v["lightrun-keycloak/DB_PASSWORD"]);
     assert!(v["lightrun-backend/SPRING_DATASOURCE_PASSWORD"] == v["lightrun-keycloak/DB_PASSWORD"]);
 }
+
+/// ConfigMap `cfg` without a namespace, Deployment `app` in `prod` reading it (supabase,
+/// sentry), with the chart's `checksum/config`.
+fn half_namespaced(cfg: &str) -> String {
+    format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg}}\ndata: {{mode: \"{cfg}\"}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app, namespace: prod}}\nspec:\n  template:\n    metadata:\n      annotations: {{checksum/config: \"chart-{cfg}\"}}\n    spec:\n      containers:\n        - name: app\n          image: x\n          envFrom:\n            - configMapRef: {{name: cfg}}\n")
+}
+
+fn annotation(out: &[u8], name: &str) -> Option<String> {
+    let docs = yaml11_json(out);
+    docs.as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .and_then(|d| d["spec"]["template"]["metadata"]["annotations"][name].as_str())
+        .map(str::to_string)
+}
+
+#[test]
+fn a_half_written_namespace_never_loses_the_restart_signal() {
+    let t = Tmp::new("half-ns");
+    t.write("keyseed.yaml", "rollme:\n  replace: [\"checksum/*\"]\n");
+    let run = |cfg: &str, args: &[&str], env: &[(&str, &str)]| {
+        let mut k = ks(&[&["render"], args].concat())
+            .demo_keys()
+            .cwd(&t.0)
+            .stdin(half_namespaced(cfg));
+        for (n, v) in env {
+            k = k.env(n, v);
+        }
+        k.run().ok()
+    };
+    // Without --namespace: the two are taken as one object, with a warning naming the
+    // workload and the flag; a config change still changes the annotation.
+    let a = run("a", &[], &[]);
+    assert!(
+        a.stderr
+            .contains("warning: document 2 (Deployment prod/app)"),
+        "{}",
+        a.stderr
+    );
+    assert!(
+        a.stderr.contains("reads ConfigMap cfg of the stream"),
+        "{}",
+        a.stderr
+    );
+    assert!(a.stderr.contains("--namespace"), "{}", a.stderr);
+    let b = run("b", &[], &[]);
+    let (ca, cb) = (
+        annotation(&a.stdout, "checksum/config").unwrap(),
+        annotation(&b.stdout, "checksum/config").unwrap(),
+    );
+    assert_eq!(ca.len(), 64, "the digest replaced the chart's checksum");
+    assert_ne!(ca, cb, "a config change restarts the pod");
+    // With --namespace prod: no warning, and a digest of the ConfigMap.
+    let n = run("a", &["--namespace", "prod"], &[]);
+    assert!(!n.stderr.contains("warning"), "{}", n.stderr);
+    let cn = annotation(&n.stdout, "checksum/config").unwrap();
+    assert_eq!(cn.len(), 64);
+    let nb = run("b", &["--namespace", "prod"], &[]);
+    assert_ne!(annotation(&nb.stdout, "checksum/config").unwrap(), cn);
+    // Under a Helm plugin, HELM_NAMESPACE (Helm sets it from -n) is the release namespace.
+    let h = run(
+        "a",
+        &[],
+        &[("HELM_PLUGIN_NAME", "keyseed"), ("HELM_NAMESPACE", "prod")],
+    );
+    assert!(!h.stderr.contains("warning"), "{}", h.stderr);
+    assert_eq!(annotation(&h.stdout, "checksum/config").unwrap(), cn);
+    // Outside a plugin a HELM_NAMESPACE in the shell is not trusted.
+    let s = run("a", &[], &[("HELM_NAMESPACE", "prod")]);
+    assert!(s.stderr.contains("--namespace"), "{}", s.stderr);
+    // Another namespace: the ConfigMap is not in `prod`, so the chart's checksum is kept
+    // (never a digest of nothing) and a warning says so.
+    let o = run("a", &["--namespace", "staging"], &[]);
+    assert_eq!(annotation(&o.stdout, "checksum/config").unwrap(), "chart-a");
+    assert!(
+        o.stderr.contains("none of them is in the stream"),
+        "{}",
+        o.stderr
+    );
+}
