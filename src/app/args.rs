@@ -120,6 +120,14 @@ pub enum Command {
     /// The Helm getter plugin's entry point: Helm runs `keyseed getter CERT KEY CA URL` for
     /// `-f keyseed://FILE` and reads the filled values from stdout.
     Getter(GetterArgs),
+    /// Run `helm template ARGS…` and fill its whole output, hooks included (Helm 3 hands
+    /// hooks to no post-renderer): `helm keyseed template RELEASE CHART -n NS -f …`.
+    Template(HelmArgs),
+    /// Run `helm install ARGS…` with keyseed as post-renderer, after checking that no Helm
+    /// hook would be installed with a placeholder (Helm 3 post-renders no hook).
+    Install(HelmArgs),
+    /// Run `helm upgrade ARGS…` with keyseed as post-renderer, after the same hook check.
+    Upgrade(HelmArgs),
     /// Print the error of the last failed run under Helm (whose stderr Helm 4 discards).
     LastError,
     /// Print shell completions (`keyseed completions bash > /etc/bash_completion.d/keyseed`).
@@ -128,6 +136,18 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `keyseed template|install|upgrade`: Helm's own arguments, passed on as they are.
+#[derive(Debug, Args)]
+pub struct HelmArgs {
+    /// Helm's arguments (release, chart, `-f`, `--set`, …).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "HELM-ARGS"
+    )]
+    pub helm_args: Vec<std::ffi::OsString>,
 }
 
 /// `keyseed init`.

@@ -28,6 +28,9 @@ pub enum InputError {
 /// Bad input given to one command (not the stream, not a file keyseed owns).
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
+    /// Helm, run by `keyseed template|install|upgrade`, failed or could not run.
+    #[error("{0}")]
+    Helm(String),
     /// `keyseed derive` got a spec that is not a placeholder.
     #[error("invalid spec `{spec}`")]
     Spec {

@@ -114,6 +114,9 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
             }
             cmd::rotate::run(&settings, a, read_stdin(stdin, stdin_len)?)
         }
+        Command::Template(a) => cmd::helm::run(&settings, cmd::helm::Verb::Template, a),
+        Command::Install(a) => cmd::helm::run(&settings, cmd::helm::Verb::Install, a),
+        Command::Upgrade(a) => cmd::helm::run(&settings, cmd::helm::Verb::Upgrade, a),
         Command::LastError => cmd::last_error(&settings),
         Command::Recipients(c) => cmd::recipients::run(&settings, c),
         Command::Cert(c) => cmd::cert::run(&settings, c),

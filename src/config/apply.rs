@@ -70,6 +70,12 @@ pub fn apply(
         docs.apply_checked(i, edits, |roots| verify(i, roots, &intended, ctx))?;
     }
     let helm4 = memchr::memmem::find(docs.input(), HELM4_FILENAME.as_bytes()).is_some();
+    // Every Secret name of the stream, for "did you mean" (read only when an entry missed).
+    let names: std::collections::BTreeSet<String> = if matches.iter().any(Vec::is_empty) {
+        secret_names(docs)
+    } else {
+        Default::default()
+    };
     for (j, e) in entries.iter().enumerate() {
         let at = format!(
             "{} {} ({}{})",
@@ -109,8 +115,16 @@ pub fn apply(
                         e.name,
                         config_path.display()
                     ))
+                } else if let Some(close) = did_you_mean(&e.name, &names) {
+                    Some(format!(
+                        "did you mean `{close}`? fix the name in {}",
+                        config_path.display()
+                    ))
                 } else {
-                    hint
+                    Some(format!(
+                        "fix the name in {}, or set `create: true` to have keyseed add the Secret. Under Helm 3 a hook Secret (`helm.sh/hook`) never reaches a post-renderer, so an entry naming one matches nothing there: `helm keyseed install|upgrade` says which hooks, and Helm 4's post-renderer plugin or the values route (`-f keyseed://…`) fill them",
+                        config_path.display()
+                    ))
                 };
                 findings.push(Finding::about_file(
                     format!(
@@ -368,6 +382,42 @@ fn candidate(text: &[u8], entries: &[SecretEntry]) -> bool {
         && entries
             .iter()
             .any(|e| memchr::memmem::find(text, e.name.as_bytes()).is_some())
+}
+
+/// The names of the stream's Secrets.
+fn secret_names(docs: &Documents) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for i in 0..docs.len() {
+        if docs
+            .kind(i)
+            .is_some_and(|k| k != "Secret" && !k.ends_with("List"))
+        {
+            continue;
+        }
+        if let Some(roots) = docs.view(i) {
+            for obj in object::resources(&roots) {
+                if obj.get_str("kind") == Some("Secret") {
+                    names.extend(object::name(obj).map(str::to_string));
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The Secret name of the stream closest to `name`, when it is close enough to be a typo
+/// (at most a quarter of its characters differ, and at least one).
+pub fn did_you_mean<'a>(
+    name: &str,
+    names: impl IntoIterator<Item = &'a String>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 4).max(2);
+    names
+        .into_iter()
+        .map(|n| (strsim::levenshtein(name, n), n))
+        .filter(|(d, _)| *d > 0 && *d <= limit)
+        .min()
+        .map(|(_, n)| n.as_str())
 }
 
 /// Adds the Secret of a `create: true` entry: as the first item of a stream that is one

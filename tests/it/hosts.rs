@@ -723,3 +723,122 @@ fn helm4_hooks_and_manifests_rendered_apart_inject_the_same_values() {
     ));
     assert_eq!(apart, combined);
 }
+
+/// A chart whose password value lands in its Secret and in a pre-install hook Secret.
+fn hook_chart(t: &Tmp, password: &str) -> String {
+    t.write(
+        "hk/Chart.yaml",
+        "apiVersion: v2\nname: hk\nversion: 0.1.0\n",
+    );
+    t.write("hk/values.yaml", format!("password: \"{password}\"\n"));
+    t.write(
+        "hk/templates/s.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-db\nstringData:\n  password: {{ .Values.password | quote }}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-db-init\n  annotations:\n    helm.sh/hook: pre-install\nstringData:\n  password: {{ .Values.password | quote }}\n",
+    );
+    t.path("hk").display().to_string()
+}
+
+#[test]
+fn helm3_hooks_never_reach_a_cluster_with_a_placeholder() {
+    for which in ["helm3", "helm318"] {
+        let h = Helm::new(which);
+        h.install_keyseed(false);
+        let chart = hook_chart(&h.tmp, "<keyseed:password:24 id=hk/db-password>");
+        let me = keyseed_bin().display().to_string();
+        // The problem: Helm 3 hands no hook to a post-renderer.
+        let plain = h
+            .run(&[
+                "template",
+                "r",
+                &chart,
+                "--post-renderer",
+                &me,
+                "--post-renderer-args",
+                "render",
+            ])
+            .ok()
+            .stdout_str();
+        assert!(
+            plain.contains("<keyseed:password:24"),
+            "{which}: the hook kept its placeholder"
+        );
+        // `helm keyseed template`: Helm's whole output, hooks included, one value in both.
+        let out = h
+            .run(&["keyseed", "template", "r", &chart, "-n", "prod"])
+            .ok();
+        assert!(!out.stdout_str().contains("keyseed:"), "{which}");
+        let v = secret_values(&out.stdout);
+        assert_eq!(v["r-db/password"].len(), 24);
+        assert!(
+            v["r-db/password"] == v["r-db-init/password"],
+            "{which}: one value"
+        );
+        // `helm keyseed install|upgrade`: refused before Helm applies anything, the hook and
+        // the ways out named, nothing on stdout.
+        for verb in ["install", "upgrade"] {
+            let out = h.run(&["keyseed", verb, "r", &chart, "-n", "prod"]);
+            assert_eq!(out.code, Some(1), "{which} {verb}: {}", out.stderr);
+            assert!(out.stdout.is_empty());
+            for want in [
+                "document 2 (Secret r-db-init, from hk/templates/s.yaml): is a Helm hook (`helm.sh/hook: pre-install`)",
+                "keyseed-postrender",
+                "keyseed://values.keyseed.yaml",
+            ] {
+                assert!(out.stderr.contains(want), "{which} {verb}: {}", out.stderr);
+            }
+        }
+        // Without a placeholder in a hook, keyseed hands over to Helm (which then finds no
+        // cluster here): the check passed.
+        let out = h.run(&[
+            "keyseed",
+            "upgrade",
+            "--install",
+            "r",
+            &chart,
+            "-n",
+            "prod",
+            "--set",
+            "password=plain",
+        ]);
+        assert_ne!(out.code, Some(0));
+        assert!(
+            out.stderr.contains("Kubernetes cluster unreachable"),
+            "{which}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("is a Helm hook"),
+            "{which}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_config_entry_naming_a_missing_secret_suggests_the_close_name_or_hooks() {
+    let t = Tmp::new("did-you-mean");
+    let input =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: lightrun-backend}\nstringData: {}\n";
+    t.write(
+        "keyseed.yaml",
+        "secrets:\n  - name: lightrun-bakend\n    data: {k: \"<keyseed:hex:8>\"}\n",
+    );
+    ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .fails()
+        .stderr_has("did you mean `lightrun-backend`?");
+    t.write(
+        "keyseed.yaml",
+        "secrets:\n  - name: db-init\n    data: {k: \"<keyseed:hex:8>\"}\n",
+    );
+    ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .fails()
+        .stderr_has("Under Helm 3 a hook Secret (`helm.sh/hook`) never reaches a post-renderer");
+}

@@ -6,6 +6,7 @@ pub mod cert;
 pub mod check;
 pub mod derive;
 pub mod fill;
+pub mod helm;
 pub mod init;
 pub mod plan;
 pub mod recipients;
