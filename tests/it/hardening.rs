@@ -483,3 +483,39 @@ fn a_removed_recipient_stays_removed_when_writers_race() {
         assert_eq!(names.lines().count(), 4, "{names}");
     }
 }
+
+#[test]
+fn seed_write_checks_everything_before_writing() {
+    // Regression: with `keyseed.recipients` a link, `values set` and `recipients add` wrote
+    // the seed and then failed on the list: the value was stored, or a new recipient could
+    // open a seed that does not list it.
+    let (t, id) = project("halfwrite");
+    let (_, other) = age_keygen(&t, "other.txt");
+    let list = t.path("keyseed.recipients");
+    let real = t.path("real.recipients");
+    std::fs::rename(&list, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &list).unwrap();
+    let seed_before = std::fs::read(t.path("keyseed.age")).unwrap();
+    in_project(&t, &id, &["values", "set", "stored"], "v\n")
+        .fails()
+        .stderr_has("keyseed.recipients` is a symbolic link")
+        .stderr_has("hint: replace");
+    in_project(&t, &id, &["recipients", "add", &other], "")
+        .fails()
+        .stderr_has("keyseed.recipients` is a symbolic link");
+    assert!(
+        std::fs::read(t.path("keyseed.age")).unwrap() == seed_before,
+        "the seed was rewritten by a command that failed"
+    );
+    // A directory where the list should be: refused as well, nothing written.
+    std::fs::remove_file(&list).unwrap();
+    std::fs::create_dir(&list).unwrap();
+    in_project(&t, &id, &["values", "set", "stored"], "v\n").fails();
+    assert!(std::fs::read(t.path("keyseed.age")).unwrap() == seed_before);
+    std::fs::remove_dir(&list).unwrap();
+    std::fs::rename(&real, &list).unwrap();
+    let names = in_project(&t, &id, &["values", "list"], "")
+        .ok()
+        .stdout_str();
+    assert!(!names.contains("stored"), "{names}");
+}

@@ -303,7 +303,7 @@ pub fn rewrite_seed(
     old: &[String],
     recipients: &[String],
 ) -> Result<(), Error> {
-    use crate::app::fs::{write_atomic, FsError};
+    use crate::app::fs::{replace_all, FsError};
     let plain = seed.to_plaintext(recipients);
     let cipher = crate::seed::recipients::encrypt(&plain, recipients)?;
     match file::decrypt(&cipher, &settings.seed.path, &settings.identities) {
@@ -315,21 +315,23 @@ pub fn rewrite_seed(
     SeedFile::parse(&plain, &settings.seed.path)?;
     let rpath = recipients_path(settings);
     let text = recipients_text(recipients);
-    let write_recipients = || -> Result<(), Error> {
-        write_atomic(&rpath, text.as_bytes(), 0o644)?;
-        let back = crate::seed::recipients::read_recipients_file(&rpath)?;
-        if back != recipients {
-            return Err(FsError::ReadBack(rpath.clone()).into());
-        }
-        Ok(())
-    };
+    // Everything is checked before the first write: the list reads back from its text, and
+    // `replace_all` checks both paths and stages both files before it renames either, so a
+    // refused recipients file never leaves a seed encrypted to a list it does not hold.
+    if crate::seed::recipients::parse_recipients_text(&text) != recipients {
+        return Err(FsError::ReadBack(rpath).into());
+    }
+    let seed_file = (settings.seed.path.as_path(), cipher.as_slice(), 0o644);
+    let list_file = (rpath.as_path(), text.as_bytes(), 0o644);
     let shrinks = old.iter().any(|r| !recipients.contains(r));
     if shrinks {
-        write_recipients()?;
-        write_atomic(&settings.seed.path, &cipher, 0o644)?;
+        replace_all(&[list_file, seed_file])?;
     } else {
-        write_atomic(&settings.seed.path, &cipher, 0o644)?;
-        write_recipients()?;
+        replace_all(&[seed_file, list_file])?;
+    }
+    let back = crate::seed::recipients::read_recipients_file(&rpath)?;
+    if back != recipients {
+        return Err(FsError::ReadBack(rpath.clone()).into());
     }
     Ok(())
 }
