@@ -519,3 +519,30 @@ fn seed_write_checks_everything_before_writing() {
         .stdout_str();
     assert!(!names.contains("stored"), "{names}");
 }
+
+#[test]
+fn concurrent_update_lock_renders_lose_no_record() {
+    // Regression: four parallel `render --lock L --update-lock` all exited 0 and lost
+    // `@never-rotate` records in 20 of 20 rounds (each merged into the lock it read first).
+    let doc = |i: usize| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s{i}\nstringData:\n  k: \"<keyseed:base64:32 rotate=never>\"\n")
+    };
+    for round in 0..3 {
+        let (t, id) = project(&format!("lockrace-{round}"));
+        let l = t.path("keyseed.lock");
+        let l = l.to_str().unwrap();
+        let handles: Vec<_> = (0..6)
+            .map(|i| spawn_in_project(&t, &id, &["render", "--lock", l, "--update-lock"], &doc(i)))
+            .collect();
+        for h in handles {
+            h.join().unwrap().ok();
+        }
+        let text = std::fs::read_to_string(l).unwrap();
+        for i in 0..6 {
+            assert!(
+                text.contains(&format!("@never-rotate\ts{i}\tk\t")),
+                "round {round}: the record of s{i} was lost:\n{text}"
+            );
+        }
+    }
+}

@@ -155,6 +155,20 @@ pub fn render_stream(
     rendered
         .warnings
         .extend(notes.into_iter().map(Finding::warning_about_file));
+    // `--update-lock` is a read-modify-write of the lock file: under an exclusive lock on its
+    // directory the file is read again and this render merged into what is there now, so
+    // concurrent renders (or `keyseed rotate`) lose nothing.
+    let _held = match &lock.path {
+        Some(path) if lock.update && !matches!(report, Report::Every) => {
+            Some(crate::app::fs::DirLock::of(path)?)
+        }
+        _ => None,
+    };
+    let locked = if _held.is_some() {
+        crate::lock::load(&lock)?
+    } else {
+        locked
+    };
     // `plan` reports how every value compares with the lock, and never fails on it or
     // writes it; `render` and `krm` check it (and write it with --update-lock).
     let update = if matches!(report, Report::Every) {
