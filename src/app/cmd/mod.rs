@@ -21,8 +21,9 @@ use crate::app::error::Error;
 use crate::app::hosts;
 use crate::app::settings::{function_seed, SeedPath, Settings};
 use crate::derive::hint::RsaHints;
-use crate::derive::mac;
+use crate::derive::{kdf, mac};
 use crate::diag::Finding;
+use crate::inject::budget;
 use crate::lock::LockOptions;
 use crate::manifest::document::Documents;
 use crate::pipeline::{self, Options, Rendered};
@@ -115,6 +116,22 @@ pub fn render_stream(
     report: Report,
 ) -> Result<Rendered, Error> {
     let planned = pipeline::plan(input, &settings.inputs(), options(args, krm))?;
+    let lock = lock_options(args);
+    let locked = crate::lock::load(&lock)?;
+    // The work the stream asks for, before the seed is opened or anything generated; RSA keys
+    // with a search hint in the lock are counted as found (checked again below, once the
+    // hints can be verified).
+    budget::check(
+        planned.injections(),
+        args.budget,
+        &|format, id, gen, _| {
+            locked
+                .hints
+                .contains_key(&(format.to_string(), id.to_string(), gen.to_string()))
+        },
+        true,
+    )
+    .map_err(Error::Findings)?;
     let seed_path = planned
         .function_seed
         .clone()
@@ -125,12 +142,20 @@ pub fn render_stream(
         opened(&mut seed, settings, &seed_path)?;
     }
     let certs = settings.certs(&planned.ctx.scope);
-    let lock = lock_options(args);
-    let locked = crate::lock::load(&lock)?;
     let hints = match &seed {
         Some(s) if lock.path.is_some() => RsaHints::new(&s.seed, locked.hints.clone()),
         _ => RsaHints::none(),
     };
+    if seed.is_some() && !locked.hints.is_empty() {
+        // A hint counts only if it verifies under this seed: an edited lock cannot buy work.
+        budget::check(
+            planned.injections(),
+            args.budget,
+            &|format, id, gen, bits| hints.offsets(&kdf::info(format, id, gen), bits).is_some(),
+            true,
+        )
+        .map_err(Error::Findings)?;
+    }
     let mut injected = planned.inject(
         seed.as_ref().map(|s| (s, seed_path.path.as_path())),
         &certs,
