@@ -384,7 +384,9 @@ impl Planned {
         }
         if self.project_items {
             let rings = keyrings::keyrings(self.injections(), &self.ctx);
-            for (i, e) in keyrings::item_edits(&self.docs, &rings, &self.ctx) {
+            let edits = keyrings::item_edits(&self.docs, &rings, &self.ctx)
+                .map_err(PipelineError::Findings)?;
+            for (i, e) in edits {
                 self.docs.apply(i, e)?;
             }
         }

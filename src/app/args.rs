@@ -194,6 +194,10 @@ pub struct RenderArgs {
         conflicts_with = "seal_cert"
     )]
     pub sops_age: Vec<String>,
+    /// Multiply the limits on expensive work per run by N: RSA keys searched (16 RSA-4096 by
+    /// default), bcrypt hashes (64 at cost 12), values (10000) and bytes (64 MiB) generated.
+    #[arg(long, env = "KEYSEED_BUDGET", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub budget: u64,
 }
 
 impl Default for RenderArgs {
@@ -205,6 +209,7 @@ impl Default for RenderArgs {
             seal_cert: None,
             seal_scope: "strict".into(),
             sops_age: Vec::new(),
+            budget: 1,
         }
     }
 }
@@ -354,6 +359,10 @@ pub struct FillArgs {
         requires = "secret"
     )]
     pub sops_age: Vec<String>,
+    /// Multiply the limits on expensive work per run by N: RSA keys searched (16 RSA-4096 by
+    /// default), bcrypt hashes (64 at cost 12), values (10000) and bytes (64 MiB) generated.
+    #[arg(long, env = "KEYSEED_BUDGET", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub budget: u64,
 }
 
 /// `keyseed getter`: the arguments Helm passes to a getter (downloader) plugin.
@@ -367,6 +376,10 @@ pub struct GetterArgs {
     pub ca_file: String,
     /// The URL: `keyseed://FILE` (FILE relative to Helm's working directory, or absolute).
     pub url: String,
+    /// Multiply the limits on expensive work per run by N: RSA keys searched (16 RSA-4096 by
+    /// default), bcrypt hashes (64 at cost 12), values (10000) and bytes (64 MiB) generated.
+    #[arg(long, env = "KEYSEED_BUDGET", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub budget: u64,
 }
 
 /// `keyseed derive`.

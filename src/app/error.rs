@@ -192,6 +192,8 @@ impl Error {
             Error::Lock(l) => l.hint(),
             Error::Command(c) => c.hint(),
             Error::Host(h) => h.hint(),
+            Error::File(f) => f.hint(),
+            Error::Recipient(r) => r.hint(),
             Error::Pipeline(PipelineError::Empty) => Some(
                 "an empty stream makes Argo CD prune everything; pass --allow-empty if it is intended"
                     .into(),

@@ -35,6 +35,26 @@ pub enum FsError {
     /// A file keyseed wrote does not read back as written.
     #[error("`{}` does not read back as written; the old file was kept", .0.display())]
     ReadBack(PathBuf),
+    /// A file keyseed would replace is a directory, a device or another non-regular file.
+    #[error("`{}` is not a regular file; keyseed will not replace it", .0.display())]
+    NotRegular(PathBuf),
+}
+
+impl FsError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            FsError::Symlink(p) | FsError::NotRegular(p) => Some(format!(
+                "replace `{}` by a regular file (e.g. a copy of what the link points to); nothing was written",
+                p.display()
+            )),
+            FsError::Exists(_) => Some("move the file away, or use it as it is".into()),
+            FsError::Write { .. } => {
+                Some("check that the directory exists and is writable".into())
+            }
+            FsError::ReadBack(_) => None,
+        }
+    }
 }
 
 fn dir_of(path: &Path) -> &Path {
@@ -81,15 +101,46 @@ fn sync_dir(path: &Path) {
 /// Replaces `path` atomically (see the module doc). An interrupted write leaves the old file
 /// intact; a symbolic link at `path` is refused.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), FsError> {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(FsError::Symlink(path.to_path_buf()));
-    }
+    replaceable(path)?;
     let tmp = staged(path, data, mode)?;
     tmp.persist(path).map_err(|e| FsError::Write {
         path: path.to_path_buf(),
         source: e.error,
     })?;
     sync_dir(path);
+    Ok(())
+}
+
+/// A file [`write_atomic`] may replace: absent, or a regular file (not a link to one).
+fn replaceable(path: &Path) -> Result<(), FsError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(FsError::Symlink(path.to_path_buf())),
+        Ok(m) if !m.is_file() => Err(FsError::NotRegular(path.to_path_buf())),
+        _ => Ok(()),
+    }
+}
+
+/// Replaces every `(path, data, mode)` as [`write_atomic`] does, in order, after checking all
+/// of them: every path is absent or a regular file, and every temp file is written and
+/// synced before the first rename. So a link, a directory, a read-only directory or a full
+/// disk at any of the paths writes none of them (only a failing rename, after the checks,
+/// can leave the earlier files replaced).
+pub fn replace_all(files: &[(&Path, &[u8], u32)]) -> Result<(), FsError> {
+    for (path, _, _) in files {
+        replaceable(path)?;
+    }
+    let mut staged_files = Vec::with_capacity(files.len());
+    for (path, data, mode) in files {
+        staged_files.push((*path, staged(path, data, *mode)?));
+    }
+    for (path, tmp) in staged_files {
+        replaceable(path)?;
+        tmp.persist(path).map_err(|e| FsError::Write {
+            path: path.to_path_buf(),
+            source: e.error,
+        })?;
+        sync_dir(path);
+    }
     Ok(())
 }
 

@@ -6,6 +6,8 @@
 //! appended, following the listed member's path pattern (`prefix` + key + `suffix`). Volumes
 //! without `items:` already see every key and are left alone.
 
+use crate::diag::Finding;
+use crate::inject::budget;
 use crate::inject::plan::Injection;
 use crate::k8s::object::{self, Context};
 use crate::k8s::pod;
@@ -61,16 +63,20 @@ pub fn keyrings<'a>(
     out.into_iter().map(|(_, k)| k).collect()
 }
 
-/// The edits appending missing keyring members to `items:` lists, by document index.
+/// The edits appending missing keyring members to `items:` lists, by document index. The
+/// appended text is bounded ([`budget::MAX_PROJECTION`] per document,
+/// [`budget::MAX_PROJECTION_TOTAL`] in all): a keyring of a thousand generations mounted by a thousand volumes would turn a
+/// small stream into a huge one; a finding names the first workload over the bound.
 pub fn item_edits(
     docs: &Documents,
     keyrings: &[Keyring],
     ctx: &Context,
-) -> Vec<(usize, Vec<Edit>)> {
+) -> Result<Vec<(usize, Vec<Edit>)>, Vec<Finding>> {
     let mut out = Vec::new();
     if keyrings.is_empty() {
-        return out;
+        return Ok(out);
     }
+    let mut total = 0usize;
     for i in 0..docs.len() {
         let bytes = docs.bytes(i);
         let named = keyrings
@@ -82,6 +88,7 @@ pub fn item_edits(
         let Some(roots) = docs.view(i) else { continue };
         let text = docs.text(i);
         let mut edits = Vec::new();
+        let mut appended = 0usize;
         for obj in object::resources(&roots) {
             let Some(spec) = pod::pod_template(obj).and_then(|t| t.get("spec")) else {
                 continue;
@@ -94,14 +101,32 @@ pub fn item_edits(
                 else {
                     continue;
                 };
-                edits.extend(append_members(text, items, ring));
+                let Some((edit, len)) = append_members(text, items, ring) else {
+                    continue;
+                };
+                appended += len;
+                total += len;
+                if appended > budget::MAX_PROJECTION || total > budget::MAX_PROJECTION_TOTAL {
+                    return Err(vec![Finding::error(
+                        &object::location(i + 1, text, obj, None),
+                        "items",
+                        format!(
+                            "listing every generation of keyring Secret `{}` in the `items:` of its volumes would add more than {} bytes to {}",
+                            ring.name,
+                            if appended > budget::MAX_PROJECTION { budget::MAX_PROJECTION } else { budget::MAX_PROJECTION_TOTAL },
+                            if appended > budget::MAX_PROJECTION { "this document" } else { "the stream" }
+                        ),
+                        Some("mount the Secret without `items:` (every key is then visible), or keep fewer generations".into()),
+                    )]);
+                }
+                edits.push(edit);
             }
         }
         if !edits.is_empty() {
             out.push((i, edits));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The `key`/`path` pairs of an `items:` list.
@@ -117,8 +142,9 @@ fn listed(items: &Sequence) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The edit appending the keyring members an `items:` list lacks, if it lists one of them.
-fn append_members(text: &str, items: &Sequence, ring: &Keyring) -> Option<Edit> {
+/// The edit appending the keyring members an `items:` list lacks, if it lists one of them,
+/// and the length of the text it adds.
+fn append_members(text: &str, items: &Sequence, ring: &Keyring) -> Option<(Edit, usize)> {
     let listed = listed(items);
     let (member, path) = listed.iter().find(|(k, _)| ring.keys.contains(k))?;
     // The path pattern of the listed member: prefix + key + suffix.
@@ -148,7 +174,8 @@ fn append_members(text: &str, items: &Sequence, ring: &Keyring) -> Option<Edit> 
             .iter()
             .map(|(k, p)| format!(", {}", item(k, p)))
             .collect();
-        return Some(Edit::plain(close..close, added));
+        let len = added.len();
+        return Some((Edit::plain(close..close, added), len));
     }
     // Block sequence: a new `- {…}` line after the last item, at its dash's column.
     let last = items.items.last()?;
@@ -166,7 +193,8 @@ fn append_members(text: &str, items: &Sequence, ring: &Keyring) -> Option<Edit> 
         .iter()
         .map(|(k, p)| format!("{nl}{indent}- {}", item(k, p)))
         .collect();
-    Some(Edit::plain(at..at, added))
+    let len = added.len();
+    Some((Edit::plain(at..at, added), len))
 }
 
 /// The end of the last token of a node (a block collection's own span runs to the next

@@ -4,6 +4,7 @@
 //! pods that mount a keyring with an `items:` list see every generation. [`values_file`]
 //! does the same for a Helm values file (`keyseed fill`, the `keyseed://` getter).
 
+pub mod budget;
 pub mod edits;
 pub mod keyrings;
 pub mod plan;

@@ -74,6 +74,17 @@ pub enum KeyError {
         /// Where the identity came from.
         origin: String,
     },
+    /// An age plugin would run from the working directory (an empty or relative `PATH`
+    /// element): refused, as Go age refuses it.
+    #[error("the age plugin `age-plugin-{name}` (needed by {origin}) would run from {dir}; keyseed runs plugins only from absolute PATH directories")]
+    PluginRelative {
+        /// The plugin name.
+        name: String,
+        /// Where the identity came from.
+        origin: String,
+        /// The PATH element, described.
+        dir: String,
+    },
     /// An age plugin failed or did not answer in time while opening the seed.
     #[error("the age plugin failed while opening seed file `{path}`: {why}")]
     Plugin {
@@ -108,6 +119,7 @@ impl KeyError {
             KeyError::PluginMissing { name, .. } => Some(format!(
                 "install age-plugin-{name} (its binary must be on PATH, as for age and SOPS), or use another identity"
             )),
+            KeyError::PluginRelative { .. } => Some(PLUGIN_PATH_HINT.into()),
             KeyError::Plugin { .. } => Some(
                 "a hardware key may need to be inserted or touched; KEYSEED_PLUGIN_TIMEOUT sets how many seconds keyseed waits (default 120)".into(),
             ),
@@ -127,6 +139,22 @@ impl KeyError {
     }
 }
 
+/// The hint of a plugin refused for a relative `PATH` element.
+const PLUGIN_PATH_HINT: &str = "remove empty (`::`, a leading or trailing `:`), `.` and other relative elements from PATH, and install the plugin in an absolute PATH directory; a plugin in the repository is never run";
+
+impl RecipientError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RecipientError::PluginRelative { .. } => Some(PLUGIN_PATH_HINT.into()),
+            RecipientError::PluginMissing(name) => Some(format!(
+                "install age-plugin-{name} in a directory on PATH, as for age and SOPS"
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Errors reading or using recipients.
 #[derive(Debug, thiserror::Error)]
 pub enum RecipientError {
@@ -136,6 +164,15 @@ pub enum RecipientError {
     /// A plugin recipient's plugin is not on `PATH`.
     #[error("the age plugin `age-plugin-{0}` is not on PATH (needed to encrypt to its recipient)")]
     PluginMissing(String),
+    /// A plugin recipient's plugin would run from the working directory (an empty or
+    /// relative `PATH` element): refused, as Go age refuses it.
+    #[error("the age plugin `age-plugin-{name}` (needed to encrypt to its recipient) would run from {dir}; keyseed runs plugins only from absolute PATH directories")]
+    PluginRelative {
+        /// The plugin name.
+        name: String,
+        /// The PATH element, described.
+        dir: String,
+    },
     /// Reading a recipients file failed.
     #[error("cannot read recipients file `{path}`")]
     Read {

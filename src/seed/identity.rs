@@ -35,7 +35,8 @@ pub struct Identities {
     pub origins: Vec<String>,
     /// Whether any identity runs an age plugin (decryption then runs under a timeout).
     pub plugins: bool,
-    /// The first source skipped because its age plugin is not on PATH.
+    /// The first source skipped because its age plugin is not on PATH, or would run from
+    /// the working directory.
     pub missing_plugin: Option<KeyError>,
     /// Every place looked at, in order, with what was found there.
     pub tried: Vec<String>,
@@ -69,6 +70,17 @@ fn parse_identities(
             )),
             age::ssh::Identity::Unsupported(_) => Err(bad("this SSH key type is not supported")),
         };
+    }
+    // A plugin identity's plugin must not resolve in the working directory (seed::plugin):
+    // checked before the age crate looks it up.
+    for name in plugin_names(text) {
+        if let Some(dir) = crate::seed::plugin::relative_location(&name) {
+            return Err(KeyError::PluginRelative {
+                name,
+                origin: origin.to_string(),
+                dir: crate::seed::plugin::describe(&dir),
+            });
+        }
     }
     let file = age::IdentityFile::from_buffer(BufReader::new(text))
         .map_err(|e| bad(&scrub_line_error(&e.to_string())))?;
@@ -187,11 +199,19 @@ impl Identities {
     }
 
     fn skip(&mut self, origin: &str, e: &KeyError) {
-        if let (KeyError::PluginMissing { name, origin }, None) = (e, &self.missing_plugin) {
-            self.missing_plugin = Some(KeyError::PluginMissing {
-                name: name.clone(),
-                origin: origin.clone(),
-            });
+        if self.missing_plugin.is_none() {
+            self.missing_plugin = match e {
+                KeyError::PluginMissing { name, origin } => Some(KeyError::PluginMissing {
+                    name: name.clone(),
+                    origin: origin.clone(),
+                }),
+                KeyError::PluginRelative { name, origin, dir } => Some(KeyError::PluginRelative {
+                    name: name.clone(),
+                    origin: origin.clone(),
+                    dir: dir.clone(),
+                }),
+                _ => None,
+            };
         }
         let why = match e {
             KeyError::IdentityParse { why, .. } => why.clone(),

@@ -7,4 +7,5 @@
 pub mod error;
 pub mod file;
 pub mod identity;
+pub mod plugin;
 pub mod recipients;

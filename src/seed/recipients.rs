@@ -29,6 +29,14 @@ pub fn parse_recipient(s: &str) -> Result<Box<dyn age::Recipient + Send>, Recipi
             .parse::<age::plugin::Recipient>()
             .map_err(|_| RecipientError::BadRecipient(s.to_string()))?;
         let name = r.plugin().to_string();
+        // Checked before the age crate looks it up: it would run one from the working
+        // directory (seed::plugin).
+        if let Some(dir) = crate::seed::plugin::relative_location(&name) {
+            return Err(RecipientError::PluginRelative {
+                name,
+                dir: crate::seed::plugin::describe(&dir),
+            });
+        }
         return age::plugin::RecipientPluginV1::new(&name, &[r], &[], age::NoCallbacks)
             .map(|p| Box::new(p) as _)
             .map_err(|_| RecipientError::PluginMissing(name));

@@ -483,3 +483,204 @@ fn a_removed_recipient_stays_removed_when_writers_race() {
         assert_eq!(names.lines().count(), 4, "{names}");
     }
 }
+
+#[test]
+fn seed_write_checks_everything_before_writing() {
+    // Regression: with `keyseed.recipients` a link, `values set` and `recipients add` wrote
+    // the seed and then failed on the list: the value was stored, or a new recipient could
+    // open a seed that does not list it.
+    let (t, id) = project("halfwrite");
+    let (_, other) = age_keygen(&t, "other.txt");
+    let list = t.path("keyseed.recipients");
+    let real = t.path("real.recipients");
+    std::fs::rename(&list, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &list).unwrap();
+    let seed_before = std::fs::read(t.path("keyseed.age")).unwrap();
+    in_project(&t, &id, &["values", "set", "stored"], "v\n")
+        .fails()
+        .stderr_has("keyseed.recipients` is a symbolic link")
+        .stderr_has("hint: replace");
+    in_project(&t, &id, &["recipients", "add", &other], "")
+        .fails()
+        .stderr_has("keyseed.recipients` is a symbolic link");
+    assert!(
+        std::fs::read(t.path("keyseed.age")).unwrap() == seed_before,
+        "the seed was rewritten by a command that failed"
+    );
+    // A directory where the list should be: refused as well, nothing written.
+    std::fs::remove_file(&list).unwrap();
+    std::fs::create_dir(&list).unwrap();
+    in_project(&t, &id, &["values", "set", "stored"], "v\n").fails();
+    assert!(std::fs::read(t.path("keyseed.age")).unwrap() == seed_before);
+    std::fs::remove_dir(&list).unwrap();
+    std::fs::rename(&real, &list).unwrap();
+    let names = in_project(&t, &id, &["values", "list"], "")
+        .ok()
+        .stdout_str();
+    assert!(!names.contains("stored"), "{names}");
+}
+
+#[test]
+fn concurrent_update_lock_renders_lose_no_record() {
+    // Regression: four parallel `render --lock L --update-lock` all exited 0 and lost
+    // `@never-rotate` records in 20 of 20 rounds (each merged into the lock it read first).
+    let doc = |i: usize| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s{i}\nstringData:\n  k: \"<keyseed:base64:32 rotate=never>\"\n")
+    };
+    for round in 0..3 {
+        let (t, id) = project(&format!("lockrace-{round}"));
+        let l = t.path("keyseed.lock");
+        let l = l.to_str().unwrap();
+        let handles: Vec<_> = (0..6)
+            .map(|i| spawn_in_project(&t, &id, &["render", "--lock", l, "--update-lock"], &doc(i)))
+            .collect();
+        for h in handles {
+            h.join().unwrap().ok();
+        }
+        let text = std::fs::read_to_string(l).unwrap();
+        for i in 0..6 {
+            assert!(
+                text.contains(&format!("@never-rotate\ts{i}\tk\t")),
+                "round {round}: the record of s{i} was lost:\n{text}"
+            );
+        }
+    }
+}
+
+/// A render of `doc` with the demo seed, `extra` arguments first; with its duration.
+fn timed_render(extra: &[&str], doc: &str) -> (Out, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = ks(&[&["render"][..], extra].concat())
+        .arg("--seed")
+        .arg(demo_seed())
+        .arg("-i")
+        .arg(demo_identity())
+        .stdin(doc)
+        .run();
+    (out, start.elapsed())
+}
+
+fn secret_doc(name: &str, data: &str) -> String {
+    format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\nstringData:\n{data}")
+}
+
+#[test]
+fn expensive_work_is_budgeted_before_anything_is_generated() {
+    // Regression: one 103-byte line asking for a thousand RSA-4096 keys, or a thousand bcrypt
+    // hashes at cost 14, ran until killed (50 separate rsa:4096 placeholders took 47 s).
+    let rsa = secret_doc("s", "  k-{gen}: \"<keyseed:rsa:4096 gen=0..999>\"\n");
+    let many: String = (0..50)
+        .map(|i| format!("  k{i}: \"<keyseed:rsa:4096 id=k{i}>\"\n"))
+        .collect();
+    let bcrypt = secret_doc(
+        "s",
+        "  k-{gen}: \"<keyseed:password:12 hash=bcrypt cost=14 gen=0..999>\"\n",
+    );
+    for (doc, what) in [
+        (rsa.as_str(), "RSA-4096 key searches"),
+        (&secret_doc("s", &many), "RSA-4096 key searches"),
+        (bcrypt.as_str(), "bcrypt hashes at cost 12"),
+    ] {
+        let (out, took) = timed_render(&[], doc);
+        out.fails()
+            .stderr_has("document 1 (Secret s) .stringData.")
+            .stderr_has(what)
+            .stderr_has("--budget N (KEYSEED_BUDGET=N)");
+        assert!(took.as_secs() < 5, "the budget check took {took:?}");
+    }
+    // fill: a values file is budgeted the same way.
+    let t = Tmp::new("budget-fill");
+    let values = t.write(
+        "v.yaml",
+        (0..20)
+            .map(|i| format!("r{i}: \"<keyseed:rsa:4096 id=r{i}>\"\n"))
+            .collect::<String>(),
+    );
+    ks(&["fill"])
+        .arg(&values)
+        .arg("--seed")
+        .arg(demo_seed())
+        .arg("-i")
+        .arg(demo_identity())
+        .run()
+        .fails()
+        .stderr_has("values file")
+        .stderr_has("RSA-4096 key searches")
+        .stderr_has("--budget N");
+    // Within the budget, or with it raised, work is done as before.
+    let small = secret_doc(
+        "s",
+        "  k-{gen}: \"<keyseed:password:12 hash=bcrypt cost=4 gen=0..2>\"\n",
+    );
+    timed_render(&[], &small).0.ok();
+    let two = secret_doc(
+        "s",
+        "  a: \"<keyseed:rsa:2048 id=a>\"\n  b: \"<keyseed:rsa:2048 id=b>\"\n",
+    );
+    timed_render(&[], &two).0.ok();
+    // 11 000 values: over the default count; --budget 2 or KEYSEED_BUDGET=2 allows them.
+    let keys: String = (0..11)
+        .map(|i| format!("  a{i}-{{gen}}: \"<keyseed:hex:1 gen=0..999>\"\n"))
+        .collect();
+    let lots = secret_doc("s", &keys);
+    timed_render(&[], &lots)
+        .0
+        .fails()
+        .stderr_has("10000 generated values");
+    let (out, took) = timed_render(&["--budget", "2"], &lots);
+    out.ok();
+    assert!(took.as_secs() < 10, "{took:?}");
+    ks(&["render"])
+        .arg("--seed")
+        .arg(demo_seed())
+        .arg("-i")
+        .arg(demo_identity())
+        .env("KEYSEED_BUDGET", "2")
+        .stdin(&lots)
+        .run()
+        .ok();
+}
+
+#[test]
+fn huge_values_are_refused_before_they_are_generated() {
+    // Regression: `<keyseed:base64:1048576 gen=0..999>` took 826 MB at 200 generations and
+    // aborted (exit 134, a backtrace) at 1000 under a 2 GB limit: the 1 MiB Secret limit was
+    // checked after generating.
+    let huge = secret_doc("s", "  k-{gen}: \"<keyseed:base64:1048576 gen=0..999>\"\n");
+    let (out, took) = timed_render(&[], &huge);
+    out.fails()
+        .stderr_has("document 1 (Secret s)")
+        .stderr_has("at most 1048576 (1 MiB) per Secret")
+        .stderr_lacks("panicked");
+    assert!(took.as_secs() < 5, "{took:?}");
+    // Over 1 MiB in one Secret even within the byte budget: refused whatever the budget.
+    let two = secret_doc("s", "  k-{gen}: \"<keyseed:base64:600000 gen=0..1>\"\n");
+    timed_render(&["--budget", "100"], &two)
+        .0
+        .fails()
+        .stderr_has("per Secret");
+    // Many Secrets of less than 1 MiB each: the byte budget of the render.
+    let many: Vec<String> = (0..100)
+        .map(|i| secret_doc(&format!("s{i}"), "  k: \"<keyseed:base64:700000>\"\n"))
+        .collect();
+    timed_render(&[], &many.join("---\n"))
+        .0
+        .fails()
+        .stderr_has("bytes of generated values")
+        .stderr_has("--budget N");
+    // Keyring `items:` projection: a thousand generations listed in a thousand volumes.
+    let mut stream = secret_doc("ring", "  k-{gen}: \"<keyseed:hex:1 gen=0..999>\"\n");
+    for i in 0..100 {
+        stream.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d{i}\nspec:\n  template:\n    spec:\n      containers: [{{name: c, image: x}}]\n      volumes:\n{}",
+            (0..5)
+                .map(|v| format!("      - name: v{v}\n        secret:\n          secretName: ring\n          items:\n          - key: k-0\n            path: k-0\n"))
+                .collect::<String>()
+        ));
+    }
+    timed_render(&[], &stream)
+        .0
+        .fails()
+        .stderr_has("items")
+        .stderr_has("keyring Secret `ring`");
+}

@@ -588,3 +588,86 @@ fn rotate_values_file_ids_in_the_config_fill_reads() {
     );
     assert!(after.contains("encryption-key-1") && after.contains("replicas: 2"));
 }
+
+/// The text of a Markdown line outside its code spans (CommonMark: a run of n backticks opens
+/// a span that the next run of exactly n backticks closes; an unclosed run is text).
+fn outside_code_spans(line: &str) -> String {
+    let b = line.as_bytes();
+    let run_at = |i: usize| b[i..].iter().take_while(|&&c| c == b'`').count();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'`' {
+            out.push(b[i] as char);
+            i += 1;
+            continue;
+        }
+        let n = run_at(i);
+        let mut j = i + n;
+        let mut close = None;
+        while j < b.len() {
+            if b[j] == b'`' {
+                let m = run_at(j);
+                if m == n {
+                    close = Some(j + m);
+                    break;
+                }
+                j += m;
+            } else {
+                j += 1;
+            }
+        }
+        match close {
+            Some(end) => i = end,
+            None => {
+                out.push_str(&line[i..i + n]);
+                i += n;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn plan_markdown_escapes_everything_taken_from_the_input() {
+    // Regression: backticks in an `id=` or a Secret's name closed the code span and put live
+    // links and images into a pull-request comment; `|` split table cells.
+    let (t, id) = init_project("plan-md");
+    let lock = t.path("keyseed.lock");
+    let l = lock.to_str().unwrap();
+    let doc = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: \"{name}\"\nstringData:\n  k: \"<keyseed:base64:32 id=a``b](http://x)![i](http://x)|c`>\"\n"
+        )
+    };
+    let evil = "s`x](http://x)![i](http://x)<b>|";
+    in_project(
+        &t,
+        &id,
+        &["render", "--lock", l, "--update-lock"],
+        &doc(evil),
+    )
+    .ok();
+    let renamed = doc("t``](http://y)|");
+    for args in [
+        &["plan", "--format", "markdown"][..],
+        &["plan", "--format", "markdown", "--lock", l][..],
+    ] {
+        let md = in_project(&t, &id, args, &renamed).ok().stdout_str();
+        assert!(md.contains("http://x") && md.contains("http://y"), "{md}");
+        let cells = if args.len() > 3 { 8 } else { 7 };
+        for line in md.lines() {
+            let text = outside_code_spans(line);
+            for live in ["](", "![", "<", "http"] {
+                assert!(!text.contains(live), "{live:?} outside a code span: {line}");
+            }
+            if line.starts_with('|') {
+                let pipes = line.matches('|').count() - line.matches("\\|").count();
+                assert_eq!(pipes, cells, "a cell was split: {line}");
+            }
+        }
+        if args.len() > 3 {
+            assert!(md.contains("added") && md.contains("removed"), "{md}");
+        }
+    }
+}

@@ -135,3 +135,63 @@ fn a_plugin_that_crashes_or_hangs_fails_the_render_with_nothing_on_stdout() {
         .stderr_has("KEYSEED_PLUGIN_TIMEOUT");
     render("ok").ok();
 }
+
+#[test]
+fn a_plugin_in_the_working_directory_never_runs() {
+    // Regression: with an empty PATH element (`PATH=:/usr/bin`, `/usr/bin::/bin`) or `.`, a
+    // committed `./age-plugin-NAME` named by a recipient in keyseed.recipients ran on
+    // `values set` (Go age refuses a plugin that resolves to the current directory).
+    let (t, id) = init_project("plugin-cwd");
+    let (hw, recipient) = plugin_identity(&t);
+    let evil = t.write("age-plugin-keyseedtest", "#!/bin/sh\ntouch ran\nexit 1\n");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let list = t.path("keyseed.recipients");
+    let mut text = std::fs::read_to_string(&list).unwrap();
+    text.push_str(&format!("{recipient}\n"));
+    std::fs::write(&list, text).unwrap();
+    let seed_before = std::fs::read(t.path("keyseed.age")).unwrap();
+    for path in [
+        ":/usr/bin:/bin",
+        "/usr/bin::/bin",
+        "/usr/bin:/bin:",
+        ".:/usr/bin:/bin",
+    ] {
+        ks(&["values", "set", "x", "-i"])
+            .arg(&id)
+            .env("PATH", path)
+            .cwd(&t.0)
+            .stdin("v\n")
+            .run()
+            .fails()
+            .stderr_has("age plugin `age-plugin-keyseedtest`")
+            .stderr_has("would run from")
+            .stderr_has("hint: remove empty");
+        // The identity side: a plugin identity is refused the same way.
+        ks(&["render", "-i"])
+            .arg(&hw)
+            .env("PATH", path)
+            .cwd(&t.0)
+            .stdin(INPUT)
+            .run()
+            .fails()
+            .stderr_has("age-plugin-keyseedtest")
+            .stderr_has("would run from");
+    }
+    assert!(
+        !t.path("ran").exists(),
+        "the working directory's plugin ran"
+    );
+    assert!(std::fs::read(t.path("keyseed.age")).unwrap() == seed_before);
+    // The real plugin in an absolute directory before the empty element still works.
+    ks(&["values", "set", "x", "-i"])
+        .arg(&id)
+        .env("PATH", format!("{}:", with_plugin()))
+        .cwd(&t.0)
+        .stdin("v\n")
+        .run()
+        .ok();
+    assert!(!t.path("ran").exists());
+}

@@ -54,7 +54,7 @@ pub fn run(
     } else {
         (read_values(&args.file)?, Some(args.file.as_path()))
     };
-    let (filled, notes, settings) = fill(g, &text, file)?;
+    let (filled, notes, settings) = fill(g, &text, file, args.budget)?;
     let Some(name) = &args.secret else {
         return Ok(Output {
             stdout: super::Stdout::Bytes(filled),
@@ -94,7 +94,7 @@ pub fn getter(g: &GlobalArgs, args: &GetterArgs) -> Result<Output, Error> {
     let path = Path::new(path);
     hosts::check_getter_path(path)?;
     let text = read_values(path)?;
-    let (filled, notes, _) = fill(g, &text, Some(path))?;
+    let (filled, notes, _) = fill(g, &text, Some(path), args.budget)?;
     Ok(Output {
         stdout: super::Stdout::Bytes(filled),
         notes,
@@ -119,6 +119,7 @@ fn fill(
     g: &GlobalArgs,
     text: &SecretBytes,
     file: Option<&Path>,
+    budget: u64,
 ) -> Result<(SecretBytes, String, Settings), Error> {
     let settings = resolve(g, file)?;
     let name = file.map_or("-".into(), |f| f.display().to_string());
@@ -129,6 +130,15 @@ fn fill(
         }])
     })?;
     let planned = values_file::plan(text, &name, &settings.ctx).map_err(Error::Findings)?;
+    // The work the file asks for, before the seed is opened (no RSA hints: every key is
+    // searched).
+    crate::inject::budget::check(
+        planned.slots.iter().map(|s| &s.injection),
+        budget,
+        &|_, _, _, _| false,
+        false,
+    )
+    .map_err(Error::Findings)?;
     if !planned.needs_seed() {
         return Ok((
             SecretBytes::new(text.as_bytes().to_vec()),

@@ -22,8 +22,9 @@ use crate::app::error::Error;
 use crate::app::hosts;
 use crate::app::settings::{function_seed, SeedPath, Settings};
 use crate::derive::hint::RsaHints;
-use crate::derive::mac;
+use crate::derive::{kdf, mac};
 use crate::diag::Finding;
+use crate::inject::budget;
 use crate::lock::LockOptions;
 use crate::manifest::document::Documents;
 use crate::pipeline::{self, Options, Rendered};
@@ -116,6 +117,22 @@ pub fn render_stream(
     report: Report,
 ) -> Result<Rendered, Error> {
     let planned = pipeline::plan(input, &settings.inputs(), options(args, krm))?;
+    let lock = lock_options(args);
+    let locked = crate::lock::load(&lock)?;
+    // The work the stream asks for, before the seed is opened or anything generated; RSA keys
+    // with a search hint in the lock are counted as found (checked again below, once the
+    // hints can be verified).
+    budget::check(
+        planned.injections(),
+        args.budget,
+        &|format, id, gen, _| {
+            locked
+                .hints
+                .contains_key(&(format.to_string(), id.to_string(), gen.to_string()))
+        },
+        true,
+    )
+    .map_err(Error::Findings)?;
     let seed_path = planned
         .function_seed
         .clone()
@@ -126,12 +143,20 @@ pub fn render_stream(
         opened(&mut seed, settings, &seed_path)?;
     }
     let certs = settings.certs(&planned.ctx.scope);
-    let lock = lock_options(args);
-    let locked = crate::lock::load(&lock)?;
     let hints = match &seed {
         Some(s) if lock.path.is_some() => RsaHints::new(&s.seed, locked.hints.clone()),
         _ => RsaHints::none(),
     };
+    if seed.is_some() && !locked.hints.is_empty() {
+        // A hint counts only if it verifies under this seed: an edited lock cannot buy work.
+        budget::check(
+            planned.injections(),
+            args.budget,
+            &|format, id, gen, bits| hints.offsets(&kdf::info(format, id, gen), bits).is_some(),
+            true,
+        )
+        .map_err(Error::Findings)?;
+    }
     let mut injected = planned.inject(
         seed.as_ref().map(|s| (s, seed_path.path.as_path())),
         &certs,
@@ -156,6 +181,20 @@ pub fn render_stream(
     rendered
         .warnings
         .extend(notes.into_iter().map(Finding::warning_about_file));
+    // `--update-lock` is a read-modify-write of the lock file: under an exclusive lock on its
+    // directory the file is read again and this render merged into what is there now, so
+    // concurrent renders (or `keyseed rotate`) lose nothing.
+    let _held = match &lock.path {
+        Some(path) if lock.update && !matches!(report, Report::Every) => {
+            Some(crate::app::fs::DirLock::of(path)?)
+        }
+        _ => None,
+    };
+    let locked = if _held.is_some() {
+        crate::lock::load(&lock)?
+    } else {
+        locked
+    };
     // `plan` reports how every value compares with the lock, and never fails on it or
     // writes it; `render` and `krm` check it (and write it with --update-lock).
     let update = if matches!(report, Report::Every) {
@@ -304,7 +343,7 @@ pub fn rewrite_seed(
     old: &[String],
     recipients: &[String],
 ) -> Result<(), Error> {
-    use crate::app::fs::{write_atomic, FsError};
+    use crate::app::fs::{replace_all, FsError};
     let plain = seed.to_plaintext(recipients);
     let cipher = crate::seed::recipients::encrypt(&plain, recipients)?;
     match file::decrypt(&cipher, &settings.seed.path, &settings.identities) {
@@ -316,21 +355,23 @@ pub fn rewrite_seed(
     SeedFile::parse(&plain, &settings.seed.path)?;
     let rpath = recipients_path(settings);
     let text = recipients_text(recipients);
-    let write_recipients = || -> Result<(), Error> {
-        write_atomic(&rpath, text.as_bytes(), 0o644)?;
-        let back = crate::seed::recipients::read_recipients_file(&rpath)?;
-        if back != recipients {
-            return Err(FsError::ReadBack(rpath.clone()).into());
-        }
-        Ok(())
-    };
+    // Everything is checked before the first write: the list reads back from its text, and
+    // `replace_all` checks both paths and stages both files before it renames either, so a
+    // refused recipients file never leaves a seed encrypted to a list it does not hold.
+    if crate::seed::recipients::parse_recipients_text(&text) != recipients {
+        return Err(FsError::ReadBack(rpath).into());
+    }
+    let seed_file = (settings.seed.path.as_path(), cipher.as_slice(), 0o644);
+    let list_file = (rpath.as_path(), text.as_bytes(), 0o644);
     let shrinks = old.iter().any(|r| !recipients.contains(r));
     if shrinks {
-        write_recipients()?;
-        write_atomic(&settings.seed.path, &cipher, 0o644)?;
+        replace_all(&[list_file, seed_file])?;
     } else {
-        write_atomic(&settings.seed.path, &cipher, 0o644)?;
-        write_recipients()?;
+        replace_all(&[seed_file, list_file])?;
+    }
+    let back = crate::seed::recipients::read_recipients_file(&rpath)?;
+    if back != recipients {
+        return Err(FsError::ReadBack(rpath.clone()).into());
     }
     Ok(())
 }

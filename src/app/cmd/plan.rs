@@ -93,23 +93,59 @@ fn removed<'a>(p: &'a Plan<'_>) -> Vec<(&'a str, &'a str, &'a Entry)> {
         .collect()
 }
 
+/// Text taken from the input (a Secret's name, a key, an id, a format, a generation) as one
+/// Markdown code span that nothing in it can leave: the fence is one backtick longer than the
+/// longest run inside, padded when the text starts or ends with a backtick or a space; line
+/// breaks and other control characters become spaces; `|` is escaped, which GitHub's tables
+/// undo inside code spans, so a cell cannot be split. Inside a code span nothing is a link,
+/// an image or HTML.
+fn md(s: &str) -> String {
+    code_span(s).replace('|', "\\|")
+}
+
+/// [`md`] outside a table: `|` needs no escape there (it would show).
+fn md_text(s: &str) -> String {
+    code_span(s)
+}
+
+/// The code span of [`md`], `|` as it is.
+fn code_span(s: &str) -> String {
+    let text: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.is_empty() || text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 /// A Markdown report for a pull-request comment: what changes against the lock first (one
-/// line per added, changed or removed value), then every value. Fingerprints only.
+/// line per added, changed or removed value), then every value. Fingerprints only; every
+/// input-derived text is one code span ([`md`]).
 fn markdown_report(p: &Plan<'_>) -> String {
     let r = p.r;
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut out = String::from("### keyseed plan\n\n");
     if !p.diff.is_empty() {
         let mut lines = Vec::new();
         for v in &r.injected {
             if let Some(c @ (Change::Added | Change::Changed)) = change(p, v) {
                 lines.push(format!(
-                    "- `{}` `{}` {}: {} gen {} (fingerprint `{}`){}",
-                    cell(&secret_name(r, &v.location)),
-                    cell(&v.key),
+                    "- {} {} {}: {} gen {} (fingerprint `{}`){}",
+                    md_text(&secret_name(r, &v.location)),
+                    md_text(&v.key),
                     c.word(),
-                    v.format,
-                    v.gen,
+                    md_text(&v.format),
+                    md_text(&v.gen),
                     v.fingerprint,
                     if v.never_rotate && c == Change::Changed {
                         " **never-rotate: render --lock refuses this**"
@@ -121,12 +157,12 @@ fn markdown_report(p: &Plan<'_>) -> String {
         }
         for (secret, key, e) in removed(p) {
             lines.push(format!(
-                "- `Secret {}` `{}` removed: {} gen {} (fingerprint `{}`)",
-                cell(secret),
-                cell(key),
-                e.format,
-                e.gen,
-                e.fingerprint
+                "- {} {} removed: {} gen {} (fingerprint {})",
+                md_text(&format!("Secret {secret}")),
+                md_text(key),
+                md_text(&e.format),
+                md_text(&e.gen),
+                md_text(&e.fingerprint)
             ));
         }
         if lines.is_empty() {
@@ -144,12 +180,12 @@ fn markdown_report(p: &Plan<'_>) -> String {
     out.push_str(if with_lock { "---|\n" } else { "\n" });
     for v in &r.injected {
         out.push_str(&format!(
-            "| {} | `{}` | {} | `{}` | {} | `{}` |",
-            cell(&secret_name(r, &v.location)),
-            cell(&v.key),
-            v.format,
-            cell(&v.id),
-            v.gen,
+            "| {} | {} | {} | {} | {} | `{}` |",
+            md(&secret_name(r, &v.location)),
+            md(&v.key),
+            md(&v.format),
+            md(&v.id),
+            md(&v.gen),
             v.fingerprint
         ));
         if with_lock {

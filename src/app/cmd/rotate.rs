@@ -164,10 +164,41 @@ fn apply(
     if !problems.is_empty() {
         return Err(Error::Findings(problems));
     }
+    // keyseed.yaml and the lock are read, edited and written under an exclusive lock on
+    // their directories (one lock per directory, taken in order), so concurrent rotations
+    // and `render --update-lock` lose nothing; the current generations are read again under
+    // it.
+    let mut dirs: Vec<PathBuf> = std::iter::once(&path)
+        .chain(args.lock.as_ref())
+        .map(|p| {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            std::fs::canonicalize(dir.unwrap_or(std::path::Path::new(".")))
+                .unwrap_or_else(|_| dir.unwrap_or(std::path::Path::new(".")).to_path_buf())
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let _held = dirs
+        .iter()
+        .map(|d| crate::app::fs::DirLock::of(&d.join("keyseed.yaml")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = match crate::io::read_regular_text(&path, crate::io::MAX_SMALL_FILE) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(crate::config::schema::ConfigError::Read { path, source }.into()),
+    };
+    let current = if text.trim().is_empty() {
+        BTreeMap::new()
+    } else {
+        crate::config::schema::Config::parse(&text, &path)?.generations
+    };
     let mut updates = BTreeMap::new();
     let mut report = String::new();
     for id in args.ids.iter().collect::<BTreeSet<_>>() {
-        let was = ctx.current_generation(id);
+        let was = current
+            .get(id.as_str())
+            .copied()
+            .unwrap_or_else(|| ctx.current_generation(id));
         let now = was + 1;
         if now > u64::from(u32::MAX) {
             return Err(Error::Findings(vec![Finding::about_file(
@@ -181,11 +212,6 @@ fn apply(
             report.push_str(&change(u, was, now));
         }
     }
-    let text = match crate::io::read_regular_text(&path, crate::io::MAX_SMALL_FILE) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => return Err(crate::config::schema::ConfigError::Read { path, source }.into()),
-    };
     let edited = edit::set_generations(&text, &updates, &path)?;
     // The lock first: if it cannot be written, keyseed.yaml is left as it was.
     if let Some(lock) = &args.lock {
