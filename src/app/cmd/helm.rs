@@ -180,11 +180,8 @@ fn refuse_hook_placeholders(
         allow_empty: true,
         require_resource_list: false,
     };
-    let mut planned = match pipeline::plan(SecretInput::Heap(rendered), &settings.inputs(), opts) {
-        Ok(p) => p,
-        // A problem of the stream: render would fail on it too; say it now.
-        Err(e) => return Err(e.into()),
-    };
+    // A problem of the stream: render would fail on it too; say it now.
+    let mut planned = pipeline::plan(SecretInput::Heap(rendered), &settings.inputs(), opts)?;
     let mut findings = Vec::new();
     let targets: Vec<_> = planned.injections().map(|i| i.location.clone()).collect();
     for loc in targets {
