@@ -98,15 +98,17 @@ impl Settings {
         });
         // Helm sets HELM_NAMESPACE from `-n` for the plugins it runs (the CLI plugin: `helm
         // keyseed …`); elsewhere it may be a stale shell variable, so it is not read.
-        let namespace = g.namespace.clone().or_else(|| {
+        let namespace = g.namespace.clone().filter(|n| !n.is_empty()).or_else(|| {
             crate::app::hosts::under_helm_plugin()
                 .then(|| env("HELM_NAMESPACE"))
                 .flatten()
                 .filter(|n| !n.is_empty())
         });
+        // An empty value sets nothing (`KEYSEED_SCOPE=$UNSET` must not change every id).
+        let scope = g.scope.clone().filter(|s| !s.is_empty());
         Settings {
             explicit: Explicit {
-                scope: g.scope.is_some(),
+                scope: scope.is_some(),
                 namespace: namespace.is_some(),
                 seed: g.seed.is_some(),
             },
@@ -116,7 +118,7 @@ impl Settings {
             config: None,
             now: g.now.clone(),
             ctx: Context {
-                scope: g.scope.clone().unwrap_or_default(),
+                scope: scope.unwrap_or_default(),
                 namespace,
                 copies: Default::default(),
                 generations: Default::default(),

@@ -648,12 +648,27 @@ pub fn copy_problems<'a>(
         if secrets.len() < 2 || list.iter().all(|i| configured(i)) {
             continue;
         }
-        let written = placeholder::placeholder_text(&list[0].placeholder, "", None);
-        let written = written.replace(" id=", "");
-        let places = list
+        // The text as a user writes it: no empty id, no default generation.
+        let full = placeholder::placeholder_text(&list[0].placeholder, "", None);
+        let written = full
+            .trim_end_matches('>')
+            .split(' ')
+            .filter(|w| *w != "id=" && *w != "gen=0")
+            .collect::<Vec<_>>()
+            .join(" ")
+            + ">";
+        const SHOWN: usize = 5;
+        let mut places = list
             .iter()
+            .take(SHOWN)
             .map(|i| format!("`{}` of {}", i.field(), i.location))
             .collect::<Vec<_>>();
+        if list.len() > SHOWN {
+            places.push(format!(
+                "and {} more (each pinned below)",
+                list.len() - SHOWN
+            ));
+        }
         let pins = list
             .iter()
             .map(|i| {

@@ -13,12 +13,15 @@ pub enum KeyError {
         tried: Vec<String>,
     },
     /// An identity file named explicitly does not exist or cannot be read.
-    #[error("cannot read identity file `{path}` (from {origin})")]
+    #[error("cannot read identity file `{path}` (from {origin}){denied}")]
     IdentityRead {
         /// The file.
         path: PathBuf,
         /// Which setting named it.
         origin: &'static str,
+        /// For a permission error: who keyseed runs as and who owns the file (an Argo CD
+        /// repo-server runs as uid 999; a Secret volume's files are root's).
+        denied: String,
         /// Why.
         #[source]
         source: std::io::Error,
@@ -108,9 +111,19 @@ impl KeyError {
     pub fn hint(&self) -> Option<String> {
         match self {
             KeyError::NoIdentity { tried } => Some(format!(
-                "looked in: {}; pass --identity FILE or set KEYSEED_AGE_KEY_FILE",
-                tried.join(", ")
+                "looked in: {}; pass --identity FILE or set KEYSEED_AGE_KEY_FILE{}",
+                tried.join(", "),
+                if tried.iter().any(|t| t.contains("permission denied")) {
+                    ". Under Argo CD the repo-server runs as uid 999: mount the identity Secret group-readable (`defaultMode: 0440`) with the pod's `securityContext.fsGroup: 999` (docs/troubleshooting.md)"
+                } else {
+                    ""
+                }
             )),
+            KeyError::IdentityRead { source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                Some("make the file readable by the user keyseed runs as; under Argo CD (uid 999) mount the identity Secret with `defaultMode: 0440` and the pod's `securityContext.fsGroup: 999` (docs/troubleshooting.md)".into())
+            }
             KeyError::WrongIdentity { tried, .. } => Some(format!(
                 "identities came from: {}; the seed is encrypted to the keys in keyseed.recipients, \
                  ask a holder of one of them to run `keyseed recipients add <your public key>`",

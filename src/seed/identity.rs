@@ -131,8 +131,33 @@ fn read_identity_file(path: &Path, origin: &'static str) -> Result<SecretBytes, 
         .map_err(|source| KeyError::IdentityRead {
             path: path.to_path_buf(),
             origin,
+            denied: denied(path, &source),
             source,
         })
+}
+
+/// `: permission denied: keyseed runs as uid U (gid G); the file is owned by uid O (gid P),
+/// mode M` for a permission error, else nothing. Only ids and modes, never content.
+fn denied(path: &Path, e: &std::io::Error) -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    if e.kind() != std::io::ErrorKind::PermissionDenied {
+        return String::new();
+    }
+    // The owner of /proc/self is the process's (effective) user and group.
+    let me = std::fs::metadata("/proc/self")
+        .map(|m| format!("uid {} (gid {})", m.uid(), m.gid()))
+        .unwrap_or_else(|_| "a user that may not read it".into());
+    let file = std::fs::metadata(path)
+        .map(|m| {
+            format!(
+                "; the file is owned by uid {} (gid {}), mode {:04o}",
+                m.uid(),
+                m.gid(),
+                m.mode() & 0o7777
+            )
+        })
+        .unwrap_or_default();
+    format!(": permission denied: keyseed runs as {me}{file}")
 }
 
 impl IdentitySources {

@@ -88,6 +88,10 @@ fn argocd_guard_covers_function_config_seeds_and_the_implicit_config() {
     let rl = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: fc}\n  data: {seed: ../../b/keyseed.age}\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: s}\n    stringData: {k: \"<keyseed:hex:8>\"}\n";
     argo(&app, "app", &["render"], rl)
         .fails()
+        .stderr_has("a KRM functionConfig sets keyseed's settings only under `keyseed krm`");
+    // Under `krm`, which reads it, the guard refuses the path.
+    argo(&app, "app", &["krm"], rl)
+        .fails()
         .stderr_has("refusing seed file `../../b/keyseed.age`");
     // The implicit ./keyseed.yaml is not followed through a symlink.
     let cfg = t.write("repos/b/keyseed.yaml", "seed: keyseed.age\n");
@@ -661,7 +665,12 @@ fn huge_values_are_refused_before_they_are_generated() {
         .stderr_has("per Secret");
     // Many Secrets of less than 1 MiB each: the byte budget of the render.
     let many: Vec<String> = (0..100)
-        .map(|i| secret_doc(&format!("s{i}"), "  k: \"<keyseed:base64:700000>\"\n"))
+        .map(|i| {
+            secret_doc(
+                &format!("s{i}"),
+                &format!("  k: \"<keyseed:base64:700000 id=s{i}>\"\n"),
+            )
+        })
         .collect();
     timed_render(&[], &many.join("---\n"))
         .0

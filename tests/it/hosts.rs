@@ -842,3 +842,72 @@ fn a_config_entry_naming_a_missing_secret_suggests_the_close_name_or_hooks() {
         .fails()
         .stderr_has("Under Helm 3 a hook Secret (`helm.sh/hook`) never reaches a post-renderer");
 }
+
+/// The Argo CD repo-server patches mount the age identity so that the repo-server user
+/// (uid 999, in the pod's fsGroup) can read it: checked on the patches, then as the kubelet
+/// lays the file out (root-owned, group fsGroup, defaultMode) with keyseed run as uid 999.
+#[test]
+fn argocd_patches_let_the_repo_server_user_read_the_identity() {
+    use std::os::unix::fs::PermissionsExt as _;
+    for patch in [
+        "charts-example/argocd/repo-server-patch.yaml",
+        "charts-example/argocd/getter/repo-server-patch.yaml",
+    ] {
+        let doc = yaml11_json(&std::fs::read(root().join(patch)).unwrap());
+        let spec = &doc[0]["spec"]["template"]["spec"];
+        assert_eq!(spec["securityContext"]["fsGroup"], 999, "{patch}");
+        let volume = spec["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| {
+                v["secret"]["secretName"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("identity"))
+            })
+            .unwrap_or_else(|| panic!("{patch}: no identity volume"));
+        assert_eq!(
+            volume["secret"]["defaultMode"], 0o440,
+            "{patch}: group-readable (YAML 1.1 octal)"
+        );
+    }
+    let t = Tmp::new("uid999");
+    std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = t.path("keyseed");
+    std::fs::copy(keyseed_bin(), &bin).unwrap();
+    let seed = t.path("keyseed.age");
+    std::fs::copy(demo_seed(), &seed).unwrap();
+    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let identity = t.path("keys.txt");
+    std::fs::copy(demo_identity(), &identity).unwrap();
+    std::os::unix::fs::chown(&identity, Some(0), Some(999)).unwrap();
+    let run_as_999 = |mode: u32| {
+        std::fs::set_permissions(&identity, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid", "999", "--regid", "999", "--groups", "999", "--"])
+            .arg(&bin)
+            .arg("render")
+            .env_clear()
+            .env("HOME", t.path("home"))
+            .env("KEYSEED_SEED_FILE", &seed)
+            .env("KEYSEED_AGE_KEY_FILE", &identity)
+            .current_dir(&t.0);
+        run_with_stdin(c, b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: \"<keyseed:hex:8>\"}\n")
+    };
+    // As the patches mount it: read.
+    let ok = run_as_999(0o440);
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    assert_eq!(secret_values(&ok.stdout)["s/k"].len(), 16);
+    // As the old patches did (0400, root's): a clear error that says permission denied,
+    // who keyseed runs as, who owns the file, and the fix.
+    let denied = run_as_999(0o400);
+    assert_eq!(denied.code, Some(1), "{}", denied.stderr);
+    assert!(denied.stdout.is_empty());
+    for want in [
+        "permission denied: keyseed runs as uid 999 (gid 999); the file is owned by uid 0 (gid 999), mode 0400",
+        "fsGroup: 999",
+        "docs/troubleshooting.md",
+    ] {
+        assert!(denied.stderr.contains(want), "{want}: {}", denied.stderr);
+    }
+}

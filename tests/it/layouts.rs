@@ -33,7 +33,7 @@ fn copies_give_a_hook_secret_the_values_of_the_secret_it_copies() {
             .stdin(&input)
             .run()
             .fails()
-            .stderr_has("error: document 1 (Secret mastodon, from mastodon/templates/mastodon.yaml) .data.SECRET_KEY_BASE: `<keyseed:hex:64 gen=0>` is written without `id=` in 4 places of 2 Secrets")
+            .stderr_has("error: document 1 (Secret mastodon, from mastodon/templates/mastodon.yaml) .data.SECRET_KEY_BASE: `<keyseed:hex:64>` is written without `id=` in 4 places of 2 Secrets")
             .stderr_has("`.data.SECRET_KEY_BASE` of document 2 (Secret mastodon-prepare, from mastodon/templates/mastodon-prepare.yaml)")
             .stderr_has("add `copies: {mastodon-prepare: mastodon}` to keyseed.yaml");
         assert!(out.stdout.is_empty(), "{cmd}");

@@ -237,3 +237,29 @@ fn a_half_written_namespace_never_loses_the_restart_signal() {
         o.stderr
     );
 }
+
+#[test]
+fn an_empty_scope_setting_never_overrides_keyseed_yaml() {
+    // `KEYSEED_SCOPE=$SCOPE` with `$SCOPE` unset changed every default id.
+    let t = Tmp::new("empty-scope");
+    t.write("keyseed.yaml", "scope: prod\n");
+    let input =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: \"<keyseed:hex:8>\"}\n";
+    let want = ks(&["derive", "hex:8", "--id", "prod/s/k"])
+        .demo_keys()
+        .run()
+        .ok()
+        .stdout_str();
+    for (args, env) in [
+        (&["render"][..], ""),
+        (&["render", "--scope", ""][..], ""),
+        (&["render"][..], "KEYSEED_SCOPE"),
+    ] {
+        let mut k = ks(args).demo_keys().cwd(&t.0).stdin(input);
+        if !env.is_empty() {
+            k = k.env(env, "");
+        }
+        let v = secret_values(&k.run().ok().stdout);
+        assert!(v["s/k"] == want.trim_end(), "{args:?} {env}");
+    }
+}

@@ -206,8 +206,8 @@ fn refuse_hook_placeholders(
         findings.push(Finding::error(
             &loc,
             "",
-            format!("is a Helm hook (`helm.sh/hook: {hook}`) that would get keyseed values, and Helm 3 never hands hooks to a post-renderer: `helm {}` would install it with the placeholder text", verb.word()),
-            Some("use Helm 4 with keyseed's post-renderer plugin (`--post-renderer keyseed-postrender`: hooks are post-rendered there), or the values route (`-f keyseed://values.keyseed.yaml`: values are filled before the chart renders, hooks included), or `helm keyseed template … | kubectl apply -f -`".into()),
+            format!("is a Helm hook (`helm.sh/hook: {hook}`) that would get keyseed values, and Helm 3 never hands hooks to a post-renderer: `helm {}` would install it without them (with the placeholder text, or the chart's own value where keyseed.yaml names it)", verb.word()),
+            Some("use Helm 4 with keyseed's post-renderer plugin (`--post-renderer keyseed-postrender`: hooks are post-rendered there, same values), or the values route (`-f keyseed://values.keyseed.yaml`: values are filled before the chart renders, hooks included; a placeholder there derives under `SCOPE/values:PATH`, so give it `id=` with the id `keyseed plan` shows for this Secret's key to keep the same value)".into()),
         ));
     }
     planned.docs.drop_trees();
