@@ -44,7 +44,7 @@ pub fn apply(
         let mut edits = Vec::new();
         let mut intended: Vec<Intended> = Vec::new();
         for obj in object::resources(roots) {
-            if obj.get_str("kind") != Some("Secret") {
+            if !object::is_core_secret(obj) {
                 continue;
             }
             let ns = object::namespace(obj, ctx.namespace.as_deref());
@@ -359,7 +359,7 @@ fn verify(i: usize, roots: &[Node], intended: &[Intended], ctx: &Context) -> Res
     let anchors = Anchors::new(roots);
     for (ns, name, pairs) in intended {
         let obj = object::resources(roots).into_iter().find(|o| {
-            o.get_str("kind") == Some("Secret")
+            object::is_core_secret(o)
                 && object::name(o) == Some(name.as_str())
                 && object::namespace(o, ctx.namespace.as_deref()) == ns
         });
@@ -396,7 +396,7 @@ fn secret_names(docs: &Documents) -> std::collections::BTreeSet<String> {
         }
         if let Some(roots) = docs.view(i) {
             for obj in object::resources(&roots) {
-                if obj.get_str("kind") == Some("Secret") {
+                if object::is_core_secret(obj) {
                     names.extend(object::name(obj).map(str::to_string));
                 }
             }

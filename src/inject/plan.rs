@@ -100,6 +100,9 @@ struct Walker<'a> {
     number: usize,
     text: &'a str,
     ctx: &'a Context,
+    /// A node above the one being walked carries an anchor (`&name`): an alias elsewhere
+    /// may copy all of it, filled values included.
+    anchored: bool,
     injections: Vec<Injection>,
     findings: Vec<Finding>,
 }
@@ -124,6 +127,7 @@ impl<'a> Walker<'a> {
             number,
             text,
             ctx,
+            anchored: false,
             injections: Vec::new(),
             findings: Vec::new(),
         }
@@ -138,8 +142,16 @@ impl<'a> Walker<'a> {
             self.stray(obj, &self.location(obj, item.clone()), "");
             return;
         };
+        let outer = self.anchored;
+        self.anchored |= map.anchor != 0;
+        self.object_entries(obj, map, item);
+        self.anchored = outer;
+    }
+
+    fn object_entries(&mut self, obj: &Node, map: &Mapping, item: Option<String>) {
         let loc = self.location(obj, item.clone());
         let kind = obj.get_str("kind").unwrap_or("");
+        let secret = object::is_core_secret(obj);
         let is_list = kind.ends_with("List") && matches!(obj.get("items"), Some(Node::Seq(_)));
         let is_resource_list = kind == "ResourceList";
         for (k, v) in &map.entries {
@@ -147,6 +159,8 @@ impl<'a> Walker<'a> {
             match key {
                 "items" if is_list || is_resource_list => {
                     if let Node::Seq(seq) = v {
+                        let outer = self.anchored;
+                        self.anchored |= seq.anchor != 0;
                         for (i, it) in seq.items.iter().enumerate() {
                             let path = match &item {
                                 Some(p) => format!("{p}.items[{i}]"),
@@ -154,14 +168,13 @@ impl<'a> Walker<'a> {
                             };
                             self.object(it, Some(path));
                         }
+                        self.anchored = outer;
                     }
                 }
                 // A KRM function's own config and results are not applied to a cluster.
                 "functionConfig" | "results" if is_resource_list => {}
-                "stringData" if kind == "Secret" => {
-                    self.secret_section(v, Section::StringData, &loc, obj)
-                }
-                "data" if kind == "Secret" => self.secret_section(v, Section::Data, &loc, obj),
+                "stringData" if secret => self.secret_section(v, Section::StringData, &loc, obj),
+                "data" if secret => self.secret_section(v, Section::Data, &loc, obj),
                 _ => {
                     self.stray(k, &loc, "");
                     self.stray_under(v, &loc, &format!(".{key}"), k.scalar());
@@ -448,14 +461,36 @@ impl<'a> Walker<'a> {
                     continue;
                 }
             };
-            if vs.anchor != 0 {
+            if vs.anchor != 0 || map.anchor != 0 || self.anchored {
                 // An alias elsewhere would copy the derived value into whatever object it
                 // sits in, a ConfigMap included: refuse rather than expand or ignore.
+                let what = if vs.anchor != 0 {
+                    "a placeholder must not carry an anchor (`&name`)"
+                } else {
+                    "a placeholder must not lie under an anchored node (`&name` on its mapping, its Secret or its List)"
+                };
                 self.finding(
                     loc,
                     &field,
-                    "a placeholder must not carry an anchor (`&name`): an alias could copy the secret value into another object".into(),
-                    Some("remove the anchor and write the placeholder itself wherever it is needed".into()),
+                    format!("{what}: an alias could copy the secret value into another object"),
+                    Some(
+                        "remove the anchor and write the placeholder itself wherever it is needed"
+                            .into(),
+                    ),
+                );
+                continue;
+            }
+            if let Some(tag) = vs
+                .tag
+                .as_deref()
+                .filter(|t| !matches!(*t, "tag:yaml.org,2002:str" | "!!str"))
+            {
+                // go-yaml would read other bytes than keyseed derives (`!!binary` decodes).
+                self.finding(
+                    loc,
+                    &field,
+                    format!("a filled value must not carry the tag `{tag}`: Kubernetes' reader would store other bytes than keyseed derives, plans and locks"),
+                    Some("remove the tag; keyseed writes the value as a plain string".into()),
                 );
                 continue;
             }

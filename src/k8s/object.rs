@@ -33,6 +33,13 @@ pub fn find<'a>(roots: &'a [Node], kind: &str, name: &str) -> Option<&'a Node> {
         .find(|o| o.get_str("kind") == Some(kind) && self::name(o) == Some(name))
 }
 
+/// Whether `obj` is a core Kubernetes Secret (`apiVersion: v1`, `kind: Secret`): a custom
+/// resource of another API group that happens to be called `Secret` is not, and keyseed
+/// never fills it, nor lets it capture a `keyseed.yaml` entry.
+pub fn is_core_secret(obj: &Node) -> bool {
+    obj.get_str("kind") == Some("Secret") && obj.get_str("apiVersion") == Some("v1")
+}
+
 /// `metadata.name`.
 pub fn name(obj: &Node) -> Option<&str> {
     obj.get("metadata").and_then(|m| m.get_str("name"))

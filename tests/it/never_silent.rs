@@ -263,3 +263,85 @@ fn an_empty_scope_setting_never_overrides_keyseed_yaml() {
         assert!(v["s/k"] == want.trim_end(), "{args:?} {env}");
     }
 }
+
+#[test]
+fn only_core_v1_secrets_get_values() {
+    // A custom resource called Secret is not filled (a placeholder there is refused as
+    // outside a Secret) and does not capture a keyseed.yaml `create: true` entry.
+    let cr = "apiVersion: evil.example.com/v1\nkind: Secret\nmetadata: {name: app}\nstringData: {k: \"<keyseed:hex:8 id=prod/backend-keys/encryption-key>\"}\n";
+    let out = ks(&["render"])
+        .demo_keys()
+        .stdin(cr)
+        .run()
+        .fails()
+        .stderr_has("outside a Secret");
+    assert!(out.stdout.is_empty());
+    let t = Tmp::new("core-secret");
+    t.write(
+        "keyseed.yaml",
+        "secrets:\n  - name: app\n    create: true\n    data: {k: \"<keyseed:hex:8>\"}\n",
+    );
+    let cr = "apiVersion: evil.example.com/v1\nkind: Secret\nmetadata: {name: app}\nspec: {}\n";
+    let out = ks(&["render"]).demo_keys().cwd(&t.0).stdin(cr).run().ok();
+    let docs = yaml11_json(&out.stdout);
+    let created = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["apiVersion"] == "v1" && d["kind"] == "Secret" && d["metadata"]["name"] == "app"
+        })
+        .count();
+    assert_eq!(created, 1, "the real Secret is created");
+}
+
+#[test]
+fn a_filled_value_under_an_anchored_node_is_refused() {
+    // `stringData: &d {…}` then `data: *d` in a ConfigMap copied the derived value into the
+    // ConfigMap (and, with --sops-age, into plaintext annotations).
+    let cases = [
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: s}\n    stringData: &d {a: \"<keyseed:hex:8>\"}\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: c}\n    data: *d\n",
+        "apiVersion: v1\nkind: List\nitems:\n  - &s\n    apiVersion: v1\n    kind: Secret\n    metadata: {name: s}\n    stringData: {a: \"<keyseed:hex:8>\"}\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: c, annotations: *s}\n",
+        "apiVersion: v1\nkind: List\nitems: &all\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: s}\n    stringData: {a: \"<keyseed:hex:8>\"}\n",
+    ];
+    for input in cases {
+        let out = ks(&["render"])
+            .demo_keys()
+            .stdin(input)
+            .run()
+            .fails()
+            .stderr_has("an alias could copy the secret value into another object");
+        assert!(out.stdout.is_empty(), "{input}");
+    }
+    // A keyseed.yaml patch under an anchored mapping: refused the same way.
+    let t = Tmp::new("anchored-patch");
+    t.write(
+        "keyseed.yaml",
+        "secrets:\n  - name: s\n    data: {a: \"<keyseed:hex:8>\"}\n",
+    );
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, annotations: &d {x: y}}\nstringData: &e {a: \"\"}\n";
+    let out = ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(input)
+        .run()
+        .fails_with_any();
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_tag_on_a_filled_value_is_refused() {
+    // go-yaml base64-decodes `!!binary`: the cluster would store other bytes.
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  k: !!binary \"<keyseed:hex:8>\"\n";
+    let out = ks(&["render"])
+        .demo_keys()
+        .stdin(input)
+        .run()
+        .fails()
+        .stderr_has("must not carry the tag");
+    assert!(out.stdout.is_empty());
+    // `!!str` means what it says: filled.
+    let ok = input.replace("!!binary", "!!str");
+    let v = secret_values(&ks(&["render"]).demo_keys().stdin(ok).run().ok().stdout);
+    assert_eq!(v["s/k"].len(), 16);
+}
