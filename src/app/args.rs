@@ -117,6 +117,10 @@ pub enum Command {
     /// Fill the placeholders of a Helm values file; print the filled file (what Helm gets
     /// from `-f keyseed://FILE`), or with --secret a Secret holding it (Flux `valuesFrom`).
     Fill(FillArgs),
+    /// Print a values file with every derived placeholder that has no `id=` pinned to the
+    /// id it derives under now, so it keeps its value in every deploy shape (post-renderer,
+    /// CMP, getter, Flux): docs/migration.md.
+    Pin(PinArgs),
     /// The Helm getter plugin's entry point: Helm runs `keyseed getter CERT KEY CA URL` for
     /// `-f keyseed://FILE` and reads the filled values from stdout.
     Getter(GetterArgs),
@@ -136,6 +140,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `keyseed pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// The values file.
+    pub file: PathBuf,
 }
 
 /// `keyseed template|install|upgrade`: Helm's own arguments, passed on as they are.

@@ -74,6 +74,7 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         // A values file finds its config and seed from where it lies (cmd::fill).
         Command::Fill(a) => return cmd::fill::run(&cli.global, a, stdin),
         Command::Getter(a) => return cmd::fill::getter(&cli.global, a),
+        Command::Pin(a) => return cmd::pin::run(&cli.global, a),
         // A values file's ids rotate in the config `fill` finds for it.
         Command::Rotate(a) if a.values.is_some() => return cmd::rotate::run_values(&cli.global, a),
         _ => {}
@@ -123,7 +124,9 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, stdin_len: Option<u64>) -> Result<Ou
         Command::Values(c) => cmd::values::run(&settings, c, stdin),
         Command::Seed(c) => cmd::seed::run(&settings, c),
         Command::Completions { shell } => Ok(cmd::completions(*shell)),
-        Command::Fill(_) | Command::Getter(_) => unreachable!("dispatched above"),
+        Command::Fill(_) | Command::Getter(_) | Command::Pin(_) => {
+            unreachable!("dispatched above")
+        }
     }
 }
 

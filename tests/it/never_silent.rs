@@ -345,3 +345,53 @@ fn a_tag_on_a_filled_value_is_refused() {
     let v = secret_values(&ks(&["render"]).demo_keys().stdin(ok).run().ok().stdout);
     assert_eq!(v["s/k"].len(), 16);
 }
+
+#[test]
+fn pinned_values_keep_every_value_when_the_deploy_shape_changes() {
+    // The getter derives `SCOPE/values:PATH`, a post-rendered Secret `SCOPE/SECRET/KEY`:
+    // moving an install from one to the other replaced the key. `keyseed pin` writes the
+    // current ids in, and the pinned file gives the same values in every shape.
+    let t = Tmp::new("pin");
+    t.write("keyseed.yaml", "scope: prod\n");
+    std::fs::copy(demo_seed(), t.path("keyseed.age")).unwrap();
+    let values = t.write(
+        "values.keyseed.yaml",
+        "# comment kept\nsecrets:\n  key: \"<keyseed:base64:32>\"\n  pw: '<keyseed:password:24>'\n  fixed: \"<keyseed:hex:8 id=prod/x>\"\n  ring:\n    k-{gen}: \"<keyseed:fernet gen=0..1>\"\n",
+    );
+    let pinned = ks(&["pin"]).arg(&values).demo_keys().run().ok();
+    let text = pinned.stdout_str();
+    assert!(text.starts_with("# comment kept\n"));
+    assert!(
+        text.contains("key: \"<keyseed:base64:32 id=prod/values:secrets.key gen=0>\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("fixed: \"<keyseed:hex:8 id=prod/x>\""),
+        "{text}"
+    );
+    assert!(!text.contains("<keyseed:password:24>"), "{text}");
+    let pinned_file = t.write("pinned.keyseed.yaml", &text);
+    let fill = |f: &std::path::Path| ks(&["fill"]).arg(f).demo_keys().run().ok().stdout;
+    assert_same(
+        fill(&values),
+        fill(&pinned_file),
+        "filled values, pinned or not",
+    );
+    // The pinned text post-rendered in a Secret (a chart copying the value) gives the value
+    // the getter gave.
+    let filled = yaml11_json(&fill(&values));
+    let key_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("key:"))
+        .unwrap();
+    let ph = key_line.split('"').nth(1).unwrap();
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: app}}\nstringData:\n  KEY: \"{ph}\"\n"
+    );
+    let out = ks(&["render", "--scope", "other"])
+        .demo_keys()
+        .stdin(secret)
+        .run()
+        .ok();
+    assert!(secret_values(&out.stdout)["app/KEY"] == filled[0]["secrets"]["key"].as_str().unwrap());
+}

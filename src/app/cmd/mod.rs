@@ -8,6 +8,7 @@ pub mod derive;
 pub mod fill;
 pub mod helm;
 pub mod init;
+pub mod pin;
 pub mod plan;
 pub mod recipients;
 pub mod render;
