@@ -105,6 +105,8 @@ pub struct Planned {
     project_items: bool,
     /// Warnings of planning (values a chart copies that derive differently).
     pub warnings: Vec<Finding>,
+    /// Keys keyseed.yaml added to Secrets that lacked them (checked against what pods read).
+    inserted: Vec<config::apply::Inserted>,
 }
 
 /// Whether a document may hold a placeholder. `keyseed:` without the `<` also catches
@@ -166,8 +168,15 @@ pub fn plan(
             )),
         }
     }
+    let mut inserted = Vec::new();
     if let Some((cfg, path)) = inputs.config {
-        findings.extend(config::apply::apply(&mut docs, cfg, path, &ctx)?);
+        findings.extend(config::apply::apply(
+            &mut docs,
+            cfg,
+            path,
+            &ctx,
+            &mut inserted,
+        )?);
         findings.extend(config::apply::apply_ca_bundles(&mut docs, cfg, path)?);
     }
     let mut injections = Vec::with_capacity(docs.len());
@@ -230,7 +239,48 @@ pub fn plan(
         function_seed,
         project_items: inputs.project_items,
         warnings,
+        inserted,
     })
+}
+
+/// Errors for keys keyseed.yaml added to a Secret that pods of the stream read key by key,
+/// none of them this one: a recipe line for a look-alike chart (`db-password` where the chart
+/// reads `DB_PASSWORD`) would otherwise add a value nothing uses, silently. A Secret no
+/// workload of the stream references (an operator reads it) or one a pod reads whole
+/// (`envFrom`, a volume without `items:`) may get any key.
+fn unread_keys(inserted: &[config::apply::Inserted], analysis: &Analysis) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (ns, name, key, location) in inserted {
+        let object = rollout::ObjectRef {
+            kind: "Secret".into(),
+            namespace: ns.clone(),
+            name: name.clone(),
+        };
+        let reads: Vec<bool> = analysis
+            .workloads
+            .iter()
+            .filter_map(|w| w.reads_key(&object, key))
+            .collect();
+        if reads.is_empty() || reads.iter().any(|r| *r) {
+            continue;
+        }
+        let readers: Vec<String> = analysis
+            .workloads
+            .iter()
+            .filter(|w| w.reads_key(&object, key).is_some())
+            .map(|w| w.location.to_string())
+            .collect();
+        out.push(Finding::error(
+            location,
+            &object::field_path("stringData", key),
+            format!(
+                "keyseed.yaml adds key `{key}` to Secret `{name}`, but no pod of the stream reads it: {} read other keys of it",
+                readers.join(", ")
+            ),
+            Some("fix the key name in keyseed.yaml to one the chart's pods read (`keyseed plan` lists the workloads), or remove the line".into()),
+        ));
+    }
+    out
 }
 
 /// Whether `keyseed.yaml`'s `secrets:` wrote the placeholder of `inj` (an entry naming its
@@ -396,6 +446,7 @@ impl Planned {
             ctx: self.ctx,
             injected,
             warnings: self.warnings,
+            inserted: self.inserted,
         })
     }
 }
@@ -409,6 +460,7 @@ pub struct Injected {
     ctx: Context,
     injected: Vec<InjectedValue>,
     warnings: Vec<Finding>,
+    inserted: Vec<config::apply::Inserted>,
 }
 
 /// A finished render: the documents to write and what was done (no values).
@@ -546,6 +598,7 @@ impl Injected {
             }
         }
         findings.extend(analysis.workloads.iter().flat_map(|w| w.notes.clone()));
+        findings.extend(unread_keys(&self.inserted, &analysis));
         // The value keyseed injected where a TLS finding points, if any.
         let made = |f: &Finding| {
             self.injected.iter().find(|v| {

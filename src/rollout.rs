@@ -222,6 +222,24 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// Whether the pod reads key `key` of `object` (a key written `NAME-{gen}` matches each
+    /// generation): `None` when it does not reference the object, `Some(true)` when it reads
+    /// the whole object or that key.
+    pub fn reads_key(&self, object: &ObjectRef, key: &str) -> Option<bool> {
+        let i = self.found.iter().position(|r| r == object)?;
+        let matches = |k: &str| match key.split_once("{gen}") {
+            Some((pre, post)) => k
+                .strip_prefix(pre)
+                .and_then(|r| r.strip_suffix(post))
+                .is_some_and(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit())),
+            None => k == key,
+        };
+        Some(match self.reads.get(i) {
+            Some(Some(keys)) => keys.iter().any(|k| matches(k)),
+            _ => true,
+        })
+    }
+
     /// Whether keyseed writes its own annotation: the workload references data of the
     /// stream and has a place for it.
     fn writes_own(&self) -> bool {

@@ -19,11 +19,15 @@ use crate::placeholder::{self, placeholder_text, Placeholder};
 
 /// Applies the config's `secrets:` to the stream. Returns the findings (an entry that
 /// matches nothing or several Secrets); an edit that does not parse is an internal error.
+/// A key an entry added to a Secret that did not have it: (namespace, Secret, key, where).
+pub type Inserted = (String, String, String, Location);
+
 pub fn apply(
     docs: &mut Documents,
     config: &Config,
     config_path: &Path,
     ctx: &Context,
+    inserted: &mut Vec<Inserted>,
 ) -> Result<Vec<Finding>, EditError> {
     let entries = &config.secrets;
     let mut findings = Vec::new();
@@ -58,6 +62,18 @@ pub fn apply(
                     let location = object::location(i + 1, text, obj, None);
                     let pairs = entry_pairs(e, ctx);
                     findings.extend(anchored_values(&location, obj, &pairs));
+                    for (k, _) in &pairs {
+                        if entry(obj.get("stringData"), k).is_none()
+                            && entry(obj.get("data"), k).is_none()
+                        {
+                            inserted.push((
+                                ns.to_string(),
+                                e.name.clone(),
+                                k.clone(),
+                                location.clone(),
+                            ));
+                        }
+                    }
                     edits.extend(patch_secret(text, obj, &pairs));
                     matches[j].push(location);
                     intended.push((ns.to_string(), e.name.clone(), pairs));

@@ -395,3 +395,58 @@ fn pinned_values_keep_every_value_when_the_deploy_shape_changes() {
         .ok();
     assert!(secret_values(&out.stdout)["app/KEY"] == filled[0]["secrets"]["key"].as_str().unwrap());
 }
+
+#[test]
+fn a_config_key_no_pod_reads_is_refused() {
+    // A recipe written for a look-alike chart added `db-password` to the real chart's
+    // Secret, whose pods read `DB_PASSWORD`: a value nothing used, silently.
+    let t = Tmp::new("unread-key");
+    let stream = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: app}\nstringData: {DB_PASSWORD: \"\"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: x\n          env:\n            - name: P\n              valueFrom:\n                secretKeyRef: {name: app, key: DB_PASSWORD}\n";
+    t.write(
+        "keyseed.yaml",
+        "secrets:\n  - name: app\n    data:\n      db-password: \"<keyseed:password:24>\"\n",
+    );
+    let out = ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(stream)
+        .run()
+        .fails()
+        .stderr_has("keyseed.yaml adds key `db-password` to Secret `app`, but no pod of the stream reads it")
+        .stderr_has("Deployment web");
+    assert!(out.stdout.is_empty());
+    // The key the pod reads: filled.
+    t.write(
+        "keyseed.yaml",
+        "secrets:\n  - name: app\n    data:\n      DB_PASSWORD: \"<keyseed:password:24>\"\n",
+    );
+    let v = secret_values(
+        &ks(&["render"])
+            .demo_keys()
+            .cwd(&t.0)
+            .stdin(stream)
+            .run()
+            .ok()
+            .stdout,
+    );
+    assert_eq!(v["app/DB_PASSWORD"].len(), 24);
+    // A Secret read whole (envFrom), or read by no pod of the stream (an operator): any key.
+    let whole = stream.replace("env:\n            - name: P\n              valueFrom:\n                secretKeyRef: {name: app, key: DB_PASSWORD}\n", "envFrom:\n            - secretRef: {name: app}\n");
+    t.write(
+        "keyseed.yaml",
+        "secrets:\n  - name: app\n    data:\n      db-password: \"<keyseed:password:24>\"\n",
+    );
+    ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(whole)
+        .run()
+        .ok();
+    let alone = "apiVersion: v1\nkind: Secret\nmetadata: {name: app}\nstringData: {}\n";
+    ks(&["render"])
+        .demo_keys()
+        .cwd(&t.0)
+        .stdin(alone)
+        .run()
+        .ok();
+}
