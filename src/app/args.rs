@@ -374,6 +374,13 @@ pub struct FillArgs {
     /// default), bcrypt hashes (64 at cost 12), values (10000) and bytes (64 MiB) generated.
     #[arg(long, env = "KEYSEED_BUDGET", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub budget: u64,
+    /// Fail when a filled value's fingerprint differs from this lock file (entries keyed
+    /// `values` + the value's path; a lock may cover a render's Secrets too).
+    #[arg(long, env = "KEYSEED_LOCK", value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Write the current fingerprints to the --lock file instead of failing.
+    #[arg(long, env = "KEYSEED_UPDATE_LOCK", requires = "lock")]
+    pub update_lock: bool,
 }
 
 /// `keyseed getter`: the arguments Helm passes to a getter (downloader) plugin.
@@ -391,6 +398,10 @@ pub struct GetterArgs {
     /// default), bcrypt hashes (64 at cost 12), values (10000) and bytes (64 MiB) generated.
     #[arg(long, env = "KEYSEED_BUDGET", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub budget: u64,
+    /// Fail when a filled value differs from this lock file (checked, never written: Helm
+    /// runs the getter).
+    #[arg(long, env = "KEYSEED_LOCK", value_name = "FILE")]
+    pub lock: Option<PathBuf>,
 }
 
 /// `keyseed derive`.

@@ -450,3 +450,59 @@ fn a_config_key_no_pod_reads_is_refused() {
         .run()
         .ok();
 }
+
+#[test]
+fn a_lock_covers_values_files_in_fill_and_the_getter() {
+    let t = Tmp::new("values-lock");
+    t.write("keyseed.yaml", "scope: prod\n");
+    std::fs::copy(demo_seed(), t.path("keyseed.age")).unwrap();
+    let values = t.write(
+        "values.keyseed.yaml",
+        "db:\n  password: \"<keyseed:password:24>\"\n",
+    );
+    let lock = t.path("keyseed.lock");
+    ks(&["fill"])
+        .arg(&values)
+        .arg("--lock")
+        .arg(&lock)
+        .arg("--update-lock")
+        .demo_keys()
+        .run()
+        .ok();
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(text.contains("db.password"), "{text}");
+    let filled = yaml11_json(&ks(&["fill"]).arg(&values).demo_keys().run().ok().stdout);
+    let value = filled[0]["db"]["password"].as_str().unwrap().to_string();
+    assert!(
+        !text.contains(&value),
+        "the lock holds fingerprints, never values"
+    );
+    ks(&["fill"])
+        .arg(&values)
+        .arg("--lock")
+        .arg(&lock)
+        .demo_keys()
+        .run()
+        .ok();
+    // The value at the same place changes (another generation): refused in fill and getter.
+    t.write(
+        "values.keyseed.yaml",
+        "db:\n  password: \"<keyseed:password:24 gen=1>\"\n",
+    );
+    let out = ks(&["fill"])
+        .arg(&values)
+        .arg("--lock")
+        .arg(&lock)
+        .demo_keys()
+        .run()
+        .fails()
+        .stderr_has("would rotate values/db.password");
+    assert!(out.stdout.is_empty());
+    let url = format!("keyseed://{}", values.display());
+    let out = ks(&["getter", "c", "k", "ca", &url])
+        .env("KEYSEED_LOCK", &lock)
+        .demo_keys()
+        .run()
+        .fails();
+    assert!(out.stdout.is_empty());
+}

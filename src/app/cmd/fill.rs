@@ -54,7 +54,11 @@ pub fn run(
     } else {
         (read_values(&args.file)?, Some(args.file.as_path()))
     };
-    let (filled, notes, settings) = fill(g, &text, file, args.budget)?;
+    let lock = crate::lock::LockOptions {
+        path: args.lock.clone(),
+        update: args.update_lock,
+    };
+    let (filled, notes, settings) = fill(g, &text, file, args.budget, &lock)?;
     let Some(name) = &args.secret else {
         return Ok(Output {
             stdout: super::Stdout::Bytes(filled),
@@ -94,7 +98,11 @@ pub fn getter(g: &GlobalArgs, args: &GetterArgs) -> Result<Output, Error> {
     let path = Path::new(path);
     hosts::check_getter_path(path)?;
     let text = read_values(path)?;
-    let (filled, notes, _) = fill(g, &text, Some(path), args.budget)?;
+    let lock = crate::lock::LockOptions {
+        path: args.lock.clone(),
+        update: false,
+    };
+    let (filled, notes, _) = fill(g, &text, Some(path), args.budget, &lock)?;
     Ok(Output {
         stdout: super::Stdout::Bytes(filled),
         notes,
@@ -120,6 +128,7 @@ fn fill(
     text: &SecretBytes,
     file: Option<&Path>,
     budget: u64,
+    lock: &crate::lock::LockOptions,
 ) -> Result<(SecretBytes, String, Settings), Error> {
     let settings = resolve(g, file)?;
     let name = file.map_or("-".into(), |f| f.display().to_string());
@@ -161,12 +170,48 @@ fn fill(
             "refusing to write a values file keyseed could not fill safely ({why})"
         )),
     })?;
-    let notes = seed
+    let mut notes: String = seed
         .notes
         .iter()
         .map(|n| format!("warning: {n}\n"))
         .collect();
+    for n in check_lock(lock, &planned, &source, &settings)? {
+        notes.push_str(&format!("note: {n}\n"));
+    }
     Ok((filled, notes, settings))
+}
+
+/// With `--lock`: each filled value's fingerprint, keyed `values` + its path, compared with
+/// the lock (as `render --lock` compares Secret values), so a value at the same place cannot
+/// change without a recorded rotation in this shape either; `--update-lock` writes it.
+fn check_lock(
+    lock: &crate::lock::LockOptions,
+    planned: &values_file::PlannedValues,
+    source: &Source<'_>,
+    settings: &Settings,
+) -> Result<Vec<String>, Error> {
+    let Some(path) = &lock.path else {
+        return Ok(Vec::new());
+    };
+    let mut report = Vec::new();
+    for slot in &planned.slots {
+        let mut inj = slot.injection.clone();
+        inj.location.name = Some("values".into());
+        inj.location.namespace = None;
+        inj.key = values_file::set_path(&slot.steps);
+        crate::inject::edits::edits(source, std::slice::from_ref(&inj), &mut report)?;
+    }
+    let _held = if lock.update {
+        Some(crate::app::fs::DirLock::of(path)?)
+    } else {
+        None
+    };
+    let locked = crate::lock::load(lock)?;
+    let update = crate::lock::check(lock, &locked, &report, None, &[], &settings.ctx.generations)?;
+    if let Some(text) = update.text {
+        crate::app::fs::write_atomic(path, text.as_bytes(), 0o644)?;
+    }
+    Ok(update.notes)
 }
 
 /// Opens the seed `resolve` chose. Not [`super::open_seed`]: its guard measures paths against
