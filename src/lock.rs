@@ -316,7 +316,10 @@ pub fn check(
         }
     }
     let marked = never_rotate_keys(injected, namespace);
-    let never = never_rotate_changes(locked, &current, &marked, path);
+    let mut never = never_rotate_changes(locked, &current, &marked, path);
+    never.extend(never_rotate_renames(
+        locked, &current, injected, namespace, path,
+    ));
     if !never.is_empty() {
         return Err(LockError::NeverRotate(never));
     }
@@ -419,6 +422,54 @@ fn never_rotate_changes(
                     path.display()
                 ),
                 None,
+            ));
+        }
+    }
+    out
+}
+
+/// A never-rotate value that a renamed Secret would replace: a `rotate=never` value the lock
+/// has no record of, under its Secret's default id, while the lock's record of a never-rotate
+/// value with the same key and format names a Secret this render does not have. The default
+/// id names the Secret, so a renamed release would derive a new key (exit 0, and recorded by
+/// `--update-lock`): refused, with the `id=` that keeps the old value.
+fn never_rotate_renames(
+    locked: &Ledger,
+    current: &BTreeMap<(String, String), Entry>,
+    injected: &[InjectedValue],
+    namespace: Option<&String>,
+    path: &Path,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for v in injected.iter().filter(|v| v.never_rotate) {
+        let Some((k, now)) = entries(std::slice::from_ref(v), namespace)
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        if locked.never.contains_key(&k) || locked.entries.contains_key(&k) {
+            continue;
+        }
+        let name = v.location.name.as_deref().unwrap_or("");
+        let Some(scope) = v.id.strip_suffix(&format!("/{name}/{}", v.key)) else {
+            continue; // an explicit id: a rename changes nothing
+        };
+        let gone = locked.never.iter().find(|((secret, key), (format, _))| {
+            *key == k.1
+                && *format == now.format
+                && !current.contains_key(&(secret.clone(), key.clone()))
+        });
+        if let Some(((secret, key), _)) = gone {
+            let old_name = secret.rsplit('/').next().unwrap_or(secret);
+            out.push(Finding::about_file(
+                format!(
+                    "{}/{} is a new never-rotate (rotate=never) value, and the never-rotate value {secret}/{key} of {} is gone from this render: a renamed Secret derives a new value",
+                    k.0, k.1, path.display()
+                ),
+                Some(format!(
+                    "if the Secret was renamed, keep its value with `id={scope}/{old_name}/{key}` in the placeholder; if this is another value, give it an explicit `id=`"
+                )),
             ));
         }
     }

@@ -506,3 +506,50 @@ fn a_lock_covers_values_files_in_fill_and_the_getter() {
         .fails();
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_never_rotate_value_cannot_change_by_renaming_its_secret() {
+    let t = Tmp::new("never-rename");
+    let lock = t.path("keyseed.lock");
+    let secret = |name: &str, ph: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{k: \"{ph}\"}}\n")
+    };
+    let render = |input: String, update: bool| {
+        let mut k = ks(&["render", "--scope", "prod", "--lock"])
+            .arg(&lock)
+            .demo_keys()
+            .stdin(input);
+        if update {
+            k = k.arg("--update-lock");
+        }
+        k.run()
+    };
+    let first = render(secret("app-keys", "<keyseed:hex:8 rotate=never>"), true).ok();
+    let before = secret_values(&first.stdout)["app-keys/k"].clone();
+    // A renamed release: refused, even with --update-lock, with the pin that keeps the value.
+    for update in [false, true] {
+        let out = render(secret("prod-keys", "<keyseed:hex:8 rotate=never>"), update);
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        assert!(out.stdout.is_empty());
+        assert!(
+            out.stderr.contains("a renamed Secret derives a new value"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("`id=prod/app-keys/k`"),
+            "{}",
+            out.stderr
+        );
+    }
+    // With the pin: the old value, accepted.
+    let pinned = render(
+        secret(
+            "prod-keys",
+            "<keyseed:hex:8 rotate=never id=prod/app-keys/k>",
+        ),
+        true,
+    )
+    .ok();
+    assert!(secret_values(&pinned.stdout)["prod-keys/k"] == before);
+}
