@@ -459,6 +459,7 @@ fn never_rotate_renames(
             *key == k.1
                 && *format == now.format
                 && !current.contains_key(&(secret.clone(), key.clone()))
+                && renamed(secret.rsplit('/').next().unwrap_or(secret), name)
         });
         if let Some(((secret, key), _)) = gone {
             let old_name = secret.rsplit('/').next().unwrap_or(secret);
@@ -474,6 +475,21 @@ fn never_rotate_renames(
         }
     }
     out
+}
+
+/// Whether Secret `b` looks like `a` renamed with its release: both end in the same
+/// non-empty text that follows a `-` in each (`app-keys` and `prod-keys`; Helm names a
+/// release's objects `RELEASE-…`). Unrelated Secrets sharing one lock (renders of other
+/// apps, hooks rendered apart) are not taken for renames.
+fn renamed(a: &str, b: &str) -> bool {
+    a != b
+        && a.match_indices('-').any(|(i, _)| {
+            let tail = &a[i + 1..];
+            !tail.is_empty()
+                && b.len() > tail.len()
+                && b.ends_with(tail)
+                && b.as_bytes()[b.len() - tail.len() - 1] == b'-'
+        })
 }
 
 /// The generation of every id this render uses that keyseed.yaml or the lock knows: the

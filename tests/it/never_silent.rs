@@ -542,6 +542,8 @@ fn a_never_rotate_value_cannot_change_by_renaming_its_secret() {
             out.stderr
         );
     }
+    // Another app's Secret sharing the lock (no common `-suffix`): not taken for a rename.
+    render(secret("cache", "<keyseed:hex:8 rotate=never>"), true).ok();
     // With the pin: the old value, accepted.
     let pinned = render(
         secret(
