@@ -103,6 +103,11 @@ fn sync_dir(path: &Path) {
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), FsError> {
     replaceable(path)?;
     let tmp = staged(path, data, mode)?;
+    persist(tmp, path)
+}
+
+/// Renames a staged temp file over `path` and syncs the directory.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), FsError> {
     tmp.persist(path).map_err(|e| FsError::Write {
         path: path.to_path_buf(),
         source: e.error,
@@ -135,11 +140,7 @@ pub fn replace_all(files: &[(&Path, &[u8], u32)]) -> Result<(), FsError> {
     }
     for (path, tmp) in staged_files {
         replaceable(path)?;
-        tmp.persist(path).map_err(|e| FsError::Write {
-            path: path.to_path_buf(),
-            source: e.error,
-        })?;
-        sync_dir(path);
+        persist(tmp, path)?;
     }
     Ok(())
 }
