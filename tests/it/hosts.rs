@@ -517,10 +517,10 @@ fn krm_resource_list_keeps_annotations_and_reads_function_config() {
         .demo_keys()
         .run()
         .ok();
-    assert_eq!(
+    assert_same(
         d.stdout_str().trim(),
-        staged["s/k"],
-        "keyseed.yaml's scope holds"
+        &staged["s/k"],
+        "keyseed.yaml's scope holds",
     );
     // The legacy exec plugin's config is held to the same rule.
     let plugin = t.write(
@@ -551,9 +551,10 @@ fn krm_resource_list_keeps_annotations_and_reads_function_config() {
             .ok()
             .stdout,
     );
-    assert_eq!(
-        legacy["s/k"], staged["s/k"],
-        "one configuration, one value in every host"
+    assert_same(
+        &legacy["s/k"],
+        &staged["s/k"],
+        "one configuration, one value in every host",
     );
     let flagged = secret_values(
         &ks(&["krm", "--scope", "dev"])
@@ -776,16 +777,11 @@ fn helm3_hooks_never_reach_a_cluster_with_a_placeholder() {
         // `helm keyseed install|upgrade`: refused before Helm applies anything, the hook and
         // the ways out named, nothing on stdout.
         for verb in ["install", "upgrade"] {
-            let out = h.run(&["keyseed", verb, "r", &chart, "-n", "prod"]);
-            assert_eq!(out.code, Some(1), "{which} {verb}: {}", out.stderr);
-            assert!(out.stdout.is_empty());
-            for want in [
-                "document 2 (Secret r-db-init, from hk/templates/s.yaml): is a Helm hook (`helm.sh/hook: pre-install`)",
-                "keyseed-postrender",
-                "keyseed://values.keyseed.yaml",
-            ] {
-                assert!(out.stderr.contains(want), "{which} {verb}: {}", out.stderr);
-            }
+            h.run(&["keyseed", verb, "r", &chart, "-n", "prod"])
+                .fails()
+                .stderr_has("document 2 (Secret r-db-init, from hk/templates/s.yaml): is a Helm hook (`helm.sh/hook: pre-install`)")
+                .stderr_has("keyseed-postrender")
+                .stderr_has("keyseed://values.keyseed.yaml");
         }
         // Without a placeholder in a hook, keyseed hands over to Helm (which then finds no
         // cluster here): the check passed.
@@ -900,14 +896,9 @@ fn argocd_patches_let_the_repo_server_user_read_the_identity() {
     assert_eq!(secret_values(&ok.stdout)["s/k"].len(), 16);
     // As the old patches did (0400, root's): a clear error that says permission denied,
     // who keyseed runs as, who owns the file, and the fix.
-    let denied = run_as_999(0o400);
-    assert_eq!(denied.code, Some(1), "{}", denied.stderr);
-    assert!(denied.stdout.is_empty());
-    for want in [
-        "permission denied: keyseed runs as uid 999 (gid 999); the file is owned by uid 0 (gid 999), mode 0400",
-        "fsGroup: 999",
-        "docs/troubleshooting.md",
-    ] {
-        assert!(denied.stderr.contains(want), "{want}: {}", denied.stderr);
-    }
+    run_as_999(0o400)
+        .fails()
+        .stderr_has("permission denied: keyseed runs as uid 999 (gid 999); the file is owned by uid 0 (gid 999), mode 0400")
+        .stderr_has("fsGroup: 999")
+        .stderr_has("docs/troubleshooting.md");
 }
